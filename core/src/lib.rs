@@ -1,0 +1,24 @@
+//! Passdesk's domain: the pass cache, the check-in engine, signed pass tokens.
+//!
+//! Synchronous and free of I/O except SQLite. Knows nothing of HTTP, tokio, readers or windows.
+
+pub mod catalog;
+pub mod checkin;
+pub mod decision;
+pub mod import;
+pub mod keys;
+pub mod outbox;
+pub mod pass;
+pub mod pass_store;
+pub mod policy;
+pub mod reader;
+pub mod scan;
+pub mod scan_log;
+pub mod store;
+pub mod time;
+pub mod token;
+
+pub use checkin::checkin;
+pub use decision::{Decision, Reason, Verdict};
+pub use store::{OpenMode, Store, StoreError};
+pub use time::Timestamp;

@@ -1,0 +1,33 @@
+//! The outbox: domain events written in the same transaction as the change they describe, for
+//! the webhook and sync workers to deliver later.
+
+use crate::store::StoreResult;
+use crate::time::Timestamp;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+/// Event names as the providers spell them (PassEntry's `webhookType`).
+pub mod topic {
+    pub const PASS_TAPPED: &str = "passTapped";
+    pub const PASS_IMPORTED: &str = "passImported";
+}
+
+pub fn append(
+    conn: &Connection,
+    topic: &str,
+    subject_id: &str,
+    payload: &impl Serialize,
+    at: Timestamp,
+) -> StoreResult<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let payload = serde_json::to_string(payload).expect("outbox payloads serialise");
+    conn.prepare_cached(
+        "INSERT INTO outbox (id, topic, subject_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, topic, subject_id, payload, at])?;
+    Ok(id)
+}
+
+pub fn count(conn: &Connection) -> StoreResult<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+}

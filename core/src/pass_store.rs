@@ -1,0 +1,224 @@
+//! Passes in the cache: write, find by any value a reader may see, list.
+
+use crate::pass::{Barcode, Pass, PassStatus, PassType};
+use crate::store::{StoreError, StoreResult};
+use crate::time::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+/// Which column a scanned value matched: the audit log and the UI say how a pass was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MatchedBy {
+    Barcode,
+    Nfc,
+    PassId,
+    ExtId,
+    Token,
+}
+
+/// Inserts or replaces a pass (import and sync write whole passes).
+pub fn upsert_pass(conn: &Connection, p: &Pass) -> StoreResult<()> {
+    let content = serde_json::to_string(&p.pass_content).expect("a JSON map serialises");
+    conn.prepare_cached(
+        "INSERT INTO passes (id, ext_id, status, pass_type, device_type, template_id, event_id,
+             barcode_type, barcode_value, barcode_display_text, nfc_value, group_tag, holder_name,
+             pass_content, latest_message, created_at, updated_at, added_at, removed_at,
+             deactivated_at, expires_at, valid_from, valid_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, ?21, ?22, ?23)
+         ON CONFLICT(id) DO UPDATE SET ext_id = excluded.ext_id, status = excluded.status,
+             pass_type = excluded.pass_type, device_type = excluded.device_type,
+             template_id = excluded.template_id, event_id = excluded.event_id,
+             barcode_type = excluded.barcode_type, barcode_value = excluded.barcode_value,
+             barcode_display_text = excluded.barcode_display_text, nfc_value = excluded.nfc_value,
+             group_tag = excluded.group_tag, holder_name = excluded.holder_name,
+             pass_content = excluded.pass_content, latest_message = excluded.latest_message,
+             created_at = excluded.created_at, updated_at = excluded.updated_at,
+             added_at = excluded.added_at, removed_at = excluded.removed_at,
+             deactivated_at = excluded.deactivated_at, expires_at = excluded.expires_at,
+             valid_from = excluded.valid_from, valid_until = excluded.valid_until",
+    )?
+    .execute(params![
+        p.id,
+        p.ext_id,
+        p.status.as_str(),
+        p.pass_type.as_str(),
+        p.device_type,
+        p.template_id,
+        p.event_id,
+        p.barcode.as_ref().map(|b| b.kind.as_str()),
+        p.barcode.as_ref().map(|b| b.value.as_str()),
+        p.barcode.as_ref().map(|b| b.display_text),
+        p.nfc,
+        p.group_tag,
+        p.holder_name(),
+        content,
+        p.latest_message,
+        p.created_at,
+        p.updated_at,
+        p.added_at,
+        p.removed_at,
+        p.deactivated_at,
+        p.expires_at,
+        p.valid_from,
+        p.valid_until,
+    ])?;
+    Ok(())
+}
+
+const PASS_COLUMNS: &str = "id, ext_id, status, pass_type, device_type, template_id, event_id,
+    barcode_type, barcode_value, barcode_display_text, nfc_value, group_tag, pass_content,
+    latest_message, created_at, updated_at, added_at, removed_at, deactivated_at, expires_at,
+    valid_from, valid_until";
+
+/// A row read back; status and content are checked, since another tool may have written them.
+fn pass_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Pass, StoreError>> {
+    let id: String = r.get(0)?;
+    let status: String = r.get(2)?;
+    let content: String = r.get(12)?;
+    let barcode_value: Option<String> = r.get(8)?;
+    let barcode = barcode_value.map(|value| -> rusqlite::Result<Barcode> {
+        Ok(Barcode {
+            kind: r
+                .get::<_, Option<String>>(7)?
+                .unwrap_or_else(|| "qrCode".into()),
+            value,
+            display_text: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+        })
+    });
+    let barcode = barcode.transpose()?;
+    let status: PassStatus = match status.parse() {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Err(StoreError::Corrupt {
+                what: "pass",
+                detail: format!("pass {id}: {e}"),
+            }))
+        }
+    };
+    let pass_content = match serde_json::from_str(&content) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Err(StoreError::Corrupt {
+                what: "pass",
+                detail: format!("pass {id}: passContent is not a JSON object: {e}"),
+            }))
+        }
+    };
+    Ok(Ok(Pass {
+        ext_id: r.get(1)?,
+        status,
+        pass_type: PassType::new(r.get::<_, String>(3)?),
+        device_type: r.get(4)?,
+        template_id: r.get(5)?,
+        event_id: r.get(6)?,
+        barcode,
+        nfc: r.get(10)?,
+        group_tag: r.get(11)?,
+        pass_content,
+        latest_message: r.get(13)?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+        added_at: r.get(16)?,
+        removed_at: r.get(17)?,
+        deactivated_at: r.get(18)?,
+        expires_at: r.get(19)?,
+        valid_from: r.get(20)?,
+        valid_until: r.get(21)?,
+        id,
+    }))
+}
+
+fn query_one(conn: &Connection, where_clause: &str, value: &str) -> StoreResult<Option<Pass>> {
+    let sql = format!("SELECT {PASS_COLUMNS} FROM passes WHERE {where_clause} LIMIT 1");
+    conn.prepare_cached(&sql)?
+        .query_row([value], pass_from_row)
+        .optional()?
+        .transpose()
+}
+
+pub fn get_pass(conn: &Connection, id: &str) -> StoreResult<Option<Pass>> {
+    query_one(conn, "id = ?1", id)
+}
+
+/// Finds the pass a scanned value names: its barcode value, NFC value, pass id or extId, in
+/// that order (the order of how often each is what a reader sees).
+pub fn find_by_value(conn: &Connection, value: &str) -> StoreResult<Option<(Pass, MatchedBy)>> {
+    for (clause, by) in [
+        ("barcode_value = ?1", MatchedBy::Barcode),
+        ("nfc_value = ?1", MatchedBy::Nfc),
+        ("id = ?1", MatchedBy::PassId),
+        ("ext_id = ?1", MatchedBy::ExtId),
+    ] {
+        if let Some(p) = query_one(conn, clause, value)? {
+            return Ok(Some((p, by)));
+        }
+    }
+    Ok(None)
+}
+
+/// Filters for listing passes; `None` fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct PassFilter {
+    pub status: Option<PassStatus>,
+    pub template_id: Option<String>,
+    pub event_id: Option<String>,
+    pub group_tag: Option<String>,
+    /// Matches holder name, extId, barcode or NFC value (case-insensitive substring).
+    pub text: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+pub fn list_passes(conn: &Connection, f: &PassFilter) -> StoreResult<Vec<Pass>> {
+    let text = f
+        .text
+        .as_ref()
+        .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PASS_COLUMNS} FROM passes
+         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR template_id = ?2)
+           AND (?3 IS NULL OR event_id = ?3) AND (?4 IS NULL OR group_tag = ?4)
+           AND (?5 IS NULL OR holder_name LIKE ?5 OR ext_id LIKE ?5 OR barcode_value LIKE ?5
+                OR nfc_value LIKE ?5 OR id LIKE ?5)
+         ORDER BY created_at DESC, id LIMIT ?6 OFFSET ?7"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            f.status.map(|s| s.as_str()),
+            f.template_id,
+            f.event_id,
+            f.group_tag,
+            text,
+            f.limit,
+            f.offset
+        ],
+        pass_from_row,
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row??);
+    }
+    Ok(out)
+}
+
+pub fn count_passes(conn: &Connection) -> StoreResult<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM passes", [], |r| r.get(0))?)
+}
+
+/// Sets a pass's status (and `deactivatedAt` when voiding).
+pub fn set_status(
+    conn: &Connection,
+    id: &str,
+    status: PassStatus,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let deactivated = matches!(status, PassStatus::Voided | PassStatus::Deactivated).then_some(at);
+    let n = conn.execute(
+        "UPDATE passes SET status = ?2, deactivated_at = coalesce(?3, deactivated_at), updated_at = ?4
+         WHERE id = ?1",
+        params![id, status.as_str(), deactivated, at],
+    )?;
+    Ok(n == 1)
+}
