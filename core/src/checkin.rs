@@ -30,7 +30,7 @@ pub fn checkin(store: &mut Store, node_id: &str, input: &ScanInput) -> StoreResu
 /// The pass a scan is about: from the cache, or known only from a verified PD1 token.
 enum Subject {
     Cached {
-        pass: Pass,
+        pass: Box<Pass>,
         matched_by: MatchedBy,
         via_token: bool,
     },
@@ -157,7 +157,7 @@ fn evaluate(
 fn resolve_subject(conn: &Connection, value: &ScanValue) -> StoreResult<Result<Subject, Outcome>> {
     if let Some((pass, matched_by)) = pass_store::find_by_value(conn, value.as_str())? {
         return Ok(Ok(Subject::Cached {
-            pass,
+            pass: Box::new(pass),
             matched_by,
             via_token: false,
         }));
@@ -185,7 +185,7 @@ fn resolve_subject(conn: &Connection, value: &ScanValue) -> StoreResult<Result<S
     };
     Ok(Ok(match pass_store::get_pass(conn, &claims.pid)? {
         Some(pass) => Subject::Cached {
-            pass,
+            pass: Box::new(pass),
             matched_by: MatchedBy::Token,
             via_token: true,
         },
@@ -263,7 +263,7 @@ fn judge(
             if pass.is_voided() {
                 let when = pass
                     .deactivated_at
-                    .map(|t| format!(" since {}", hhmm(t)))
+                    .map(|t| format!(" since {}", day_hhmm(t)))
                     .unwrap_or_default();
                 return Ok(Outcome::reject(Reason::Voided, format!("Voided{when}")));
             }

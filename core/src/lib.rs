@@ -10,6 +10,7 @@ pub mod keys;
 pub mod outbox;
 pub mod pass;
 pub mod pass_store;
+pub mod passentry;
 pub mod policy;
 pub mod reader;
 pub mod scan;
@@ -22,3 +23,7 @@ pub use checkin::checkin;
 pub use decision::{Decision, Reason, Verdict};
 pub use store::{OpenMode, Store, StoreError};
 pub use time::Timestamp;
+
+/// The SQLite binding the store is built on, for callers that compose queries with the store's
+/// connection.
+pub use rusqlite;

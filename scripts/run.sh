@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Passdesk's main job on this machine: build the counter, load the demo counter into an embedded
+# SQLite database, and run a short scripted counter session that prints each decision.
+# (When the HTTP service and the desktop app land, this starts them instead.)
+#
+# The demo lives in ./data/demo and is rebuilt on every run; set PASSDESK_DEMO_DIR to move it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/toolchain.sh
+
+cargo build --release --locked -p passdesk
+bin="$PWD/target/release/passdesk"
+data="${PASSDESK_DEMO_DIR:-$PWD/data/demo}"
+rm -rf "$data"
+"$bin" --data-dir "$data" demo > /dev/null
+echo "Demo counter ready in $data (460 passes, 5 readers)."
+
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+scan() { # scan VALUE READER [--exit]: one decision, in words
+  "$bin" --data-dir "$data" scan "$1" --reader "$2" "${@:3}" --format text || true
+}
+
+say "Gate A, Harbour Lights Festival: people walk up with tickets"
+scan HLF-0001 gate-a
+scan HLF-0001 gate-a          # the same phone held on the reader: the first decision, once
+scan HLF-0002 gate-a
+scan HLF-0040 gate-a          # refunded ticket
+scan JAZZ-001 gate-a          # a ticket for next week's jazz night
+
+say "Gate B: someone tries to share a ticket"
+scan HLF-0001 gate-b
+
+say "Weekend pass: in, out for a break, back in"
+scan HLW-001 gate-a
+scan HLW-001 gate-b           # still inside
+scan HLW-001 exit-1
+scan HLW-001 gate-b
+
+say "Offline: a ticket sold online a minute ago, not yet in this counter's cache"
+token=$("$bin" --data-dir "$data" token issue web-sale-0001 --template tpl-hlf-ticket \
+          --event ev-harbour-lights | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+scan "$token" gate-a          # validated by its PD1 signature alone
+scan "$token" gate-b          # and still only once
+scan "${token%?????}" gate-a  # a damaged code
+
+say "Till 1, Bean There Coffee: loyalty cards"
+scan BEAN-0001 till-1
+scan BEAN-0025 till-1         # expired card
+scan BEAN-0033 till-1         # removed from the wallet, shown as a screenshot
+scan NOT-A-PASS till-1
+
+say "The audit log has every scan:"
+"$bin" --data-dir "$data" scans list --limit 1000 | python3 -c '
+import json, sys, collections
+rows = json.load(sys.stdin)["data"]
+c = collections.Counter(r["reason"] or "accepted" for r in rows)
+print(f"  {len(rows)} scans: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))'
+echo
+echo "Try it yourself:  $bin --data-dir $data scan HLF-0100 --reader gate-a --format text"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every check Passdesk has: formatting, clippy, then all unit and end-to-end tests on real
+# SQLite files and the real binary. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/toolchain.sh
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# The end-to-end tests run target/debug/passdesk: build it first.
+cargo build --workspace --locked
+cargo test --workspace --locked

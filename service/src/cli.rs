@@ -1,0 +1,64 @@
+//! The command line: one subcommand per file in `commands/`, each `Args` + `run`.
+
+use crate::commands;
+use crate::context::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "passdesk",
+    version,
+    about = "Wallet pass counter: offline check-in, loyalty, issuance"
+)]
+pub struct Cli {
+    /// Where the database and keys live [default: the platform data dir, ~/.local/share/passdesk]
+    #[arg(long, global = true, env = "PASSDESK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database and this node's signing key (safe to run again).
+    Init(commands::init::Args),
+    /// Import passes, templates, events and readers from PassEntry-shaped JSON lines, all or nothing.
+    Import(commands::import::Args),
+    /// Decide on a scanned value (or on each line of stdin) and record it.
+    Scan(commands::scan::Args),
+    /// Look at the pass cache.
+    #[command(subcommand)]
+    Passes(commands::passes::Cmd),
+    /// Look at the audit log of scans.
+    #[command(subcommand)]
+    Scans(commands::scans::Cmd),
+    /// Check-in policies of events and templates.
+    #[command(subcommand)]
+    Policy(commands::policy::Cmd),
+    /// Signed PD1 pass tokens.
+    #[command(subcommand)]
+    Token(commands::token::Cmd),
+    /// Fill the database with a believable demo: a festival, a jazz night, a coffee shop.
+    Demo(commands::demo::Args),
+    /// Measure the scan path.
+    #[command(subcommand)]
+    Bench(commands::bench::Cmd),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(cli.data_dir)?;
+    match cli.command {
+        Command::Init(a) => commands::init::run(&ctx, a),
+        Command::Import(a) => commands::import::run(&ctx, a),
+        Command::Scan(a) => commands::scan::run(&ctx, a),
+        Command::Passes(c) => commands::passes::run(&ctx, c),
+        Command::Scans(c) => commands::scans::run(&ctx, c),
+        Command::Policy(c) => commands::policy::run(&ctx, c),
+        Command::Token(c) => commands::token::run(&ctx, c),
+        Command::Demo(a) => commands::demo::run(&ctx, a),
+        Command::Bench(c) => commands::bench::run(&ctx, c),
+    }
+}

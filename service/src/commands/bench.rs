@@ -1,0 +1,367 @@
+//! `passdesk bench checkin`: the scan path measured end to end, durable commit included.
+//!
+//! Builds (or reuses) a cache of N passes in `<data-dir>/bench/`, then for each round scans a
+//! fresh single-entry ticket at gate 1 (accept), the same ticket again at gate 1 (duplicate
+//! tap), at gate 2 (already used), an unknown value (reject), a loyalty card at the till
+//! (accept, multiple entries) and every fifth round a PD1 token of a pass the cache does not
+//! hold (signature check). Each figure is the time `checkin` takes to return, commit included,
+//! on one connection with `synchronous=FULL`. WAL checkpoints run on their own connection and
+//! thread, as the service runs them, unless `--autocheckpoint` puts them back on the scan path.
+
+use crate::context::Context;
+use crate::output::print_json;
+use anyhow::{bail, ensure, Context as _};
+use passdesk_core::catalog;
+use passdesk_core::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
+use passdesk_core::reader::Reader;
+use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::token::TokenClaims;
+use passdesk_core::{checkin, keys, pass_store, Decision, OpenMode, Reason, Store, Timestamp};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// Scan → decision latency on a large cache.
+    Checkin(CheckinArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckinArgs {
+    /// Passes in the cache (90 % single-entry tickets, 10 % loyalty cards).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub passes: u32,
+    /// Rounds to measure (each round is 5 or 6 scans).
+    #[arg(long, default_value_t = 5_000)]
+    pub rounds: u32,
+    /// Build the cache again even if one of this size exists.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Let commits run WAL checkpoints themselves (SQLite's default) instead of a checkpointer thread.
+    #[arg(long)]
+    pub autocheckpoint: bool,
+}
+
+const GATE_1: &str = "bench-gate-1";
+const GATE_2: &str = "bench-gate-2";
+const TILL: &str = "bench-till";
+
+pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
+    let Cmd::Checkin(args) = cmd;
+    ensure!(args.passes >= 100, "--passes must be at least 100");
+    let dir = ctx.data_dir().join("bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("checkin-{}.sqlite", args.passes));
+    let build_time = prepare(&path, args.passes, args.rebuild)?;
+    measure(&path, &args, build_time)
+}
+
+fn tickets(passes: u32) -> u32 {
+    passes - passes / 10
+}
+
+/// Reuses a cache of the right size, or builds one in batches of 100,000 passes per transaction.
+fn prepare(path: &Path, passes: u32, rebuild: bool) -> anyhow::Result<Option<Duration>> {
+    if path.exists() && !rebuild {
+        let store = Store::open(path, OpenMode::MustExist)?;
+        if pass_store::count_passes(store.conn())? == u64::from(passes) {
+            eprintln!("reusing {} ({passes} passes)", path.display());
+            return Ok(None);
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    eprintln!("building {} with {passes} passes…", path.display());
+    let started = Instant::now();
+    let mut store = Store::open(path, OpenMode::CreateIfMissing)?;
+    let now = Timestamp::now();
+    store.write(|tx| -> anyhow::Result<()> {
+        keys::init_node(tx)?;
+        for (id, kind) in [
+            ("bench-ticket", PassType::EVENT_TICKET),
+            ("bench-card", PassType::STORE_CARD),
+        ] {
+            catalog::upsert_template(
+                tx,
+                &Template {
+                    id: id.into(),
+                    name: id.into(),
+                    pass_type: PassType::new(kind),
+                },
+                now,
+            )?;
+        }
+        let event = Event {
+            id: "bench-ev".into(),
+            name: "Bench Event".into(),
+            venue_name: None,
+            start_time: None,
+            end_time: None,
+            time_zone: "UTC".into(),
+        };
+        catalog::upsert_event(tx, &event, now)?;
+        for (id, event) in [
+            (GATE_1, Some("bench-ev")),
+            (GATE_2, Some("bench-ev")),
+            (TILL, None),
+        ] {
+            let mut r = Reader::unconfigured(id);
+            r.event_id = event.map(Into::into);
+            catalog::upsert_reader(tx, &r, now)?;
+        }
+        Ok(())
+    })?;
+    let ticket_count = tickets(passes);
+    let mut next = 0u32;
+    while next < passes {
+        let end = (next + 100_000).min(passes);
+        store.write(|tx| -> anyhow::Result<()> {
+            for i in next..end {
+                pass_store::upsert_pass(tx, &bench_pass(i, i < ticket_count, now))?;
+            }
+            Ok(())
+        })?;
+        next = end;
+        eprint!("\r  {next} / {passes}");
+    }
+    eprintln!();
+    store.checkpoint_passive()?;
+    Ok(Some(started.elapsed()))
+}
+
+/// Ids look like PassEntry's (40 hex characters, in no useful order), so the primary-key index
+/// is as scattered as in a real cache.
+fn bench_pass(i: u32, ticket: bool, now: Timestamp) -> Pass {
+    let h = u64::from(i)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(29)
+        ^ 0xD6E8_FEB8_6659_FD93;
+    let id = format!(
+        "{h:016x}{:016x}{i:08x}",
+        h.wrapping_mul(0xA24B_AED4_963E_E407)
+    );
+    let (template, kind, event, barcode) = if ticket {
+        (
+            "bench-ticket",
+            PassType::EVENT_TICKET,
+            Some("bench-ev".to_owned()),
+            format!("BT-{i:08}"),
+        )
+    } else {
+        (
+            "bench-card",
+            PassType::STORE_CARD,
+            None,
+            format!("BC-{i:08}"),
+        )
+    };
+    let content = json!({"fullName": format!("Bench Holder {i}"), "seat": format!("R{} S{}", i % 40, i % 30)});
+    Pass {
+        nfc: Some(id.clone()),
+        id,
+        ext_id: Some(format!("EXT-{i}")),
+        status: PassStatus::Issued,
+        pass_type: PassType::new(kind),
+        device_type: None,
+        template_id: template.into(),
+        event_id: event,
+        barcode: Some(Barcode {
+            kind: "qrCode".into(),
+            value: barcode,
+            display_text: true,
+        }),
+        group_tag: None,
+        pass_content: content.as_object().cloned().unwrap_or_default(),
+        latest_message: None,
+        created_at: now,
+        updated_at: now,
+        added_at: None,
+        removed_at: None,
+        deactivated_at: None,
+        expires_at: None,
+        valid_from: None,
+        valid_until: None,
+    }
+}
+
+#[derive(Default)]
+struct Samples {
+    name: &'static str,
+    micros: Vec<u64>,
+}
+
+impl Samples {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            micros: Vec::new(),
+        }
+    }
+
+    fn time(&mut self, f: impl FnOnce() -> anyhow::Result<Decision>) -> anyhow::Result<Decision> {
+        let start = Instant::now();
+        let d = f()?;
+        self.micros.push(start.elapsed().as_micros() as u64);
+        Ok(d)
+    }
+
+    fn summary(&mut self) -> serde_json::Value {
+        self.micros.sort_unstable();
+        let n = self.micros.len();
+        let at = |q: f64| {
+            if n == 0 {
+                0.0
+            } else {
+                let idx = ((n as f64 * q).ceil() as usize).clamp(1, n) - 1;
+                self.micros[idx] as f64 / 1000.0
+            }
+        };
+        json!({ "kind": self.name, "count": n, "p50Ms": at(0.50), "p99Ms": at(0.99),
+                "maxMs": self.micros.last().map_or(0.0, |&m| m as f64 / 1000.0) })
+    }
+}
+
+fn measure(
+    path: &Path,
+    args: &CheckinArgs,
+    build_time: Option<Duration>,
+) -> anyhow::Result<ExitCode> {
+    let mut store = Store::open(path, OpenMode::MustExist)?;
+    let node = keys::load_node(store.conn())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let checkpointer = if args.autocheckpoint {
+        None
+    } else {
+        store.disable_autocheckpoint()?;
+        let (path, stop) = (path.to_owned(), stop.clone());
+        Some(std::thread::spawn(move || -> anyhow::Result<()> {
+            let store = Store::open(&path, OpenMode::MustExist)?;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                store.checkpoint_passive()?;
+            }
+            Ok(())
+        }))
+    };
+
+    let ticket_count = tickets(args.passes);
+    let used: u32 = store.conn().query_row(
+        "SELECT count(*) FROM scans WHERE reader_id = ?1 AND verdict = 'accept' AND duplicate_of IS NULL",
+        [GATE_1],
+        |r| r.get(0),
+    )?;
+    if used + args.rounds > ticket_count {
+        bail!(
+            "only {} unused tickets left in {}; run with --rebuild",
+            ticket_count - used,
+            path.display()
+        );
+    }
+    // Visit tickets in a scattered order, like people arriving.
+    let stride = [48_271u64, 69_621, 40_692]
+        .into_iter()
+        .find(|s| u64::from(ticket_count) % s != 0)
+        .unwrap_or(1);
+    let ticket = |j: u32| ((u64::from(j) * stride) % u64::from(ticket_count)) as u32;
+
+    let mut accept = Samples::new("accept");
+    let mut duplicate = Samples::new("duplicate_tap");
+    let mut already = Samples::new("reject_already_used");
+    let mut unknown = Samples::new("reject_unknown");
+    let mut card = Samples::new("accept_loyalty_card");
+    let mut token = Samples::new("accept_offline_token");
+    let mut unexpected = 0u32;
+    let scan = |store: &mut Store, value: String, reader: &str| -> anyhow::Result<Decision> {
+        let input = ScanInput {
+            value: value.into_bytes(),
+            reader_id: ReaderId::parse(reader)?,
+            medium: Medium::Qr,
+            direction: None,
+            at: Timestamp::now(),
+        };
+        Ok(checkin(store, &node.node_id, &input)?)
+    };
+    let started = Instant::now();
+    for round in 0..args.rounds {
+        let t = ticket(used + round);
+        let value = format!("BT-{t:08}");
+        let d = accept.time(|| scan(&mut store, value.clone(), GATE_1))?;
+        unexpected += u32::from(!d.accepted());
+        let d = duplicate.time(|| scan(&mut store, value.clone(), GATE_1))?;
+        unexpected += u32::from(d.duplicate_of.is_none());
+        let d = already.time(|| scan(&mut store, value.clone(), GATE_2))?;
+        unexpected += u32::from(d.reason != Some(Reason::AlreadyUsed));
+        let d = unknown.time(|| scan(&mut store, format!("NOPE-{round}-{t}"), GATE_1))?;
+        unexpected += u32::from(d.reason != Some(Reason::UnknownPass));
+        let c = ticket_count + (t % (args.passes - ticket_count));
+        let d = card.time(|| scan(&mut store, format!("BC-{c:08}"), TILL))?;
+        unexpected += u32::from(!d.accepted());
+        if round % 5 == 0 {
+            let claims = TokenClaims {
+                tid: uuid::Uuid::now_v7().to_string(),
+                pid: format!("offline-{}", uuid::Uuid::now_v7()),
+                tpl: "bench-ticket".into(),
+                evt: Some("bench-ev".into()),
+                nbf: None,
+                exp: None,
+                iat: 0,
+                kid: String::new(),
+            };
+            let tok = node.key.sign(claims);
+            let d = token.time(|| scan(&mut store, tok, GATE_1))?;
+            unexpected += u32::from(!d.accepted());
+        }
+    }
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    if let Some(h) = checkpointer {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("checkpointer thread panicked"))??;
+    }
+    let mut groups = [accept, duplicate, already, unknown, card, token];
+    let results: Vec<_> = groups.iter_mut().map(Samples::summary).collect();
+    let total: usize = groups.iter().map(|g| g.micros.len()).sum();
+    println!(
+        "scan → decision, durable commit included (synchronous=FULL), {} passes in cache",
+        args.passes
+    );
+    println!(
+        "{:<22} {:>7} {:>9} {:>9} {:>9}",
+        "kind", "count", "p50 ms", "p99 ms", "max ms"
+    );
+    for r in &results {
+        println!(
+            "{:<22} {:>7} {:>9.3} {:>9.3} {:>9.3}",
+            r["kind"].as_str().unwrap_or(""),
+            r["count"],
+            r["p50Ms"].as_f64().unwrap_or(0.0),
+            r["p99Ms"].as_f64().unwrap_or(0.0),
+            r["maxMs"].as_f64().unwrap_or(0.0)
+        );
+    }
+    println!(
+        "{total} scans in {:.2} s; unexpected verdicts: {unexpected}",
+        elapsed.as_secs_f64()
+    );
+    print_json(&json!({
+        "bench": "checkin",
+        "passes": args.passes,
+        "database": path,
+        "buildSeconds": build_time.map(|d| d.as_secs_f64()),
+        "checkpoints": if args.autocheckpoint { "on commit" } else { "checkpointer thread" },
+        "scans": total,
+        "unexpected": unexpected,
+        "results": results,
+    }))?;
+    if unexpected > 0 {
+        bail!("{unexpected} scans got an unexpected verdict");
+    }
+    Ok(ExitCode::SUCCESS)
+}

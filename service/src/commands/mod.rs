@@ -1,0 +1,12 @@
+//! One file per command, each with the same shape: `Args` (or `Cmd`) and
+//! `run(&Context, args) -> Result<ExitCode>`.
+
+pub mod bench;
+pub mod demo;
+pub mod import;
+pub mod init;
+pub mod passes;
+pub mod policy;
+pub mod scan;
+pub mod scans;
+pub mod token;

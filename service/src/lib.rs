@@ -1,0 +1,7 @@
+//! The running counter: CLI commands now; the HTTP service, readers and workers later.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod logging;
+pub mod output;
