@@ -8,6 +8,7 @@
 use crate::catalog;
 use crate::decision::{Decision, EntryCount, PassSummary, PreviousUse, Reason, Verdict, Warning};
 use crate::keys;
+use crate::loyalty::{self, LoyaltyView};
 use crate::outbox::{self, topic};
 use crate::pass::{Pass, PassStatus, PassType};
 use crate::pass_store::{self, MatchedBy};
@@ -15,7 +16,7 @@ use crate::policy::{CheckinPolicy, EntryMode};
 use crate::reader::{Direction, Reader};
 use crate::scan::{log_preview, ScanInput, ScanValue};
 use crate::scan_log::{self, ScanRecord};
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 use crate::time::Timestamp;
 use crate::token::{self, TokenClaims, TokenError};
 use rusqlite::Connection;
@@ -107,7 +108,33 @@ fn decide_and_record(conn: &Connection, node_id: &str, input: &ScanInput) -> Sto
     };
     let direction = input.direction.unwrap_or(reader.direction);
     let outcome = evaluate(conn, &reader, direction, input)?;
-    record(conn, node_id, input, &reader, direction, outcome)
+    let loyalty = match (&outcome.subject, outcome.verdict) {
+        (Some(Subject::Cached { pass, .. }), Verdict::Accept) => {
+            loyalty_on_scan(conn, node_id, pass, at)?
+        }
+        _ => None,
+    };
+    let mut decision = record(conn, node_id, input, &reader, direction, outcome)?;
+    decision.loyalty = loyalty;
+    Ok(decision)
+}
+
+/// What the cashier sees of an admitted pass's loyalty: due points expire first, so the
+/// balance on screen is the balance a redemption will find.
+fn loyalty_on_scan(
+    conn: &Connection,
+    node_id: &str,
+    pass: &Pass,
+    at: Timestamp,
+) -> StoreResult<Option<LoyaltyView>> {
+    loyalty::expire_due(conn, node_id, &pass.id, at).map_err(|e| match e {
+        loyalty::LoyaltyError::Store(e) => e,
+        other => StoreError::Corrupt {
+            what: "loyalty ledger",
+            detail: other.to_string(),
+        },
+    })?;
+    loyalty::view(conn, &pass.id, &pass.template_id)
 }
 
 fn evaluate(
@@ -543,5 +570,6 @@ fn record(
         duplicate_of: outcome.duplicate_of,
         entries: outcome.entries,
         warnings: outcome.warnings,
+        loyalty: None,
     })
 }

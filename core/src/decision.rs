@@ -1,5 +1,6 @@
 //! What the check-in engine answers: accept or reject, why, and who it was.
 
+use crate::loyalty::LoyaltyView;
 use crate::pass_store::MatchedBy;
 use crate::reader::Direction;
 use crate::scan::Medium;
@@ -175,6 +176,9 @@ pub struct Decision {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entries: Option<EntryCount>,
     pub warnings: Vec<Warning>,
+    /// Balance, stamps and rewards of an admitted pass whose template has a loyalty program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<LoyaltyView>,
 }
 
 impl Decision {

@@ -7,6 +7,7 @@ pub mod checkin;
 pub mod decision;
 pub mod import;
 pub mod keys;
+pub mod loyalty;
 pub mod outbox;
 pub mod pass;
 pub mod pass_store;

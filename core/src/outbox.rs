@@ -10,6 +10,7 @@ use serde::Serialize;
 pub mod topic {
     pub const PASS_TAPPED: &str = "passTapped";
     pub const PASS_IMPORTED: &str = "passImported";
+    pub const PASS_LOYALTY_UPDATED: &str = "passLoyaltyUpdated";
 }
 
 pub fn append(

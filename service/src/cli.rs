@@ -38,6 +38,9 @@ pub enum Command {
     /// Check-in policies of events and templates.
     #[command(subcommand)]
     Policy(commands::policy::Cmd),
+    /// Loyalty: programs, points, stamps, rewards, refunds.
+    #[command(subcommand)]
+    Loyalty(commands::loyalty::Cmd),
     /// Signed PD1 pass tokens.
     #[command(subcommand)]
     Token(commands::token::Cmd),
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Passes(c) => commands::passes::run(&ctx, c),
         Command::Scans(c) => commands::scans::run(&ctx, c),
         Command::Policy(c) => commands::policy::run(&ctx, c),
+        Command::Loyalty(c) => commands::loyalty::run(&ctx, c),
         Command::Token(c) => commands::token::run(&ctx, c),
         Command::Demo(a) => commands::demo::run(&ctx, a),
         Command::Bench(c) => commands::bench::run(&ctx, c),

@@ -1,0 +1,387 @@
+//! The ledger: append-only entries per pass, the cached fold (`loyalty_accounts`) and the point
+//! lots that expiry and "oldest first" consumption work on. Everything here runs inside the
+//! caller's transaction.
+
+use super::LoyaltyError;
+use crate::store::{StoreError, StoreResult};
+use crate::time::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Earn,
+    Adjust,
+    Override,
+    Stamp,
+    RewardCreate,
+    RewardRedeem,
+    RewardDelete,
+    Reverse,
+    Expire,
+}
+
+impl EntryKind {
+    const ALL: [EntryKind; 9] = [
+        Self::Earn,
+        Self::Adjust,
+        Self::Override,
+        Self::Stamp,
+        Self::RewardCreate,
+        Self::RewardRedeem,
+        Self::RewardDelete,
+        Self::Reverse,
+        Self::Expire,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Earn => "earn",
+            Self::Adjust => "adjust",
+            Self::Override => "override",
+            Self::Stamp => "stamp",
+            Self::RewardCreate => "reward_create",
+            Self::RewardRedeem => "reward_redeem",
+            Self::RewardDelete => "reward_delete",
+            Self::Reverse => "reverse",
+            Self::Expire => "expire",
+        }
+    }
+}
+
+impl FromStr for EntryKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown ledger entry kind {s:?}"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntry {
+    pub id: String,
+    pub op_id: String,
+    pub node_id: String,
+    pub pass_id: String,
+    pub kind: EntryKind,
+    pub points: i64,
+    pub stamps: i64,
+    pub reserved_points: i64,
+    pub reserved_stamps: i64,
+    pub amount_minor: Option<i64>,
+    pub reward_id: Option<String>,
+    pub reverses: Option<String>,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
+impl LedgerEntry {
+    pub fn new(op_id: &str, node_id: &str, pass_id: &str, kind: EntryKind, at: Timestamp) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            op_id: op_id.to_owned(),
+            node_id: node_id.to_owned(),
+            pass_id: pass_id.to_owned(),
+            kind,
+            points: 0,
+            stamps: 0,
+            reserved_points: 0,
+            reserved_stamps: 0,
+            amount_minor: None,
+            reward_id: None,
+            reverses: None,
+            reason: None,
+            at,
+        }
+    }
+}
+
+/// A pass's loyalty state: the fold of its ledger. `points` is the spendable balance
+/// (PassEntry's `balance`); reserved amounts are held by created, unredeemed rewards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub points: i64,
+    pub stamps: i64,
+    pub reserved_points: i64,
+    pub reserved_stamps: i64,
+}
+
+impl Account {
+    fn plus(self, e: &LedgerEntry) -> Result<Self, LoyaltyError> {
+        let add = |a: i64, b: i64| a.checked_add(b).ok_or(LoyaltyError::Overflow);
+        Ok(Self {
+            points: add(self.points, e.points)?,
+            stamps: add(self.stamps, e.stamps)?,
+            reserved_points: add(self.reserved_points, e.reserved_points)?,
+            reserved_stamps: add(self.reserved_stamps, e.reserved_stamps)?,
+        })
+    }
+}
+
+pub fn account(conn: &Connection, pass_id: &str) -> StoreResult<Account> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT points, stamps, reserved_points, reserved_stamps FROM loyalty_accounts WHERE pass_id = ?1",
+        )?
+        .query_row([pass_id], |r| {
+            Ok(Account {
+                points: r.get(0)?,
+                stamps: r.get(1)?,
+                reserved_points: r.get(2)?,
+                reserved_stamps: r.get(3)?,
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// How an entry's points change touches the lots.
+pub(crate) enum Lots<'a> {
+    /// A credit: a new lot, expiring then (or never).
+    Credit { expires_at: Option<Timestamp> },
+    /// A debit, taken from the lots oldest first, from `prefer` (the entry being reversed) first.
+    Debit { prefer: Option<&'a str> },
+    /// The caller has already adjusted the lots (expiry).
+    Handled,
+}
+
+/// Appends one entry and folds it into the cached account. Returns the new account.
+pub(crate) fn append(
+    conn: &Connection,
+    e: &LedgerEntry,
+    lots: Lots<'_>,
+) -> Result<Account, LoyaltyError> {
+    let next = account(conn, &e.pass_id)?.plus(e)?;
+    conn.prepare_cached(
+        "INSERT INTO loyalty_ledger (id, op_id, node_id, pass_id, kind, points, stamps, reserved_points,
+             reserved_stamps, amount_minor, reward_id, reverses, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            e.id,
+            e.op_id,
+            e.node_id,
+            e.pass_id,
+            e.kind.as_str(),
+            e.points,
+            e.stamps,
+            e.reserved_points,
+            e.reserved_stamps,
+            e.amount_minor,
+            e.reward_id,
+            e.reverses,
+            e.reason,
+            e.at
+        ])
+    })
+    .map_err(StoreError::from)?;
+    let seq = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO loyalty_accounts (pass_id, points, stamps, reserved_points, reserved_stamps, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(pass_id) DO UPDATE SET points = excluded.points, stamps = excluded.stamps,
+             reserved_points = excluded.reserved_points, reserved_stamps = excluded.reserved_stamps,
+             updated_at = excluded.updated_at",
+    )
+    .and_then(|mut s| {
+        s.execute(params![e.pass_id, next.points, next.stamps, next.reserved_points, next.reserved_stamps, e.at])
+    })
+    .map_err(StoreError::from)?;
+    match lots {
+        Lots::Credit { expires_at } if e.points > 0 => {
+            conn.prepare_cached(
+                "INSERT INTO loyalty_lots (entry_id, pass_id, seq, remaining, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| s.execute(params![e.id, e.pass_id, seq, e.points, expires_at]))
+            .map_err(StoreError::from)?;
+        }
+        Lots::Debit { prefer } if e.points < 0 => debit_lots(conn, &e.pass_id, -e.points, prefer)?,
+        _ => {}
+    }
+    Ok(next)
+}
+
+/// Takes `amount` points from the open lots, oldest first. What the lots cannot cover is a
+/// debt the balance shows as negative (a refund of points already spent).
+fn debit_lots(
+    conn: &Connection,
+    pass_id: &str,
+    mut amount: i64,
+    prefer: Option<&str>,
+) -> StoreResult<()> {
+    let mut open: Vec<(String, i64)> = conn
+        .prepare_cached(
+            "SELECT entry_id, remaining FROM loyalty_lots WHERE pass_id = ?1 AND remaining > 0 ORDER BY seq",
+        )?
+        .query_map([pass_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if let Some(p) = prefer {
+        if let Some(i) = open.iter().position(|(id, _)| id == p) {
+            let lot = open.remove(i);
+            open.insert(0, lot);
+        }
+    }
+    for (id, remaining) in open {
+        if amount == 0 {
+            break;
+        }
+        let take = remaining.min(amount);
+        conn.prepare_cached(
+            "UPDATE loyalty_lots SET remaining = remaining - ?2 WHERE entry_id = ?1",
+        )?
+        .execute(params![id, take])?;
+        amount -= take;
+    }
+    Ok(())
+}
+
+/// Lots past their expiry that still hold points, oldest first.
+pub(crate) fn due_lots(
+    conn: &Connection,
+    pass_id: &str,
+    at: Timestamp,
+) -> StoreResult<Vec<(String, i64)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT entry_id, remaining FROM loyalty_lots
+             WHERE pass_id = ?1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?2 ORDER BY seq",
+        )?
+        .query_map(params![pass_id, at], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn close_lot(conn: &Connection, entry_id: &str) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE loyalty_lots SET remaining = 0 WHERE entry_id = ?1")?
+        .execute([entry_id])?;
+    Ok(())
+}
+
+const ENTRY_COLUMNS: &str =
+    "id, op_id, node_id, pass_id, kind, points, stamps, reserved_points, reserved_stamps,
+    amount_minor, reward_id, reverses, reason, at";
+
+fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Result<LedgerEntry, StoreError>> {
+    let kind: String = r.get(4)?;
+    let kind = match kind.parse() {
+        Ok(k) => k,
+        Err(detail) => {
+            return Ok(Err(StoreError::Corrupt {
+                what: "ledger entry",
+                detail,
+            }))
+        }
+    };
+    Ok(Ok(LedgerEntry {
+        id: r.get(0)?,
+        op_id: r.get(1)?,
+        node_id: r.get(2)?,
+        pass_id: r.get(3)?,
+        kind,
+        points: r.get(5)?,
+        stamps: r.get(6)?,
+        reserved_points: r.get(7)?,
+        reserved_stamps: r.get(8)?,
+        amount_minor: r.get(9)?,
+        reward_id: r.get(10)?,
+        reverses: r.get(11)?,
+        reason: r.get(12)?,
+        at: r.get(13)?,
+    }))
+}
+
+pub fn get_entry(conn: &Connection, id: &str) -> StoreResult<Option<LedgerEntry>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE id = ?1"
+    ))?
+    .query_row([id], entry_from_row)
+    .optional()?
+    .transpose()
+}
+
+pub(crate) fn is_reversed(conn: &Connection, id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM loyalty_ledger WHERE reverses = ?1")?
+        .exists([id])?)
+}
+
+/// A pass's ledger, oldest first.
+pub fn history(conn: &Connection, pass_id: &str) -> StoreResult<Vec<LedgerEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE pass_id = ?1 ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([pass_id], entry_from_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row??);
+    }
+    Ok(out)
+}
+
+/// Redemptions of a pass this node made since `since` that upstream has not seen yet.
+pub(crate) fn unsynced_redemptions_since(
+    conn: &Connection,
+    pass_id: &str,
+    since: Timestamp,
+) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM loyalty_ledger
+             WHERE pass_id = ?1 AND kind = 'reward_redeem' AND synced_at IS NULL AND at >= ?2",
+        )?
+        .query_row(params![pass_id, since], |r| r.get(0))?)
+}
+
+/// A pass whose cached account differs from the fold of its ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    pub pass_id: String,
+    pub cached: Account,
+    pub ledger: Account,
+}
+
+/// Recomputes every balance from the ledger and reports each pass whose cache differs.
+pub fn verify(conn: &Connection) -> StoreResult<(u64, Vec<Drift>)> {
+    let mut stmt = conn.prepare(
+        "WITH folded AS (
+             SELECT pass_id, sum(points) p, sum(stamps) s, sum(reserved_points) rp, sum(reserved_stamps) rs
+             FROM loyalty_ledger GROUP BY pass_id)
+         SELECT coalesce(a.pass_id, f.pass_id), a.points, a.stamps, a.reserved_points, a.reserved_stamps,
+                f.p, f.s, f.rp, f.rs
+         FROM loyalty_accounts a FULL OUTER JOIN folded f ON f.pass_id = a.pass_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let (mut checked, mut drift) = (0u64, Vec::new());
+    while let Some(r) = rows.next()? {
+        checked += 1;
+        let get =
+            |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
+        let cached = Account {
+            points: get(1)?,
+            stamps: get(2)?,
+            reserved_points: get(3)?,
+            reserved_stamps: get(4)?,
+        };
+        let ledger = Account {
+            points: get(5)?,
+            stamps: get(6)?,
+            reserved_points: get(7)?,
+            reserved_stamps: get(8)?,
+        };
+        if cached != ledger {
+            drift.push(Drift {
+                pass_id: r.get(0)?,
+                cached,
+                ledger,
+            });
+        }
+    }
+    Ok((checked, drift))
+}

@@ -1,0 +1,704 @@
+//! The loyalty ledger's promises, each on a real SQLite store: exact, idempotent, never twice.
+
+use passdesk_core::catalog;
+use passdesk_core::keys;
+use passdesk_core::loyalty::{
+    self, ledger, program, Account, EntryKind, LoyaltyError, Operation, Program, RewardRef,
+    RewardUnit, StampOverflow, Tier,
+};
+use passdesk_core::pass::{Barcode, Pass, PassStatus, PassType, Template};
+use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::{checkin, pass_store, OpenMode, Store, Timestamp};
+use std::path::PathBuf;
+
+const T0: i64 = 1_800_000_000_000;
+const DAY: i64 = 86_400_000;
+
+struct Till {
+    store: Store,
+    node_id: String,
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn program() -> Program {
+    Program {
+        template_id: "coffee".into(),
+        points_per_unit: 1,
+        unit_minor: 100,
+        card_size: Some(10),
+        stamp_overflow: StampOverflow::Refuse,
+        expiry_days: Some(10),
+        offline_redemptions_per_day: None,
+        tiers: vec![
+            Tier {
+                name: "£5 off".into(),
+                threshold: 50,
+                unit: RewardUnit::Points,
+            },
+            Tier {
+                name: "Free coffee".into(),
+                threshold: 10,
+                unit: RewardUnit::Stamps,
+            },
+        ],
+    }
+}
+
+impl Till {
+    fn new() -> Self {
+        Self::with(program())
+    }
+
+    fn with(p: Program) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.sqlite");
+        let store = Store::open(&path, OpenMode::CreateIfMissing).unwrap();
+        let (node, _) = keys::init_node(store.conn()).unwrap();
+        let at = Timestamp::from_unix_ms(T0);
+        let t = Template {
+            id: "coffee".into(),
+            name: "Coffee Card".into(),
+            pass_type: PassType::new(PassType::STORE_CARD),
+        };
+        catalog::upsert_template(store.conn(), &t, at).unwrap();
+        program::set_program(store.conn(), &p, at).unwrap();
+        let till = Self {
+            store,
+            node_id: node.node_id,
+            path,
+            _dir: dir,
+        };
+        till.add_pass("card", |_| {});
+        till
+    }
+
+    fn add_pass(&self, id: &str, edit: impl FnOnce(&mut Pass)) {
+        let at = Timestamp::from_unix_ms(T0);
+        let mut p = Pass {
+            id: id.into(),
+            ext_id: None,
+            status: PassStatus::Active,
+            pass_type: PassType::new(PassType::STORE_CARD),
+            device_type: None,
+            template_id: "coffee".into(),
+            event_id: None,
+            barcode: Some(Barcode {
+                kind: "qrCode".into(),
+                value: format!("BC-{id}"),
+                display_text: false,
+            }),
+            nfc: None,
+            group_tag: None,
+            pass_content: Default::default(),
+            latest_message: None,
+            created_at: at,
+            updated_at: at,
+            added_at: None,
+            removed_at: None,
+            deactivated_at: None,
+            expires_at: None,
+            valid_from: None,
+            valid_until: None,
+        };
+        edit(&mut p);
+        pass_store::upsert_pass(self.store.conn(), &p).unwrap();
+    }
+
+    fn apply_at(&mut self, day: i64, op: Operation) -> Result<loyalty::OpResult, LoyaltyError> {
+        let op_id = uuid::Uuid::now_v7().to_string();
+        self.apply_id(&op_id, day, op)
+    }
+
+    fn apply_id(
+        &mut self,
+        op_id: &str,
+        day: i64,
+        op: Operation,
+    ) -> Result<loyalty::OpResult, LoyaltyError> {
+        loyalty::apply(
+            &mut self.store,
+            &self.node_id,
+            op_id,
+            &op,
+            Timestamp::from_unix_ms(T0 + day * DAY),
+        )
+    }
+
+    fn apply(&mut self, op: Operation) -> Result<loyalty::OpResult, LoyaltyError> {
+        self.apply_at(0, op)
+    }
+
+    fn account(&self) -> Account {
+        ledger::account(self.store.conn(), "card").unwrap()
+    }
+
+    /// Ledger, accounts, lots, rewards, operations and outbox row counts plus the account.
+    fn state(&self) -> (Vec<i64>, Account) {
+        let counts = [
+            "loyalty_ledger",
+            "loyalty_accounts",
+            "loyalty_lots",
+            "loyalty_rewards",
+            "loyalty_operations",
+            "outbox",
+        ]
+        .iter()
+        .map(|t| {
+            self.store
+                .conn()
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .unwrap()
+        })
+        .collect();
+        (counts, self.account())
+    }
+
+    fn assert_refused(&mut self, op: Operation, code: &str) -> LoyaltyError {
+        let before = self.state();
+        let err = self.apply(op).unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+        assert_eq!(
+            self.state(),
+            before,
+            "a refused operation changed something: {err}"
+        );
+        err
+    }
+}
+
+fn earn(points: i64) -> Operation {
+    Operation::Earn {
+        pass: "card".into(),
+        amount_minor: None,
+        points: Some(points),
+    }
+}
+
+fn earn_amount(amount: i64) -> Operation {
+    Operation::Earn {
+        pass: "card".into(),
+        amount_minor: Some(amount),
+        points: None,
+    }
+}
+
+fn adjust(points: i64) -> Operation {
+    Operation::Adjust {
+        pass: "card".into(),
+        points,
+        reason: "manager correction".into(),
+    }
+}
+
+fn stamp(count: i64) -> Operation {
+    Operation::Stamp {
+        pass: "card".into(),
+        count,
+    }
+}
+
+fn redeem_tier(tier: &str) -> Operation {
+    Operation::RewardRedeem {
+        reward: RewardRef::Tier {
+            pass: "card".into(),
+            tier: tier.into(),
+        },
+    }
+}
+
+#[test]
+fn earn_by_amount_rounds_down_and_by_barcode_finds_the_pass() {
+    let mut t = Till::new();
+    let r = t
+        .apply(Operation::Earn {
+            pass: "BC-card".into(),
+            amount_minor: Some(5_299),
+            points: None,
+        })
+        .unwrap();
+    assert_eq!(r.pass_id, "card");
+    assert_eq!(
+        (r.entries[0].points, r.entries[0].amount_minor),
+        (52, Some(5_299))
+    );
+    assert_eq!(t.account().points, 52);
+}
+
+#[test]
+fn bad_amounts_are_refused_and_change_nothing() {
+    let mut t = Till::new();
+    t.apply(earn(10)).unwrap();
+    t.assert_refused(earn_amount(-100), "invalid_amount");
+    t.assert_refused(earn(0), "invalid_amount");
+    t.assert_refused(earn(-5), "invalid_amount");
+    t.assert_refused(
+        Operation::Earn {
+            pass: "card".into(),
+            amount_minor: Some(1),
+            points: Some(1),
+        },
+        "invalid_amount",
+    );
+    t.assert_refused(stamp(0), "invalid_amount");
+    t.assert_refused(adjust(0), "invalid_amount");
+    t.assert_refused(
+        Operation::Adjust {
+            pass: "card".into(),
+            points: 5,
+            reason: "  ".into(),
+        },
+        "invalid_amount",
+    );
+    t.assert_refused(
+        Operation::Override {
+            pass: "card".into(),
+            balance: -1,
+        },
+        "invalid_amount",
+    );
+    t.assert_refused(
+        Operation::Earn {
+            pass: "nobody".into(),
+            amount_minor: None,
+            points: Some(1),
+        },
+        "unknown_pass",
+    );
+    t.assert_refused(redeem_tier("Free car"), "unknown_tier");
+    t.assert_refused(
+        Operation::RewardRedeem {
+            reward: RewardRef::Id("no-such-reward".into()),
+        },
+        "unknown_reward",
+    );
+    t.assert_refused(
+        Operation::Reverse {
+            entry_id: "no-such-entry".into(),
+            reason: None,
+        },
+        "unknown_entry",
+    );
+    let err = loyalty::apply(
+        &mut t.store,
+        &t.node_id.clone(),
+        "not-a-uuid",
+        &earn(1),
+        Timestamp::from_unix_ms(T0),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "invalid_op_id");
+}
+
+#[test]
+fn overflow_of_i64_is_refused() {
+    let mut t = Till::with(Program {
+        points_per_unit: i64::MAX,
+        unit_minor: 1,
+        ..program()
+    });
+    t.assert_refused(earn_amount(i64::MAX), "overflow");
+    t.apply(earn(i64::MAX - 1)).unwrap();
+    t.assert_refused(earn(10), "overflow");
+    assert_eq!(t.account().points, i64::MAX - 1);
+}
+
+#[test]
+fn a_replayed_op_id_is_a_no_op_and_a_reused_one_a_conflict() {
+    let mut t = Till::new();
+    let id = uuid::Uuid::now_v7().to_string();
+    let first = t.apply_id(&id, 0, earn(30)).unwrap();
+    let state = t.state();
+    let again = t.apply_id(&id, 0, earn(30)).unwrap();
+    assert!(again.replayed && !first.replayed);
+    assert_eq!(again.entries, first.entries);
+    assert_eq!(t.state(), state, "replay changed something");
+    // The same request naming the pass by its barcode is the same request.
+    let by_barcode = t
+        .apply_id(
+            &id,
+            0,
+            Operation::Earn {
+                pass: "BC-card".into(),
+                amount_minor: None,
+                points: Some(30),
+            },
+        )
+        .unwrap();
+    assert!(by_barcode.replayed);
+    let err = t.apply_id(&id, 0, earn(31)).unwrap_err();
+    assert_eq!(err.code(), "op_conflict");
+    assert_eq!(t.state(), state);
+    // Upper-case ids are the same id.
+    assert!(
+        t.apply_id(&id.to_uppercase(), 0, earn(30))
+            .unwrap()
+            .replayed
+    );
+}
+
+#[test]
+fn stamp_card_refuses_overflow_or_carries_it() {
+    let mut t = Till::new();
+    t.apply(stamp(8)).unwrap();
+    let err = t.assert_refused(stamp(3), "card_full");
+    assert!(err.to_string().contains("8 of 10"), "{err}");
+    t.apply(stamp(2)).unwrap();
+    let r = t.apply(redeem_tier("Free coffee")).unwrap();
+    assert_eq!(r.account.stamps, 0);
+    t.apply(stamp(1)).unwrap();
+
+    let mut carry = Till::with(Program {
+        stamp_overflow: StampOverflow::Carry,
+        ..program()
+    });
+    carry.apply(stamp(13)).unwrap();
+    let view = loyalty::view(carry.store.conn(), "card", "coffee")
+        .unwrap()
+        .unwrap();
+    assert_eq!((view.stamps, view.stamps_on_card), (13, Some(3)));
+    assert_eq!(
+        view.claimable
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Free coffee"]
+    );
+    carry.apply(redeem_tier("Free coffee")).unwrap();
+    assert_eq!(carry.account().stamps, 3);
+}
+
+#[test]
+fn override_is_an_entry_of_the_difference() {
+    let mut t = Till::new();
+    t.apply(earn(40)).unwrap();
+    let r = t
+        .apply(Operation::Override {
+            pass: "card".into(),
+            balance: 25,
+        })
+        .unwrap();
+    assert_eq!(
+        (r.entries[0].kind, r.entries[0].points, r.account.points),
+        (EntryKind::Override, -15, 25)
+    );
+    let r = t
+        .apply(Operation::Override {
+            pass: "card".into(),
+            balance: 100,
+        })
+        .unwrap();
+    assert_eq!((r.entries[0].points, r.account.points), (75, 100));
+}
+
+#[test]
+fn adjustments_and_redemptions_cannot_go_below_zero_but_a_refund_can() {
+    let mut t = Till::new();
+    let e = t.apply(earn(60)).unwrap().entries[0].id.clone();
+    t.assert_refused(adjust(-61), "insufficient_balance");
+    t.apply(redeem_tier("£5 off")).unwrap();
+    assert_eq!(t.account().points, 10);
+    t.assert_refused(redeem_tier("£5 off"), "insufficient_balance");
+    // The purchase is refunded after its points were spent: the balance goes negative.
+    let r = t
+        .apply(Operation::Reverse {
+            entry_id: e.clone(),
+            reason: Some("refund".into()),
+        })
+        .unwrap();
+    assert_eq!(
+        (r.account.points, r.entries[0].reverses.as_deref()),
+        (-50, Some(e.as_str()))
+    );
+    t.assert_refused(
+        Operation::Reverse {
+            entry_id: e,
+            reason: None,
+        },
+        "already_reversed",
+    );
+    t.assert_refused(adjust(-1), "insufficient_balance");
+}
+
+#[test]
+fn only_earn_stamp_and_adjust_can_be_reversed() {
+    let mut t = Till::new();
+    t.apply(earn(60)).unwrap();
+    let redeemed = t.apply(redeem_tier("£5 off")).unwrap();
+    for e in &redeemed.entries {
+        t.assert_refused(
+            Operation::Reverse {
+                entry_id: e.id.clone(),
+                reason: None,
+            },
+            "not_reversible",
+        );
+    }
+    let s = t.apply(stamp(4)).unwrap().entries[0].id.clone();
+    assert_eq!(
+        t.apply(Operation::Reverse {
+            entry_id: s,
+            reason: None
+        })
+        .unwrap()
+        .account
+        .stamps,
+        0
+    );
+}
+
+#[test]
+fn rewards_reserve_then_redeem_once_or_release() {
+    let mut t = Till::new();
+    t.apply(earn(120)).unwrap();
+    let created = t
+        .apply(Operation::RewardCreate {
+            pass: "card".into(),
+            tier: "£5 off".into(),
+        })
+        .unwrap();
+    let reward = created.reward.unwrap();
+    assert_eq!(
+        (created.account.points, created.account.reserved_points),
+        (70, 50)
+    );
+    let view = loyalty::view(t.store.conn(), "card", "coffee")
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.rewards.len(), 1);
+    let r = t
+        .apply(Operation::RewardRedeem {
+            reward: RewardRef::Id(reward.id.clone()),
+        })
+        .unwrap();
+    assert_eq!((r.account.points, r.account.reserved_points), (70, 0));
+    t.assert_refused(
+        Operation::RewardRedeem {
+            reward: RewardRef::Id(reward.id.clone()),
+        },
+        "reward_not_available",
+    );
+    t.assert_refused(
+        Operation::RewardDelete {
+            reward_id: reward.id,
+        },
+        "reward_not_available",
+    );
+
+    let second = t
+        .apply(Operation::RewardCreate {
+            pass: "card".into(),
+            tier: "£5 off".into(),
+        })
+        .unwrap()
+        .reward
+        .unwrap();
+    let r = t
+        .apply(Operation::RewardDelete {
+            reward_id: second.id.clone(),
+        })
+        .unwrap();
+    assert_eq!((r.account.points, r.account.reserved_points), (70, 0));
+    t.assert_refused(
+        Operation::RewardRedeem {
+            reward: RewardRef::Id(second.id),
+        },
+        "reward_not_available",
+    );
+}
+
+#[test]
+fn oldest_points_are_spent_first_and_expire_on_their_day() {
+    let mut t = Till::new(); // points expire 10 days after they are earned
+    t.apply_at(0, earn(100)).unwrap();
+    t.apply_at(5, earn(50)).unwrap();
+    t.apply_at(6, adjust(-120)).unwrap(); // takes all 100 of day 0 and 20 of day 5
+    assert_eq!(t.account().points, 30);
+    // Day 11: the day-0 lot is empty, nothing expires.
+    assert!(t
+        .apply_at(11, earn(1))
+        .unwrap()
+        .entries
+        .iter()
+        .all(|e| e.kind != EntryKind::Expire));
+    assert_eq!(t.account().points, 31);
+    // Day 16: the 30 left of day 5 expire; the day-11 point stays.
+    let history_before = ledger::history(t.store.conn(), "card").unwrap().len();
+    let decision = scan(&mut t, 16);
+    assert_eq!(decision.loyalty.unwrap().balance, 1);
+    let history = ledger::history(t.store.conn(), "card").unwrap();
+    assert_eq!(history.len(), history_before + 1);
+    assert_eq!(
+        (history.last().unwrap().kind, history.last().unwrap().points),
+        (EntryKind::Expire, -30)
+    );
+}
+
+#[test]
+fn expiry_never_takes_the_balance_below_zero() {
+    let mut t = Till::new();
+    let first = t.apply_at(0, earn(100)).unwrap().entries[0].id.clone();
+    t.apply_at(0, adjust(-100)).unwrap();
+    t.apply_at(
+        1,
+        Operation::Reverse {
+            entry_id: first,
+            reason: Some("refund".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(t.account().points, -100);
+    t.apply_at(2, earn(60)).unwrap(); // balance -40, a lot of 60 expiring on day 12
+    t.apply_at(13, earn(1)).unwrap();
+    assert_eq!(
+        t.account().points,
+        -39,
+        "nothing expired: the balance had nothing to give"
+    );
+}
+
+#[test]
+fn offline_redemptions_are_capped_per_day_until_synced() {
+    let mut t = Till::with(Program {
+        offline_redemptions_per_day: Some(2),
+        ..program()
+    });
+    t.apply(earn(500)).unwrap();
+    t.apply(redeem_tier("£5 off")).unwrap();
+    t.apply(redeem_tier("£5 off")).unwrap();
+    let err = t.assert_refused(redeem_tier("£5 off"), "offline_limit");
+    assert!(err.to_string().contains("limit 2"), "{err}");
+    // Once upstream has them, the counter is no longer carrying the risk alone.
+    t.store
+        .conn()
+        .execute("UPDATE loyalty_ledger SET synced_at = ?1", [T0])
+        .unwrap();
+    t.apply(redeem_tier("£5 off")).unwrap();
+    // The next day starts a new count.
+    t.apply_at(1, redeem_tier("£5 off")).unwrap();
+}
+
+#[test]
+fn voided_and_expired_passes_get_no_points() {
+    let mut t = Till::new();
+    t.add_pass("void", |p| p.status = PassStatus::Voided);
+    t.add_pass("old", |p| {
+        p.expires_at = Some(Timestamp::from_unix_ms(T0 - 1))
+    });
+    for pass in ["void", "old"] {
+        t.assert_refused(
+            Operation::Earn {
+                pass: pass.into(),
+                amount_minor: None,
+                points: Some(5),
+            },
+            "pass_not_usable",
+        );
+    }
+}
+
+#[test]
+fn every_mutation_writes_its_outbox_row_and_verify_finds_drift() {
+    let mut t = Till::new();
+    t.apply(earn(70)).unwrap();
+    t.apply(stamp(2)).unwrap();
+    t.apply(redeem_tier("£5 off")).unwrap();
+    let (counts, _) = t.state();
+    assert_eq!(counts[5], 3, "one outbox row per operation");
+    let (checked, drift) = ledger::verify(t.store.conn()).unwrap();
+    assert_eq!((checked, drift.len()), (1, 0));
+    t.store
+        .conn()
+        .execute("UPDATE loyalty_accounts SET points = points + 7", [])
+        .unwrap();
+    let (_, drift) = ledger::verify(t.store.conn()).unwrap();
+    assert_eq!(drift.len(), 1);
+    assert_eq!((drift[0].cached.points, drift[0].ledger.points), (27, 20));
+}
+
+fn scan(t: &mut Till, day: i64) -> passdesk_core::Decision {
+    let input = ScanInput {
+        value: b"BC-card".to_vec(),
+        reader_id: ReaderId::parse("till-1").unwrap(),
+        medium: Medium::Qr,
+        direction: None,
+        at: Timestamp::from_unix_ms(T0 + day * DAY),
+    };
+    let node = t.node_id.clone();
+    checkin(&mut t.store, &node, &input).unwrap()
+}
+
+#[test]
+fn a_scan_shows_balance_stamps_and_rewards() {
+    let mut t = Till::new();
+    t.apply(earn(75)).unwrap();
+    t.apply(stamp(10)).unwrap();
+    t.apply(Operation::RewardCreate {
+        pass: "card".into(),
+        tier: "Free coffee".into(),
+    })
+    .unwrap();
+    let view = scan(&mut t, 0).loyalty.unwrap();
+    assert_eq!((view.balance, view.stamps, view.rewards.len()), (75, 0, 1));
+    assert_eq!(
+        view.claimable
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["£5 off"]
+    );
+}
+
+#[test]
+fn two_threads_redeem_the_same_reward_exactly_once() {
+    let mut t = Till::new();
+    t.apply(earn(50 * 20)).unwrap();
+    let rewards: Vec<String> = (0..20)
+        .map(|_| {
+            t.apply(Operation::RewardCreate {
+                pass: "card".into(),
+                tier: "£5 off".into(),
+            })
+            .unwrap()
+            .reward
+            .unwrap()
+            .id
+        })
+        .collect();
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (path, node, rewards) = (t.path.clone(), t.node_id.clone(), rewards.clone());
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path, OpenMode::MustExist).unwrap();
+                rewards
+                    .iter()
+                    .map(|id| {
+                        let op = Operation::RewardRedeem {
+                            reward: RewardRef::Id(id.clone()),
+                        };
+                        let op_id = uuid::Uuid::now_v7().to_string();
+                        match loyalty::apply(
+                            &mut store,
+                            &node,
+                            &op_id,
+                            &op,
+                            Timestamp::from_unix_ms(T0),
+                        ) {
+                            Ok(_) => true,
+                            Err(e) => {
+                                assert_eq!(e.code(), "reward_not_available", "{e}");
+                                false
+                            }
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let results: Vec<Vec<bool>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for (i, (a, b)) in results[0].iter().zip(&results[1]).enumerate() {
+        assert!(a ^ b, "reward {i} redeemed {} times", *a as u8 + *b as u8);
+    }
+    assert_eq!(t.account().reserved_points, 0);
+    assert!(ledger::verify(t.store.conn()).unwrap().1.is_empty());
+}
