@@ -45,6 +45,19 @@ scan "${token%?????}" gate-a  # a damaged code
 
 say "Till 1, Bean There Coffee: loyalty cards"
 scan BEAN-0001 till-1
+loyalty() { # loyalty ARGS...: one loyalty operation, in words
+  { "$bin" --data-dir "$data" loyalty "$@" 2> /dev/null || true; } | python3 scripts/lib/loyalty_line.py
+}
+op=0190e5a0-0000-7000-8000-00000000c0fe
+loyalty earn BEAN-0001 --amount 1250 --op-id $op  # a £12.50 purchase: 12 points
+loyalty earn BEAN-0001 --amount 1250 --op-id $op  # the till retried: same operation id
+loyalty stamp BEAN-0001
+loyalty reward redeem BEAN-0001 --tier "£5 off"     # not enough points yet
+scan BEAN-0005 till-1
+loyalty reward redeem BEAN-0005 --tier "£5 off"
+scan BEAN-0008 till-1
+loyalty stamp BEAN-0008                              # the tenth stamp fills the card
+loyalty reward redeem BEAN-0008 --tier "Free coffee"
 scan BEAN-0025 till-1         # expired card
 scan BEAN-0033 till-1         # removed from the wallet, shown as a screenshot
 scan NOT-A-PASS till-1

@@ -75,5 +75,28 @@ pub fn decision_line(d: &Decision) -> String {
     } else {
         format!("  ({})", warnings.join(", "))
     };
-    format!("{badge} {message:<38} {who}  @{}{warnings}", d.reader_id)
+    let loyalty = d
+        .loyalty
+        .as_ref()
+        .map(|l| {
+            let mut parts = vec![format!("{} pts", l.balance)];
+            if let (Some(on_card), Some(size)) = (l.stamps_on_card, l.card_size) {
+                parts.push(format!("{on_card}/{size} stamps"));
+            }
+            let ready: Vec<&str> = l
+                .rewards
+                .iter()
+                .map(|r| r.tier_name.as_str())
+                .chain(l.claimable.iter().map(|t| t.name.as_str()))
+                .collect();
+            if !ready.is_empty() {
+                parts.push(format!("can redeem: {}", ready.join(", ")));
+            }
+            format!("  [{}]", parts.join(" · "))
+        })
+        .unwrap_or_default();
+    format!(
+        "{badge} {message:<38} {who}  @{}{loyalty}{warnings}",
+        d.reader_id
+    )
 }

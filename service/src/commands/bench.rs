@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 pub enum Cmd {
     /// Scan → decision latency on a large cache.
     Checkin(CheckinArgs),
+    /// Earn and redeem latency on a large ledger.
+    Loyalty(super::bench_loyalty::LoyaltyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,13 +53,21 @@ const GATE_2: &str = "bench-gate-2";
 const TILL: &str = "bench-till";
 
 pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
-    let Cmd::Checkin(args) = cmd;
+    let args = match cmd {
+        Cmd::Checkin(args) => args,
+        Cmd::Loyalty(args) => return super::bench_loyalty::run(ctx, args),
+    };
     ensure!(args.passes >= 100, "--passes must be at least 100");
-    let dir = ctx.data_dir().join("bench");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("checkin-{}.sqlite", args.passes));
+    let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;
     let build_time = prepare(&path, args.passes, args.rebuild)?;
     measure(&path, &args, build_time)
+}
+
+/// `<data-dir>/bench/<name>.sqlite`, its directory created.
+pub(crate) fn bench_db(ctx: &Context, name: &str) -> anyhow::Result<PathBuf> {
+    let dir = ctx.data_dir().join("bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir.join(format!("{name}.sqlite")))
 }
 
 fn tickets(passes: u32) -> u32 {
@@ -65,7 +75,7 @@ fn tickets(passes: u32) -> u32 {
 }
 
 /// Reuses a cache of the right size, or builds one in batches of 100,000 passes per transaction.
-fn prepare(path: &Path, passes: u32, rebuild: bool) -> anyhow::Result<Option<Duration>> {
+pub(crate) fn prepare(path: &Path, passes: u32, rebuild: bool) -> anyhow::Result<Option<Duration>> {
     if path.exists() && !rebuild {
         let store = Store::open(path, OpenMode::MustExist)?;
         if pass_store::count_passes(store.conn())? == u64::from(passes) {
@@ -138,15 +148,19 @@ fn prepare(path: &Path, passes: u32, rebuild: bool) -> anyhow::Result<Option<Dur
 
 /// Ids look like PassEntry's (40 hex characters, in no useful order), so the primary-key index
 /// is as scattered as in a real cache.
-fn bench_pass(i: u32, ticket: bool, now: Timestamp) -> Pass {
+pub(crate) fn bench_pass_id(i: u32) -> String {
     let h = u64::from(i)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .rotate_left(29)
         ^ 0xD6E8_FEB8_6659_FD93;
-    let id = format!(
+    format!(
         "{h:016x}{:016x}{i:08x}",
         h.wrapping_mul(0xA24B_AED4_963E_E407)
-    );
+    )
+}
+
+fn bench_pass(i: u32, ticket: bool, now: Timestamp) -> Pass {
+    let id = bench_pass_id(i);
     let (template, kind, event, barcode) = if ticket {
         (
             "bench-ticket",
@@ -192,27 +206,27 @@ fn bench_pass(i: u32, ticket: bool, now: Timestamp) -> Pass {
 }
 
 #[derive(Default)]
-struct Samples {
+pub(crate) struct Samples {
     name: &'static str,
     micros: Vec<u64>,
 }
 
 impl Samples {
-    fn new(name: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str) -> Self {
         Self {
             name,
             micros: Vec::new(),
         }
     }
 
-    fn time(&mut self, f: impl FnOnce() -> anyhow::Result<Decision>) -> anyhow::Result<Decision> {
+    pub(crate) fn time<T>(&mut self, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
         let start = Instant::now();
         let d = f()?;
         self.micros.push(start.elapsed().as_micros() as u64);
         Ok(d)
     }
 
-    fn summary(&mut self) -> serde_json::Value {
+    pub(crate) fn summary(&mut self) -> serde_json::Value {
         self.micros.sort_unstable();
         let n = self.micros.len();
         let at = |q: f64| {
@@ -240,15 +254,7 @@ fn measure(
         None
     } else {
         store.disable_autocheckpoint()?;
-        let (path, stop) = (path.to_owned(), stop.clone());
-        Some(std::thread::spawn(move || -> anyhow::Result<()> {
-            let store = Store::open(&path, OpenMode::MustExist)?;
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(200));
-                store.checkpoint_passive()?;
-            }
-            Ok(())
-        }))
+        Some(spawn_checkpointer(path, stop.clone()))
     };
 
     let ticket_count = tickets(args.passes);
@@ -364,4 +370,41 @@ fn measure(
         bail!("{unexpected} scans got an unexpected verdict");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one row per group (kind, count, p50, p99, max) and returns their JSON summaries.
+pub(crate) fn print_table(groups: &mut [Samples]) -> Vec<serde_json::Value> {
+    let results: Vec<_> = groups.iter_mut().map(Samples::summary).collect();
+    println!(
+        "{:<22} {:>7} {:>9} {:>9} {:>9}",
+        "kind", "count", "p50 ms", "p99 ms", "max ms"
+    );
+    for r in &results {
+        println!(
+            "{:<22} {:>7} {:>9.3} {:>9.3} {:>9.3}",
+            r["kind"].as_str().unwrap_or(""),
+            r["count"],
+            r["p50Ms"].as_f64().unwrap_or(0.0),
+            r["p99Ms"].as_f64().unwrap_or(0.0),
+            r["maxMs"].as_f64().unwrap_or(0.0)
+        );
+    }
+    results
+}
+
+/// Runs passive WAL checkpoints on their own connection until `stop` is set, as the service
+/// does, so commits on the measured connection never pay for one.
+pub(crate) fn spawn_checkpointer(
+    path: &Path,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<anyhow::Result<()>> {
+    let path = path.to_owned();
+    std::thread::spawn(move || -> anyhow::Result<()> {
+        let store = Store::open(&path, OpenMode::MustExist)?;
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+            store.checkpoint_passive()?;
+        }
+        Ok(())
+    })
 }

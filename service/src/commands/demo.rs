@@ -10,8 +10,11 @@ use crate::context::Context;
 use crate::output::print_json;
 use passdesk_core::catalog;
 use passdesk_core::import::import_lines;
+use passdesk_core::loyalty::{
+    self, LoyaltyError, Operation, Program, RewardUnit, StampOverflow, Tier,
+};
 use passdesk_core::policy::{CheckinPolicy, EntryMode, PolicyScope, DEFAULT_DUPLICATE_WINDOW_MS};
-use passdesk_core::Timestamp;
+use passdesk_core::{Store, Timestamp};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
@@ -67,7 +70,7 @@ fn pass_id(label: &str) -> String {
 }
 
 pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
-    let (mut store, _node, _) = ctx.init_store()?;
+    let (mut store, node, _) = ctx.init_store()?;
     let now = Timestamp::now();
     let lines = demo_lines(now);
     let summary = import_lines(
@@ -96,10 +99,12 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
     for p in &policies {
         catalog::set_policy(store.conn(), p, now)?;
     }
+    let history = coffee_shop(&mut store, &node.node_id, now)?;
     print_json(&json!({
         "dataDir": ctx.data_dir(),
         "imported": summary,
         "policies": policies.len(),
+        "loyaltyOperations": history,
         "try": {
             "festivalTicket": "HLF-0001 at gate-a (then again at gate-b: already used)",
             "voidedTicket": "HLF-0040",
@@ -107,9 +112,74 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
             "jazzTicket": "JAZZ-001 (wrong event at gate-a; doors not open yet at jazz-door)",
             "coffeeCard": "BEAN-0001 at till-1 (any number of times)",
             "expiredCoffeeCard": "BEAN-0025",
+            "loyalty": "passdesk loyalty earn BEAN-0001 --amount 450; passdesk loyalty reward redeem BEAN-0005 --tier 'Free coffee'",
         }
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Bean There program (1 point per pound, a 10-stamp card, two rewards, points expire after
+/// a year, at most 2 redemptions per card per day while offline) and some history on the cards.
+/// Operation ids are derived from the card and step, so running the demo again replays them.
+fn coffee_shop(store: &mut Store, node_id: &str, now: Timestamp) -> anyhow::Result<usize> {
+    let program = Program {
+        template_id: "tpl-bean-there".into(),
+        points_per_unit: 1,
+        unit_minor: 100,
+        card_size: Some(10),
+        stamp_overflow: StampOverflow::Carry,
+        expiry_days: Some(365),
+        offline_redemptions_per_day: Some(2),
+        tiers: vec![
+            Tier {
+                name: "Free coffee".into(),
+                threshold: 10,
+                unit: RewardUnit::Stamps,
+            },
+            Tier {
+                name: "£5 off".into(),
+                threshold: 50,
+                unit: RewardUnit::Points,
+            },
+        ],
+    };
+    store.write(|tx| loyalty::program::set_program(tx, &program, now))?;
+    let mut applied = 0;
+    for i in 1..=150usize {
+        let pass = format!("BEAN-{i:04}");
+        let ops = [
+            Operation::Earn {
+                pass: pass.clone(),
+                amount_minor: Some((i as i64 * 377) % 4_000 + 350),
+                points: None,
+            },
+            Operation::Stamp {
+                pass: pass.clone(),
+                count: (i as i64 % 9) + 1,
+            },
+            Operation::Earn {
+                pass: pass.clone(),
+                amount_minor: Some(if i % 5 == 0 { 4_800 } else { 600 }),
+                points: None,
+            },
+        ];
+        for (step, op) in ops.iter().enumerate() {
+            match loyalty::apply(store, node_id, &demo_op_id(&pass, step), op, now) {
+                Ok(_) => applied += 1,
+                Err(LoyaltyError::PassNotUsable { .. }) => {} // voided and expired cards earn nothing
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(applied)
+}
+
+fn demo_op_id(pass: &str, step: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("passdesk-demo-op/{pass}/{step}"));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::from_bytes(bytes).to_string()
 }
 
 fn policy(scope: PolicyScope, mode: EntryMode, valid_from: Option<Timestamp>) -> CheckinPolicy {

@@ -25,9 +25,14 @@ pub enum Cmd {
     /// Points for a purchase (--amount in minor units, through the program's rate) or given.
     Earn {
         pass: String,
-        #[arg(long, conflicts_with = "points", required_unless_present = "points")]
+        #[arg(
+            long,
+            conflicts_with = "points",
+            required_unless_present = "points",
+            allow_hyphen_values = true
+        )]
         amount: Option<i64>,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         points: Option<i64>,
         #[command(flatten)]
         op: OpArgs,
@@ -35,7 +40,7 @@ pub enum Cmd {
     /// Add stamps to the stamp card.
     Stamp {
         pass: String,
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
         count: i64,
         #[command(flatten)]
         op: OpArgs,

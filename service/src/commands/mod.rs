@@ -2,6 +2,7 @@
 //! `run(&Context, args) -> Result<ExitCode>`.
 
 pub mod bench;
+pub mod bench_loyalty;
 pub mod demo;
 pub mod import;
 pub mod init;
