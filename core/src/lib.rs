@@ -2,6 +2,7 @@
 //!
 //! Synchronous and free of I/O except SQLite. Knows nothing of HTTP, tokio, readers or windows.
 
+pub mod api_keys;
 pub mod catalog;
 pub mod checkin;
 pub mod decision;

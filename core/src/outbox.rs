@@ -11,6 +11,9 @@ pub mod topic {
     pub const PASS_TAPPED: &str = "passTapped";
     pub const PASS_IMPORTED: &str = "passImported";
     pub const PASS_LOYALTY_UPDATED: &str = "passLoyaltyUpdated";
+    pub const PASS_CREATED: &str = "passCreated";
+    pub const PASS_UPDATED: &str = "passUpdated";
+    pub const PASS_VOIDED: &str = "passVoided";
 }
 
 pub fn append(

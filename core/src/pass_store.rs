@@ -165,42 +165,61 @@ pub struct PassFilter {
     pub template_id: Option<String>,
     pub event_id: Option<String>,
     pub group_tag: Option<String>,
+    pub device_type: Option<String>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
     /// Matches holder name, extId, barcode or NFC value (case-insensitive substring).
     pub text: Option<String>,
     pub limit: u32,
     pub offset: u32,
 }
 
+const FILTER_WHERE: &str = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR template_id = ?2)
+    AND (?3 IS NULL OR event_id = ?3) AND (?4 IS NULL OR group_tag = ?4)
+    AND (?5 IS NULL OR holder_name LIKE ?5 OR ext_id LIKE ?5 OR barcode_value LIKE ?5
+         OR nfc_value LIKE ?5 OR id LIKE ?5)
+    AND (?6 IS NULL OR device_type = ?6) AND (?7 IS NULL OR created_at > ?7)
+    AND (?8 IS NULL OR created_at < ?8)";
+
+impl PassFilter {
+    fn params(&self) -> [Box<dyn rusqlite::ToSql + '_>; 8] {
+        let text = self
+            .text
+            .as_ref()
+            .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
+        [
+            Box::new(self.status.map(|s| s.as_str())),
+            Box::new(self.template_id.as_deref()),
+            Box::new(self.event_id.as_deref()),
+            Box::new(self.group_tag.as_deref()),
+            Box::new(text),
+            Box::new(self.device_type.as_deref()),
+            Box::new(self.created_after),
+            Box::new(self.created_before),
+        ]
+    }
+}
+
 pub fn list_passes(conn: &Connection, f: &PassFilter) -> StoreResult<Vec<Pass>> {
-    let text = f
-        .text
-        .as_ref()
-        .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PASS_COLUMNS} FROM passes
-         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR template_id = ?2)
-           AND (?3 IS NULL OR event_id = ?3) AND (?4 IS NULL OR group_tag = ?4)
-           AND (?5 IS NULL OR holder_name LIKE ?5 OR ext_id LIKE ?5 OR barcode_value LIKE ?5
-                OR nfc_value LIKE ?5 OR id LIKE ?5)
-         ORDER BY created_at DESC, id LIMIT ?6 OFFSET ?7"
+        "SELECT {PASS_COLUMNS} FROM passes WHERE {FILTER_WHERE} ORDER BY created_at DESC, id LIMIT ?9 OFFSET ?10"
     ))?;
-    let rows = stmt.query_map(
-        params![
-            f.status.map(|s| s.as_str()),
-            f.template_id,
-            f.event_id,
-            f.group_tag,
-            text,
-            f.limit,
-            f.offset
-        ],
-        pass_from_row,
-    )?;
+    let mut params: Vec<Box<dyn rusqlite::ToSql + '_>> = f.params().into_iter().collect();
+    params.push(Box::new(f.limit));
+    params.push(Box::new(f.offset));
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), pass_from_row)?;
     let mut out = Vec::new();
     for row in rows {
         out.push(row??);
     }
     Ok(out)
+}
+
+/// How many passes match the filter (ignoring limit and offset).
+pub fn count_matching(conn: &Connection, f: &PassFilter) -> StoreResult<u64> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT count(*) FROM passes WHERE {FILTER_WHERE}"))?
+        .query_row(rusqlite::params_from_iter(f.params().iter()), |r| r.get(0))?)
 }
 
 pub fn count_passes(conn: &Connection) -> StoreResult<u64> {

@@ -46,6 +46,11 @@ pub enum Command {
     Token(commands::token::Cmd),
     /// Fill the database with a believable demo: a festival, a jazz night, a coffee shop.
     Demo(commands::demo::Args),
+    /// Run the counter: the HTTP service (and, later, the readers).
+    Serve(commands::serve::Args),
+    /// API keys for the HTTP service.
+    #[command(subcommand)]
+    Keys(commands::keys::Cmd),
     /// Measure the scan path.
     #[command(subcommand)]
     Bench(commands::bench::Cmd),
@@ -63,6 +68,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Loyalty(c) => commands::loyalty::run(&ctx, c),
         Command::Token(c) => commands::token::run(&ctx, c),
         Command::Demo(a) => commands::demo::run(&ctx, a),
+        Command::Serve(a) => commands::serve::run(&ctx, a),
+        Command::Keys(c) => commands::keys::run(&ctx, c),
         Command::Bench(c) => commands::bench::run(&ctx, c),
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod context;
 pub mod logging;
 pub mod output;
+pub mod server;

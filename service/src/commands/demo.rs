@@ -70,6 +70,12 @@ fn pass_id(label: &str) -> String {
 }
 
 pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
+    print_json(&load(ctx)?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads (or reloads) the demo into the data directory; returns what it did.
+pub fn load(ctx: &Context) -> anyhow::Result<Value> {
     let (mut store, node, _) = ctx.init_store()?;
     let now = Timestamp::now();
     let lines = demo_lines(now);
@@ -100,7 +106,7 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
         catalog::set_policy(store.conn(), p, now)?;
     }
     let history = coffee_shop(&mut store, &node.node_id, now)?;
-    print_json(&json!({
+    Ok(json!({
         "dataDir": ctx.data_dir(),
         "imported": summary,
         "policies": policies.len(),
@@ -114,8 +120,7 @@ pub fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
             "expiredCoffeeCard": "BEAN-0025",
             "loyalty": "passdesk loyalty earn BEAN-0001 --amount 450; passdesk loyalty reward redeem BEAN-0005 --tier 'Free coffee'",
         }
-    }))?;
-    Ok(ExitCode::SUCCESS)
+    }))
 }
 
 /// The Bean There program (1 point per pound, a 10-stamp card, two rewards, points expire after

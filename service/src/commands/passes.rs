@@ -62,6 +62,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
                 text: search,
                 limit,
                 offset,
+                ..Default::default()
             };
             let passes = pass_store::list_passes(conn, &filter)?;
             let data = passes

@@ -1,0 +1,103 @@
+//! `passdesk serve`: the running counter. Prints one JSON line when it is ready to take
+//! requests (`{"listening": "http://…", …}`), serves until SIGTERM or Ctrl-C, then shuts down
+//! gracefully. `--demo` first loads the demo counter and prints a key to try the API with.
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::output::print_json;
+use crate::server;
+use anyhow::Context as _;
+use passdesk_core::api_keys::{self, Role};
+use passdesk_core::{keys, Timestamp};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8917; config `listen`, env PASSDESK_LISTEN].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Load the demo counter first and print an admin key for this run.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    if args.demo {
+        super::demo::load(ctx)?;
+    }
+    let mut config = Config::load(ctx.data_dir())?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let (store, node) = ctx.open_with_node()?;
+    let launch_key = if args.demo {
+        let (key, text) = api_keys::create(
+            store.conn(),
+            "serve --demo launch key",
+            Role::Admin,
+            Timestamp::now(),
+        )?;
+        Some((key.id, text.0))
+    } else {
+        None
+    };
+    drop(store);
+    let db = server::db::Db::open(&ctx.db_path(), 3)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let node_id = node.node_id.clone();
+        let state = server::state(db.clone(), node, config);
+        let mut ready = json!({
+            "listening": format!("http://{addr}"),
+            "nodeId": node_id,
+            "dataDir": ctx.data_dir(),
+            "readyMs": started.elapsed().as_millis() as u64,
+        });
+        if let Some((_, key)) = &launch_key {
+            ready["apiKey"] = json!(key);
+        }
+        print_json(&ready)?;
+        tracing::info!(%addr, "serving");
+        server::serve(listener, state, shutdown_signal()).await?;
+        if let Some((id, _)) = launch_key {
+            // The demo's launch key lives only as long as this run.
+            db.write(move |s| api_keys::revoke(s.conn(), &id, Timestamp::now()))
+                .await??;
+        }
+        let _ = keys::load_node; // the node key stays in the database for the next start
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,98 @@
+//! The service's SQLite connections: one writer (SQLite has one writer at a time anyway), a few
+//! readers, a checkpointer thread. Work runs on tokio's blocking pool, never on the async threads.
+
+use passdesk_core::{OpenMode, Store, StoreError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+pub struct Db {
+    writer: Mutex<Store>,
+    readers: Vec<Mutex<Store>>,
+    next_reader: AtomicUsize,
+    stop: Arc<AtomicBool>,
+    checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// A panic inside a transaction rolls it back as the stack unwinds, so a poisoned lock still
+/// guards a sound connection.
+fn lock(m: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Db {
+    pub fn open(path: &Path, readers: usize) -> Result<Arc<Self>, StoreError> {
+        let writer = Store::open(path, OpenMode::MustExist)?;
+        // Commits never run a checkpoint; the checkpointer thread does, off the scan path.
+        writer.disable_autocheckpoint()?;
+        let readers = (0..readers.max(1))
+            .map(|_| Store::open(path, OpenMode::MustExist).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = spawn_checkpointer(path.to_owned(), stop.clone())?;
+        Ok(Arc::new(Self {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            stop,
+            checkpointer: Mutex::new(Some(handle)),
+        }))
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool.
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, tokio::task::JoinError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || f(&mut lock(&db.writer))).await
+    }
+
+    /// Runs `f` with one of the reader connections on the blocking pool.
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, tokio::task::JoinError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> T + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = db.next_reader.fetch_add(1, Ordering::Relaxed) % db.readers.len();
+            f(&lock(&db.readers[i]))
+        })
+        .await
+    }
+
+    /// Stops the checkpointer after a last checkpoint. Connections close when the `Db` drops.
+    pub fn close(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let handle = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+        let _ = lock(&self.writer).checkpoint_passive();
+    }
+}
+
+fn spawn_checkpointer(
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    let store = Store::open(&path, OpenMode::MustExist)?;
+    Ok(std::thread::Builder::new()
+        .name("passdesk-checkpoint".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(250));
+                if let Err(e) = store.checkpoint_passive() {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+                }
+            }
+        })
+        .expect("spawn the checkpoint thread"))
+}

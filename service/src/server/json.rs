@@ -1,0 +1,71 @@
+//! A strict JSON body extractor: unknown fields and wrong types are 400 with a JSON pointer to
+//! the field; a body over the limit is 413.
+
+use super::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "the request body is too large",
+                )
+            } else {
+                ApiError::bad_request(format!("cannot read the request body: {e}"))
+            }
+        })?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(de).map_err(|e| {
+            let pointer = pointer_of(&e.path().to_string());
+            ApiError::bad_request(format!("invalid JSON body: {}", e.inner())).at(pointer)
+        })?;
+        Ok(Self(value))
+    }
+}
+
+/// `pass.qr.value` / `items[2]` → `/pass/qr/value` / `/items/2`.
+fn pointer_of(path: &str) -> String {
+    if path == "." || path.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        while let Some(open) = rest.find('[') {
+            let (name, tail) = rest.split_at(open);
+            if !name.is_empty() {
+                out.push('/');
+                out.push_str(name);
+            }
+            let close = tail.find(']').unwrap_or(tail.len());
+            out.push('/');
+            out.push_str(&tail[1..close]);
+            rest = tail.get(close + 1..).unwrap_or("");
+        }
+        if !rest.is_empty() {
+            out.push('/');
+            out.push_str(rest);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pointers() {
+        assert_eq!(super::pointer_of("pass.qr.value"), "/pass/qr/value");
+        assert_eq!(super::pointer_of("items[2].name"), "/items/2/name");
+        assert_eq!(super::pointer_of("."), "");
+    }
+}

@@ -1,0 +1,156 @@
+//! The counter's HTTP service: axum on tokio, PassEntry-shaped JSON:API under `/api/v1`.
+//!
+//! Layers, outermost first: a panic in a handler becomes a 500 and the service lives on; a
+//! request that takes too long is answered 408; bodies over the limit are 413.
+
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod state;
+
+use crate::config::Config;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use error::ApiError;
+use passdesk_core::keys::NodeIdentity;
+use routes::{catalog, loyalty, passes, scans, status};
+use state::{AppState, Inner};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub fn state(db: Arc<db::Db>, node: NodeIdentity, config: Config) -> AppState {
+    let (decisions, _) = broadcast::channel(1024);
+    AppState(Arc::new(Inner {
+        db,
+        node,
+        config,
+        started: Instant::now(),
+        decisions,
+    }))
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit_bytes;
+    let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let api = Router::new()
+        .route("/status", get(status::status))
+        .route("/scans", post(scans::post).get(scans::list))
+        .route("/scans/stream", get(scans::stream))
+        .route("/passes", get(passes::list).post(passes::create))
+        .route("/passes/{id}", get(passes::get).patch(passes::update))
+        .route(
+            "/passes/{id}/loyalty",
+            get(loyalty::show).patch(loyalty::patch),
+        )
+        .route("/passes/{id}/loyalty/earn", post(loyalty::earn))
+        .route("/passes/{id}/loyalty/stamps", post(loyalty::stamp))
+        .route("/passes/{id}/loyalty/rewards", post(loyalty::create_reward))
+        .route("/passes/{id}/loyalty/redeem", post(loyalty::redeem_tier))
+        .route(
+            "/passes/{id}/loyalty/rewards/{reward}/redeem",
+            post(loyalty::redeem_reward),
+        )
+        .route(
+            "/passes/{id}/loyalty/rewards/{reward}",
+            axum::routing::delete(loyalty::delete_reward),
+        )
+        .route("/loyalty/entries/{entry}/reverse", post(loyalty::reverse))
+        .route(
+            "/passTemplates",
+            get(catalog::list_templates).post(catalog::create_template),
+        )
+        .route("/passTemplates/{id}", get(catalog::get_template))
+        .route(
+            "/events",
+            get(catalog::list_events).post(catalog::create_event),
+        )
+        .route("/events/{id}", get(catalog::get_event))
+        .route(
+            "/readers",
+            get(catalog::list_readers).post(catalog::create_reader),
+        )
+        .route(
+            "/readers/{id}",
+            get(catalog::get_reader).patch(catalog::update_reader),
+        )
+        .fallback(|| async { ApiError::not_found("no such API route") });
+    Router::new()
+        .route("/", get(home))
+        .route("/health", get(status::health))
+        .nest("/api/v1", api)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            refuse_oversized(limit, req, next)
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| -> Response {
+                tracing::error!("a request handler panicked; the service goes on");
+                ApiError::internal("the service failed on this request; nothing was changed")
+                    .into_response()
+            },
+        ))
+}
+
+/// A body announced larger than the limit is refused before a byte of it is read (chunked
+/// bodies are cut at the limit by `DefaultBodyLimit` as they are read).
+async fn refuse_oversized(
+    limit: usize,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Until the UI is built, `/` says what this is and where the API lives.
+async fn home() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><html><head><meta charset=utf-8><title>Passdesk</title></head>",
+        "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">",
+        "<h1>Passdesk ", env!("CARGO_PKG_VERSION"), "</h1>",
+        "<p>This counter is running. The API is at <code>/api/v1</code> (bearer API key required); ",
+        "<code>/health</code> answers without one.</p></body></html>"
+    ))
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish and
+/// closes the store (a last WAL checkpoint).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tokio::task::spawn_blocking(move || db.close()).await?;
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! Templates (`/api/v1/passTemplates`), events (`/api/v1/events`) and readers
+//! (`/api/v1/readers`), in PassEntry's shapes: `{"event": {...}}` / `{"reader": {...}}` in,
+//! JSON:API resources out.
+
+use super::doc;
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::json::JsonBody;
+use crate::server::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use passdesk_core::api_keys::Role;
+use passdesk_core::pass::{Event, PassType, Template};
+use passdesk_core::reader::{Direction, Reader};
+use passdesk_core::scan::ReaderId;
+use passdesk_core::{catalog, Timestamp};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn template_resource(t: &Template) -> Value {
+    json!({ "id": t.id, "type": "passTemplate", "attributes": { "name": t.name, "templateType": t.pass_type.as_str() } })
+}
+
+fn event_resource(e: &Event) -> Value {
+    json!({ "id": e.id, "type": "event", "attributes": {
+        "name": e.name, "venueName": e.venue_name, "startTime": e.start_time, "endTime": e.end_time, "timeZone": e.time_zone,
+    }})
+}
+
+fn reader_resource(r: &Reader) -> Value {
+    json!({ "id": r.id, "type": "reader", "attributes": {
+        "name": r.name, "readerType": r.reader_type, "eventUuid": r.event_id, "direction": r.direction,
+        "scanEnabled": r.scan_enabled, "redeemEnabled": r.redeem_enabled, "addPointsEnabled": r.add_points_enabled,
+    }})
+}
+
+pub async fn list_templates(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let all = state
+        .db
+        .read(|s| catalog::list_templates(s.conn()))
+        .await??;
+    Ok(doc(all.iter().map(template_resource).collect()))
+}
+
+pub async fn get_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let lookup = id.clone();
+    let t = state
+        .db
+        .read(move |s| catalog::get_template(s.conn(), &lookup))
+        .await??;
+    Ok(doc(template_resource(&t.ok_or_else(|| {
+        ApiError::not_found(format!("no template {id:?}"))
+    })?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplateBody {
+    id: Option<String>,
+    name: String,
+    #[serde(default)]
+    template_type: Option<String>,
+}
+
+pub async fn create_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<TemplateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Manager)?;
+    let name = non_empty("/name", &b.name)?;
+    let t = Template {
+        id: b.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        name,
+        pass_type: PassType::new(b.template_type.unwrap_or_else(|| PassType::GENERIC.into())),
+    };
+    let saved = t.clone();
+    state
+        .db
+        .write(move |s| catalog::upsert_template(s.conn(), &saved, Timestamp::now()))
+        .await??;
+    Ok((StatusCode::CREATED, doc(template_resource(&t))))
+}
+
+fn non_empty(pointer: &str, v: &str) -> ApiResult<String> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > 200 {
+        return Err(
+            ApiError::unprocessable("invalid_value", "must be 1 to 200 characters").at(pointer),
+        );
+    }
+    Ok(v.to_owned())
+}
+
+pub async fn list_events(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let all = state.db.read(|s| catalog::list_events(s.conn())).await??;
+    Ok(doc(all.iter().map(event_resource).collect()))
+}
+
+pub async fn get_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let lookup = id.clone();
+    let e = state
+        .db
+        .read(move |s| catalog::get_event(s.conn(), &lookup))
+        .await??;
+    Ok(doc(event_resource(&e.ok_or_else(|| {
+        ApiError::not_found(format!("no event {id:?}"))
+    })?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventBody {
+    event: EventFields,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventFields {
+    id: Option<String>,
+    name: String,
+    venue_name: Option<String>,
+    start_datetime: Option<String>,
+    end_datetime: Option<String>,
+    time_zone: Option<String>,
+}
+
+pub async fn create_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<EventBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Manager)?;
+    let f = b.event;
+    let time = |p: &str, v: Option<&str>| {
+        v.map(Timestamp::parse_rfc3339)
+            .transpose()
+            .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(p))
+    };
+    let e = Event {
+        id: f.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        name: non_empty("/event/name", &f.name)?,
+        venue_name: f.venue_name,
+        start_time: time("/event/startDatetime", f.start_datetime.as_deref())?,
+        end_time: time("/event/endDatetime", f.end_datetime.as_deref())?,
+        time_zone: f.time_zone.unwrap_or_else(|| "UTC".into()),
+    };
+    let saved = e.clone();
+    state
+        .db
+        .write(move |s| catalog::upsert_event(s.conn(), &saved, Timestamp::now()))
+        .await??;
+    Ok((StatusCode::CREATED, doc(event_resource(&e))))
+}
+
+pub async fn list_readers(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let all = state.db.read(|s| catalog::list_readers(s.conn())).await??;
+    Ok(doc(all.iter().map(reader_resource).collect()))
+}
+
+pub async fn get_reader(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let lookup = id.clone();
+    let r = state
+        .db
+        .read(move |s| catalog::get_reader(s.conn(), &lookup))
+        .await??;
+    Ok(doc(reader_resource(&r.ok_or_else(|| {
+        ApiError::not_found(format!("no reader {id:?}"))
+    })?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReaderBody {
+    reader: ReaderFields,
+}
+
+/// PassEntry's reader fields (`password`, `qrEnabled`, ... accepted and ignored where they
+/// mean nothing to a counter) plus Passdesk's `eventUuid` and `direction`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReaderFields {
+    id: Option<String>,
+    name: Option<String>,
+    #[serde(rename = "type", alias = "readerType")]
+    reader_type: Option<String>,
+    event_uuid: Option<String>,
+    direction: Option<String>,
+    scan_enabled: Option<bool>,
+    redeem_enabled: Option<bool>,
+    add_points_enabled: Option<bool>,
+    password: Option<String>,
+    qr_enabled: Option<bool>,
+    mifare_classic_nfc_enabled: Option<bool>,
+    ndef_tag_scanning_enabled: Option<bool>,
+}
+
+async fn save_reader(
+    state: &AppState,
+    id: String,
+    f: ReaderFields,
+    existing_required: bool,
+) -> ApiResult<Reader> {
+    ReaderId::parse(&id)
+        .map_err(|e| ApiError::unprocessable("invalid_reader", e.to_string()).at("/reader/id"))?;
+    let direction = f
+        .direction
+        .as_deref()
+        .map(str::parse::<Direction>)
+        .transpose()
+        .map_err(|e| ApiError::unprocessable("invalid_direction", e).at("/reader/direction"))?;
+    let _ = (
+        &f.password,
+        f.qr_enabled,
+        f.mifare_classic_nfc_enabled,
+        f.ndef_tag_scanning_enabled,
+    );
+    let saved = state
+        .db
+        .write(move |s| -> ApiResult<Reader> {
+            let conn = s.conn();
+            let mut r = match catalog::get_reader(conn, &id)? {
+                Some(r) => r,
+                None if existing_required => {
+                    return Err(ApiError::not_found(format!("no reader {id:?}")))
+                }
+                None => Reader::unconfigured(&id),
+            };
+            if let Some(n) = f.name {
+                r.name = non_empty("/reader/name", &n)?;
+            }
+            if let Some(t) = f.reader_type {
+                r.reader_type = t;
+            }
+            if let Some(e) = f.event_uuid {
+                if catalog::get_event(conn, &e)?.is_none() {
+                    return Err(ApiError::unprocessable(
+                        "unknown_event",
+                        format!("no event {e:?}"),
+                    )
+                    .at("/reader/eventUuid"));
+                }
+                r.event_id = Some(e);
+            }
+            if let Some(d) = direction {
+                r.direction = d;
+            }
+            r.scan_enabled = f.scan_enabled.unwrap_or(r.scan_enabled);
+            r.redeem_enabled = f.redeem_enabled.unwrap_or(r.redeem_enabled);
+            r.add_points_enabled = f.add_points_enabled.unwrap_or(r.add_points_enabled);
+            catalog::upsert_reader(conn, &r, Timestamp::now())?;
+            Ok(r)
+        })
+        .await??;
+    Ok(saved)
+}
+
+pub async fn create_reader(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<ReaderBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Manager)?;
+    let id = b.reader.id.clone().ok_or_else(|| {
+        ApiError::unprocessable("missing_id", "a reader needs an id").at("/reader/id")
+    })?;
+    let r = save_reader(&state, id, b.reader, false).await?;
+    Ok((StatusCode::CREATED, doc(reader_resource(&r))))
+}
+
+pub async fn update_reader(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ReaderBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Manager)?;
+    let r = save_reader(&state, id, b.reader, true).await?;
+    Ok(doc(reader_resource(&r)))
+}

@@ -1,0 +1,316 @@
+//! Loyalty over HTTP. `PATCH /api/v1/passes/{id}/loyalty` speaks PassEntry (`balance` ±,
+//! `overrideBalance`, `message`; answers `meta.loyalty.balance`); the rest is Passdesk's: earn,
+//! stamps, rewards, reversal, history. Every mutation takes an `Idempotency-Key` header, the
+//! ledger's operation id: the same key and body again answers the first result.
+
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::json::JsonBody;
+use crate::server::routes::passes::find_in;
+use crate::server::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use passdesk_core::api_keys::Role;
+use passdesk_core::loyalty::{self, ledger, OpResult, Operation, RewardRef};
+use passdesk_core::{passentry, StoreError, Timestamp};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The operation id: the `Idempotency-Key` header, or a fresh id when the client sent none.
+fn op_id(headers: &HeaderMap) -> ApiResult<String> {
+    match headers.get("idempotency-key") {
+        None => Ok(uuid::Uuid::now_v7().to_string()),
+        Some(v) => {
+            let text = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be a UUID"))?;
+            loyalty::parse_op_id(text).map_err(|e| ApiError::bad_request(e.to_string()))
+        }
+    }
+}
+
+async fn run(state: &AppState, headers: &HeaderMap, op: Operation) -> ApiResult<OpResult> {
+    let op_id = op_id(headers)?;
+    let node_id = state.node.node_id.clone();
+    let result = state
+        .db
+        .write(move |s| loyalty::apply(s, &node_id, &op_id, &op, Timestamp::now()))
+        .await??;
+    Ok(result)
+}
+
+fn result_doc(r: &OpResult) -> Json<Value> {
+    Json(json!({
+        "data": { "type": "loyaltyOperation", "id": r.op_id, "attributes": r },
+        "meta": { "loyalty": { "balance": r.account.points }, "replayed": r.replayed },
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchBody {
+    balance: Option<i64>,
+    override_balance: Option<i64>,
+    message: Option<String>,
+}
+
+/// PassEntry's loyalty update: answers the pass with `meta.loyalty.balance`.
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchBody>,
+) -> ApiResult<Json<Value>> {
+    let op = match (body.balance, body.override_balance) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid_request",
+                "balance and overrideBalance cannot be used together",
+            )
+            .at("/overrideBalance"))
+        }
+        (None, None) => {
+            return Err(ApiError::unprocessable(
+                "invalid_request",
+                "give balance (±) or overrideBalance",
+            )
+            .at("/balance"))
+        }
+        (Some(b), None) if b > 0 => {
+            caller.require(Role::Cashier)?;
+            Operation::Earn {
+                pass: id.clone(),
+                amount_minor: None,
+                points: Some(b),
+            }
+        }
+        (Some(b), None) => {
+            caller.require(Role::Cashier)?;
+            let reason = body
+                .message
+                .clone()
+                .unwrap_or_else(|| "balance changed through the API".into());
+            Operation::Adjust {
+                pass: id.clone(),
+                points: b,
+                reason,
+            }
+        }
+        (None, Some(b)) => {
+            caller.require(Role::Manager)?;
+            Operation::Override {
+                pass: id.clone(),
+                balance: b,
+            }
+        }
+    };
+    let result = run(&state, &headers, op).await?;
+    let pass_id = result.pass_id.clone();
+    let pass = state
+        .db
+        .read(move |s| -> Result<_, StoreError> {
+            Ok(find_in(s.conn(), &pass_id)?.map(|p| passentry::pass_resource(&p, None, None)))
+        })
+        .await??;
+    Ok(Json(json!({
+        "data": pass,
+        "meta": { "loyalty": { "balance": result.account.points }, "operation": result },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EarnBody {
+    amount_minor: Option<i64>,
+    points: Option<i64>,
+}
+
+pub async fn earn(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<EarnBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    Ok(result_doc(
+        &run(
+            &state,
+            &headers,
+            Operation::Earn {
+                pass: id,
+                amount_minor: b.amount_minor,
+                points: b.points,
+            },
+        )
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StampBody {
+    #[serde(default = "one")]
+    count: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+pub async fn stamp(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<StampBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    Ok(result_doc(
+        &run(
+            &state,
+            &headers,
+            Operation::Stamp {
+                pass: id,
+                count: b.count,
+            },
+        )
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierBody {
+    tier: String,
+}
+
+pub async fn create_reward(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TierBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    Ok(result_doc(
+        &run(
+            &state,
+            &headers,
+            Operation::RewardCreate {
+                pass: id,
+                tier: b.tier,
+            },
+        )
+        .await?,
+    ))
+}
+
+/// Claims a tier and redeems it in one operation (the usual thing at a till).
+pub async fn redeem_tier(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TierBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let op = Operation::RewardRedeem {
+        reward: RewardRef::Tier {
+            pass: id,
+            tier: b.tier,
+        },
+    };
+    Ok(result_doc(&run(&state, &headers, op).await?))
+}
+
+pub async fn redeem_reward(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((_id, reward)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    Ok(result_doc(
+        &run(
+            &state,
+            &headers,
+            Operation::RewardRedeem {
+                reward: RewardRef::Id(reward),
+            },
+        )
+        .await?,
+    ))
+}
+
+pub async fn delete_reward(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((_id, reward)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    Ok(result_doc(
+        &run(
+            &state,
+            &headers,
+            Operation::RewardDelete { reward_id: reward },
+        )
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReverseBody {
+    reason: Option<String>,
+}
+
+pub async fn reverse(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(entry): Path<String>,
+    JsonBody(b): JsonBody<ReverseBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Manager)?;
+    Ok(result_doc(
+        &run(
+            &state,
+            &headers,
+            Operation::Reverse {
+                entry_id: entry,
+                reason: b.reason,
+            },
+        )
+        .await?,
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let lookup = id.clone();
+    let found = state
+        .db
+        .read(move |s| -> Result<_, StoreError> {
+            let Some(p) = find_in(s.conn(), &lookup)? else {
+                return Ok(None);
+            };
+            let view = loyalty::view(s.conn(), &p.id, &p.template_id)?;
+            let history = ledger::history(s.conn(), &p.id)?;
+            Ok(Some((p.id, view, history)))
+        })
+        .await??;
+    let (pass_id, view, history) =
+        found.ok_or_else(|| ApiError::not_found(format!("no pass with id or extId {id:?}")))?;
+    Ok(Json(json!({
+        "data": { "type": "loyalty", "id": pass_id, "attributes": view },
+        "included": history.iter().map(|e| json!({ "type": "ledgerEntry", "id": e.id, "attributes": e })).collect::<Vec<_>>(),
+    })))
+}

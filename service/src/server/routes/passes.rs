@@ -1,0 +1,591 @@
+//! `/api/v1/passes`: list with PassEntry's filters and pagination, get (by id or extId), issue
+//! in store (the barcode defaults to a signed PD1 token), update and void.
+
+use super::{doc, page_doc};
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::json::JsonBody;
+use crate::server::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use passdesk_core::api_keys::Role;
+use passdesk_core::loyalty;
+use passdesk_core::pass::{Barcode, Pass, PassStatus, PassType};
+use passdesk_core::pass_store::{self, PassFilter};
+use passdesk_core::scan::ScanValue;
+use passdesk_core::token::TokenClaims;
+use passdesk_core::{catalog, outbox, passentry, Store, StoreError, Timestamp};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+fn parse_query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    v.map(Timestamp::parse_rfc3339)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()).parameter(name))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    page: Option<u32>,
+    per_page: Option<u32>,
+    status: Option<String>,
+    device_type: Option<String>,
+    group_tag: Option<String>,
+    pass_template_uuid: Option<String>,
+    pass_template_name: Option<String>,
+    event_uuid: Option<String>,
+    event_name: Option<String>,
+    created_after: Option<String>,
+    created_before: Option<String>,
+    /// Passdesk: holder name, extId, barcode or NFC value contains this.
+    search: Option<String>,
+    fields: Option<String>,
+    include_pass_design: Option<bool>,
+    include_locations: Option<bool>,
+    include_beacons: Option<bool>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let q = parse_query(q)?;
+    let page = q.page.unwrap_or(1).max(1);
+    let per_page = q.per_page.unwrap_or(100);
+    if !(1..=1000).contains(&per_page) {
+        return Err(
+            ApiError::bad_request("perPage must be between 1 and 1000").parameter("perPage")
+        );
+    }
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<PassStatus>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()).parameter("status"))?;
+    let created_after = time_param("createdAfter", q.created_after.as_deref())?;
+    let created_before = time_param("createdBefore", q.created_before.as_deref())?;
+    let fields: Option<Vec<String>> = q.fields.as_deref().map(|f| {
+        f.split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    let query_string = echo_query(&q);
+    let (template_name, event_name) = (q.pass_template_name.clone(), q.event_name.clone());
+    let mut filter = PassFilter {
+        status,
+        template_id: q.pass_template_uuid,
+        event_id: q.event_uuid,
+        group_tag: q.group_tag,
+        device_type: q.device_type,
+        created_after,
+        created_before,
+        text: q.search,
+        limit: per_page,
+        offset: (page - 1).saturating_mul(per_page),
+    };
+    let (passes, total) = state
+        .db
+        .read(move |s| -> Result<_, StoreError> {
+            let conn = s.conn();
+            // Names filter through the ids they name; an unknown name matches nothing.
+            if let Some(name) = template_name {
+                let id = catalog::list_templates(conn)?
+                    .into_iter()
+                    .find(|t| t.name == name)
+                    .map(|t| t.id);
+                filter.template_id = Some(id.unwrap_or_else(|| "\u{0}none".into()));
+            }
+            if let Some(name) = event_name {
+                let id = catalog::list_events(conn)?
+                    .into_iter()
+                    .find(|e| e.name == name)
+                    .map(|e| e.id);
+                filter.event_id = Some(id.unwrap_or_else(|| "\u{0}none".into()));
+            }
+            let passes = pass_store::list_passes(conn, &filter)?;
+            let total = pass_store::count_matching(conn, &filter)?;
+            let resources = passes
+                .iter()
+                .map(|p| resource(s, p))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((resources, total))
+        })
+        .await??;
+    let data = passes
+        .into_iter()
+        .map(|r| sparse(r, fields.as_deref()))
+        .collect();
+    Ok(page_doc(
+        data,
+        total,
+        page,
+        per_page,
+        "/api/v1/passes",
+        &query_string,
+    ))
+}
+
+/// The filters of a list request, to repeat in its links.
+fn echo_query(q: &ListQuery) -> String {
+    let pairs = [
+        ("status", &q.status),
+        ("deviceType", &q.device_type),
+        ("groupTag", &q.group_tag),
+        ("passTemplateUuid", &q.pass_template_uuid),
+        ("passTemplateName", &q.pass_template_name),
+        ("eventUuid", &q.event_uuid),
+        ("eventName", &q.event_name),
+        ("createdAfter", &q.created_after),
+        ("createdBefore", &q.created_before),
+        ("search", &q.search),
+        ("fields", &q.fields),
+    ];
+    let _ = (
+        q.include_pass_design,
+        q.include_locations,
+        q.include_beacons,
+    );
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", url_encode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Keeps only the requested attributes (PassEntry's sparse `fields`).
+fn sparse(mut resource: Value, fields: Option<&[String]>) -> Value {
+    if let (Some(fields), Some(Value::Object(attrs))) = (fields, resource.get_mut("attributes")) {
+        attrs.retain(|k, _| fields.iter().any(|f| f == k));
+    }
+    resource
+}
+
+/// A pass resource with its template and event names and this node's download page.
+fn resource(s: &Store, p: &Pass) -> Result<Value, StoreError> {
+    let conn = s.conn();
+    let template = catalog::get_template(conn, &p.template_id)?.map(|t| t.name);
+    let event = match &p.event_id {
+        Some(id) => catalog::get_event(conn, id)?.map(|e| e.name),
+        None => None,
+    };
+    let mut r = passentry::pass_resource(p, template.as_deref(), event.as_deref());
+    r["attributes"]["downloadUrl"] = json!(format!("/p/{}", p.id));
+    Ok(r)
+}
+
+fn find(s: &Store, id: &str) -> Result<Option<Pass>, StoreError> {
+    find_in(s.conn(), id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetQuery {
+    include_pass_source: Option<String>,
+    include_pass_design: Option<bool>,
+    include_locations: Option<bool>,
+    include_beacons: Option<bool>,
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: Result<Query<GetQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Cashier)?;
+    let q = parse_query(q)?;
+    let lookup = id.clone();
+    let found = state
+        .db
+        .read(move |s| -> Result<_, StoreError> {
+            let Some(p) = find(s, &lookup)? else {
+                return Ok(None);
+            };
+            let view = loyalty::view(s.conn(), &p.id, &p.template_id)?;
+            Ok(Some((resource(s, &p)?, view)))
+        })
+        .await??;
+    let (resource, view) =
+        found.ok_or_else(|| ApiError::not_found(format!("no pass with id or extId {id:?}")))?;
+    let _ = (
+        q.include_pass_design,
+        q.include_locations,
+        q.include_beacons,
+    );
+    let mut body = json!({ "data": resource });
+    if let Some(v) = view {
+        body["meta"] = json!({ "loyalty": v });
+    }
+    pass_source_note(&mut body, q.include_pass_source.as_deref())?;
+    Ok(Json(body))
+}
+
+/// Apple / Google pass files are made by the wallet platforms; this node does not sign them
+/// yet, and says so rather than pretending.
+fn pass_source_note(body: &mut Value, requested: Option<&str>) -> ApiResult<()> {
+    match requested {
+        None => Ok(()),
+        Some("apple" | "google") => {
+            body["meta"]["passSource"] = json!({
+                "available": false,
+                "detail": "this counter does not produce Apple or Google pass files yet: give the holder the downloadUrl page or the QR code",
+            });
+            Ok(())
+        }
+        Some(other) => Err(ApiError::bad_request(format!(
+            "includePassSource must be apple or google, not {other:?}"
+        ))
+        .parameter("includePassSource")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateQuery {
+    pass_template: Option<String>,
+    ext_id: Option<String>,
+    include_pass_source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateBody {
+    /// The template (also accepted as the `passTemplate` query parameter, as PassEntry takes it).
+    pass_template: Option<String>,
+    ext_id: Option<String>,
+    group_tag: Option<String>,
+    /// Passdesk: the event a ticket is for.
+    event_uuid: Option<String>,
+    /// Template values (`fullName`, ...) plus the `qr` and `nfc` options.
+    #[serde(default)]
+    pass: Map<String, Value>,
+    #[serde(default)]
+    locations: Vec<Value>,
+    #[serde(default)]
+    beacons: Vec<Value>,
+    expires_at: Option<String>,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    /// Passdesk: an initial loyalty balance.
+    initial_balance: Option<i64>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<Query<CreateQuery>, QueryRejection>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(Role::Manager)?;
+    let q = parse_query(q)?;
+    let template_id = body
+        .pass_template
+        .clone()
+        .or(q.pass_template)
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "missing_template",
+                "say which template: passTemplate in the body or the query",
+            )
+            .at("/passTemplate")
+        })?;
+    if body.locations.len() > 10 || body.beacons.len() > 10 {
+        return Err(
+            ApiError::unprocessable("too_many", "at most 10 locations and 10 beacons")
+                .at("/locations"),
+        );
+    }
+    let expires_at = time_field("/expiresAt", body.expires_at.as_deref())?;
+    let valid_from = time_field("/validFrom", body.valid_from.as_deref())?;
+    let valid_until = time_field("/validUntil", body.valid_until.as_deref())?;
+    let mut content = body.pass.clone();
+    let qr = content.remove("qr");
+    let nfc = content.remove("nfc");
+    let (qr_value, display_text) = match &qr {
+        None | Some(Value::Null) => (None, true),
+        Some(Value::Object(o)) => {
+            let value = match o.get("value") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(v)) => {
+                    let ok = ScanValue::parse(v.as_bytes())
+                        .map(|s| s.as_str() == v)
+                        .unwrap_or(false);
+                    if !ok {
+                        return Err(ApiError::unprocessable("invalid_value", "qr.value must be 1 to 4096 bytes of text without control characters or surrounding spaces").at("/pass/qr/value"));
+                    }
+                    Some(v.clone())
+                }
+                Some(_) => {
+                    return Err(
+                        ApiError::bad_request("qr.value must be a string").at("/pass/qr/value")
+                    )
+                }
+            };
+            (
+                value,
+                o.get("displayText")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+            )
+        }
+        Some(_) => return Err(ApiError::bad_request("qr must be an object").at("/pass/qr")),
+    };
+    let nfc_enabled = match &nfc {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(o)) => o.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+        Some(_) => return Err(ApiError::bad_request("nfc must be an object").at("/pass/nfc")),
+    };
+    let ext_id = body.ext_id.clone().or(q.ext_id);
+    let node = state.node.clone();
+    let event_id = body.event_uuid.clone();
+    let group_tag = body.group_tag.clone();
+    let created = state
+        .db
+        .write(move |s| -> ApiResult<Value> {
+            let now = Timestamp::now();
+            let id = uuid::Uuid::now_v7().to_string();
+            let result = s.write(|tx| -> ApiResult<Pass> {
+                let template = catalog::get_template(tx, &template_id)?.ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "unknown_template",
+                        format!("no template {template_id:?}"),
+                    )
+                    .at("/passTemplate")
+                })?;
+                if let Some(e) = &event_id {
+                    if catalog::get_event(tx, e)?.is_none() {
+                        return Err(ApiError::unprocessable(
+                            "unknown_event",
+                            format!("no event {e:?}"),
+                        )
+                        .at("/eventUuid"));
+                    }
+                }
+                // By default the barcode is a PD1 token: every counter trusting this node admits
+                // the pass offline, even before it reaches their cache.
+                let barcode_value = qr_value.unwrap_or_else(|| {
+                    let secs = |t: Timestamp| t.unix_ms().div_euclid(1000);
+                    node.key.sign(TokenClaims {
+                        tid: uuid::Uuid::now_v7().to_string(),
+                        pid: id.clone(),
+                        tpl: template.id.clone(),
+                        evt: event_id.clone(),
+                        nbf: valid_from.map(secs),
+                        exp: valid_until.or(expires_at).map(secs),
+                        iat: secs(now),
+                        kid: String::new(),
+                    })
+                });
+                let pass = Pass {
+                    id: id.clone(),
+                    ext_id: ext_id.clone(),
+                    status: PassStatus::Issued,
+                    pass_type: PassType::new(template.pass_type.as_str()),
+                    device_type: None,
+                    template_id: template.id.clone(),
+                    event_id: event_id.clone(),
+                    barcode: Some(Barcode {
+                        kind: "qrCode".into(),
+                        value: barcode_value,
+                        display_text,
+                    }),
+                    nfc: nfc_enabled.then(|| id.clone()),
+                    group_tag: group_tag.clone(),
+                    pass_content: content.clone(),
+                    latest_message: None,
+                    created_at: now,
+                    updated_at: now,
+                    added_at: None,
+                    removed_at: None,
+                    deactivated_at: None,
+                    expires_at,
+                    valid_from,
+                    valid_until,
+                };
+                pass_store::upsert_pass(tx, &pass).map_err(|e| match &e {
+                    StoreError::Sqlite(passdesk_core::rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == passdesk_core::rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        ApiError::new(
+                            StatusCode::CONFLICT,
+                            "duplicate_value",
+                            "that qr value already belongs to another pass",
+                        )
+                        .at("/pass/qr/value")
+                    }
+                    _ => e.into(),
+                })?;
+                outbox::append(
+                    tx,
+                    outbox::topic::PASS_CREATED,
+                    &pass.id,
+                    &passentry::pass_resource(&pass, Some(&template.name), None),
+                    now,
+                )?;
+                Ok(pass)
+            })?;
+            if let Some(balance) = body.initial_balance {
+                let op = loyalty::Operation::Override {
+                    pass: result.id.clone(),
+                    balance,
+                };
+                let op_id = uuid::Uuid::now_v7().to_string();
+                loyalty::apply(s, &node.node_id, &op_id, &op, now)?;
+            }
+            Ok(resource(s, &result)?)
+        })
+        .await??;
+    let mut out = json!({ "data": created });
+    pass_source_note(&mut out, q.include_pass_source.as_deref())?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+fn time_field(pointer: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    v.map(Timestamp::parse_rfc3339)
+        .transpose()
+        .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(pointer))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateBody {
+    /// Template values to set (merged into passContent); `null` removes a key.
+    #[serde(default)]
+    pass: Map<String, Value>,
+    /// `void` / `deactivate` (the pass is rejected at every counter), or `reactivate`.
+    pass_action: Option<String>,
+    message: Option<String>,
+    group_tag: Option<String>,
+    expires_at: Option<String>,
+    #[serde(default)]
+    locations: Option<Vec<Value>>,
+    #[serde(default)]
+    beacons: Option<Vec<Value>>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Manager)?;
+    let status = match body.pass_action.as_deref() {
+        None => None,
+        Some("void") => Some(PassStatus::Voided),
+        Some("deactivate") => Some(PassStatus::Deactivated),
+        Some("reactivate") => Some(PassStatus::Active),
+        Some(other) => {
+            return Err(ApiError::unprocessable(
+                "invalid_action",
+                format!("passAction must be void, deactivate or reactivate, not {other:?}"),
+            )
+            .at("/passAction"))
+        }
+    };
+    let expires_at = time_field("/expiresAt", body.expires_at.as_deref())?;
+    let _ = (&body.locations, &body.beacons);
+    let updated = state
+        .db
+        .write(move |s| -> ApiResult<Value> {
+            let now = Timestamp::now();
+            let pass = s.write(|tx| -> ApiResult<Pass> {
+                let Some(mut pass) = find_in(tx, &id)? else {
+                    return Err(ApiError::not_found(format!(
+                        "no pass with id or extId {id:?}"
+                    )));
+                };
+                for (k, v) in &body.pass {
+                    if v.is_null() {
+                        pass.pass_content.remove(k);
+                    } else if k == "qr" || k == "nfc" {
+                        return Err(ApiError::unprocessable(
+                            "immutable",
+                            "a pass's qr and nfc values cannot change; issue a new pass",
+                        )
+                        .at(format!("/pass/{k}")));
+                    } else {
+                        pass.pass_content.insert(k.clone(), v.clone());
+                    }
+                }
+                if let Some(st) = status {
+                    pass.status = st;
+                    pass.deactivated_at = match st {
+                        PassStatus::Active => None,
+                        _ => Some(now),
+                    };
+                }
+                if let Some(m) = &body.message {
+                    pass.latest_message = Some(m.clone());
+                }
+                if body.group_tag.is_some() {
+                    pass.group_tag.clone_from(&body.group_tag);
+                }
+                if expires_at.is_some() {
+                    pass.expires_at = expires_at;
+                }
+                pass.updated_at = now;
+                pass_store::upsert_pass(tx, &pass)?;
+                let topic = if matches!(status, Some(PassStatus::Voided | PassStatus::Deactivated))
+                {
+                    outbox::topic::PASS_VOIDED
+                } else {
+                    outbox::topic::PASS_UPDATED
+                };
+                outbox::append(
+                    tx,
+                    topic,
+                    &pass.id,
+                    &passentry::pass_resource(&pass, None, None),
+                    now,
+                )?;
+                Ok(pass)
+            })?;
+            Ok(resource(s, &pass)?)
+        })
+        .await??;
+    Ok(doc(updated))
+}
+
+/// A pass by id, else by extId (the newest, should a provider reuse one).
+pub(crate) fn find_in(
+    conn: &passdesk_core::rusqlite::Connection,
+    id: &str,
+) -> Result<Option<Pass>, StoreError> {
+    if let Some(p) = pass_store::get_pass(conn, id)? {
+        return Ok(Some(p));
+    }
+    let ext: Option<String> =
+        passdesk_core::rusqlite::OptionalExtension::optional(conn.query_row(
+            "SELECT id FROM passes WHERE ext_id = ?1 ORDER BY created_at DESC LIMIT 1",
+            [id],
+            |r| r.get(0),
+        ))?;
+    match ext {
+        Some(pid) => pass_store::get_pass(conn, &pid),
+        None => Ok(None),
+    }
+}

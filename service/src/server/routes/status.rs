@@ -1,0 +1,53 @@
+//! `GET /health` (no key: for probes) and `GET /api/v1/status` (what the status screen shows).
+
+use crate::server::auth::Caller;
+use crate::server::error::ApiResult;
+use crate::server::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use passdesk_core::{catalog, outbox, pass_store, Timestamp};
+use serde_json::{json, Value};
+
+pub async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
+    let day_start =
+        Timestamp::from_unix_ms(Timestamp::now().unix_ms().div_euclid(86_400_000) * 86_400_000);
+    let (passes, pending, readers, scans_today) = state
+        .db
+        .read(move |s| -> passdesk_core::store::StoreResult<_> {
+            let conn = s.conn();
+            let scans_today: i64 = conn.query_row(
+                "SELECT count(*) FROM scans WHERE at >= ?1",
+                [day_start],
+                |r| r.get(0),
+            )?;
+            Ok((
+                pass_store::count_passes(conn)?,
+                outbox::count(conn)?,
+                catalog::list_readers(conn)?,
+                scans_today,
+            ))
+        })
+        .await??;
+    Ok(Json(json!({
+        "data": {
+            "type": "status",
+            "id": state.node.node_id,
+            "attributes": {
+                "version": env!("CARGO_PKG_VERSION"),
+                "nodeId": state.node.node_id,
+                "nodeName": state.config.node_name,
+                "keyId": state.node.key.key_id(),
+                "uptimeSeconds": state.started.elapsed().as_secs(),
+                "passes": passes,
+                "scansToday": scans_today,
+                "outboxPending": pending,
+                "readers": readers,
+                "lastSync": Value::Null,
+            }
+        }
+    })))
+}
