@@ -85,7 +85,8 @@ impl Store {
             "PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -65536;
+             PRAGMA journal_size_limit = 67108864;",
         )?;
         MIGRATIONS.to_latest(&mut conn)?;
         conn.set_prepared_statement_cache_capacity(64);

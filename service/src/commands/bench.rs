@@ -392,6 +392,14 @@ pub(crate) fn print_table(groups: &mut [Samples]) -> Vec<serde_json::Value> {
     results
 }
 
+/// `PASSDESK_CHECKPOINT_MS` (default 2000): how often the checkpointer runs.
+fn checkpoint_interval_ms() -> u64 {
+    std::env::var("PASSDESK_CHECKPOINT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
 /// Runs passive WAL checkpoints on their own connection until `stop` is set, as the service
 /// does, so commits on the measured connection never pay for one.
 pub(crate) fn spawn_checkpointer(
@@ -402,7 +410,7 @@ pub(crate) fn spawn_checkpointer(
     std::thread::spawn(move || -> anyhow::Result<()> {
         let store = Store::open(&path, OpenMode::MustExist)?;
         while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(checkpoint_interval_ms()));
             store.checkpoint_passive()?;
         }
         Ok(())
