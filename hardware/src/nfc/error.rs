@@ -72,12 +72,15 @@ impl TapError {
             }
             Self::PhoneBusy(_) => "Hold the phone still and tap again",
             Self::Stale { .. } => "Tap again (the read was not fresh; check the reader's clock)",
-            Self::UnknownKeyId(_) | Self::DecryptFailed { .. } => {
+            Self::UnknownKeyId(_) => {
                 "This pass is for another reader key: check the Apple VAS settings"
             }
-            Self::BadMac | Self::Malformed { .. } | Self::Status { .. } => {
-                "Could not read the phone: tap again"
-            }
+            // The keyId and the merchant id matched, so a failed tag check means the bytes were
+            // damaged on the way (or cut short), not a configuration problem.
+            Self::DecryptFailed { .. }
+            | Self::BadMac
+            | Self::Malformed { .. }
+            | Self::Status { .. } => "Could not read the phone: tap again",
             Self::NotConfigured(_) => "This reader is not set up for this wallet",
             Self::Unreadable => "Nothing readable on this card",
             Self::Transport(_) => "Tap again and hold the phone or card still",
@@ -91,7 +94,6 @@ impl TapError {
             Self::NoPassForShop
                 | Self::ReaderKeyRejected
                 | Self::UnknownKeyId(_)
-                | Self::DecryptFailed { .. }
                 | Self::NotConfigured(_)
                 | Self::Unreadable
         )

@@ -15,6 +15,9 @@ pub mod transport;
 pub mod type4;
 pub mod vas;
 
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
+
 pub use error::{TapError, TransportError};
 pub use keys::{CollectorKey, KeyError, VasReaderKey};
 pub use session::{read_tap, TapConfig, VasConfig};
