@@ -46,6 +46,9 @@ pub enum Command {
     /// Measure the scan path.
     #[command(subcommand)]
     Bench(commands::bench::Cmd),
+    /// NFC wallet tools: decrypt an Apple VAS cryptogram, show a reader key's keyId.
+    #[command(subcommand)]
+    Nfc(commands::nfc::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -60,5 +63,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(c) => commands::token::run(&ctx, c),
         Command::Demo(a) => commands::demo::run(&ctx, a),
         Command::Bench(c) => commands::bench::run(&ctx, c),
+        Command::Nfc(c) => commands::nfc::run(&ctx, c),
     }
 }

@@ -22,17 +22,27 @@ pub enum KeyError {
 pub fn load_secret_key(bytes: &[u8]) -> Result<SecretKey, KeyError> {
     let text = std::str::from_utf8(bytes).ok().map(str::trim);
     if let Some(pem) = text.filter(|t| t.starts_with("-----BEGIN")) {
-        if pem.contains("-----BEGIN EC PRIVATE KEY-----") {
-            return SecretKey::from_sec1_pem(pem).map_err(|e| KeyError::BadPem(e.to_string()));
+        // `openssl ecparam -genkey` writes an `EC PARAMETERS` block first: take only the key.
+        if let Some(block) = pem_block(pem, "EC PRIVATE KEY") {
+            return SecretKey::from_sec1_pem(block).map_err(|e| KeyError::BadPem(e.to_string()));
         }
-        if pem.contains("-----BEGIN PRIVATE KEY-----") {
-            return SecretKey::from_pkcs8_pem(pem).map_err(|e| KeyError::BadPem(e.to_string()));
+        if let Some(block) = pem_block(pem, "PRIVATE KEY") {
+            return SecretKey::from_pkcs8_pem(block).map_err(|e| KeyError::BadPem(e.to_string()));
         }
         return Err(KeyError::Unrecognised);
     }
     SecretKey::from_sec1_der(bytes)
         .or_else(|_| SecretKey::from_pkcs8_der(bytes))
         .map_err(|_| KeyError::Unrecognised)
+}
+
+/// The text from `-----BEGIN {label}-----` to its `-----END {label}-----`, inclusive.
+fn pem_block<'a>(pem: &'a str, label: &str) -> Option<&'a str> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin)?;
+    let stop = start + pem[start..].find(&end)? + end.len();
+    Some(&pem[start..stop])
 }
 
 /// `keyId` of a VAS reader key: the first 4 bytes of SHA-256 of its public X coordinate.
@@ -154,6 +164,13 @@ mod tests {
             let key = VasReaderKey::from_bytes(bytes).unwrap();
             assert_eq!(hex::encode(key.key_id()), "c0b77375");
         }
+        // As `openssl ecparam -genkey` writes it: parameters first, then the key.
+        let with_params = format!(
+            "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{}",
+            sec1_pem.as_str()
+        );
+        let key = VasReaderKey::from_bytes(with_params.as_bytes()).unwrap();
+        assert_eq!(hex::encode(key.key_id()), "c0b77375");
     }
 
     #[test]
@@ -168,6 +185,7 @@ mod tests {
         )
         .is_err());
         assert!(load_secret_key(b"-----BEGIN CERTIFICATE-----\n").is_err());
+        assert!(load_secret_key(b"-----BEGIN EC PRIVATE KEY-----\nAAAA").is_err());
         let key = VasReaderKey::new(demo());
         let shown = format!("{key:?}");
         assert!(shown.contains("c0b77375"));

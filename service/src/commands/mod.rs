@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod import;
 pub mod init;
+pub mod nfc;
 pub mod passes;
 pub mod policy;
 pub mod scan;
