@@ -5,6 +5,7 @@
 //! No input from a device may panic the process.
 
 pub mod nfc;
+pub mod pcsc;
 pub mod scan;
 
 pub use scan::{Medium, NfcKind, Scan};

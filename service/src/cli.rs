@@ -49,6 +49,9 @@ pub enum Command {
     /// NFC wallet tools: decrypt an Apple VAS cryptogram, show a reader key's keyId.
     #[command(subcommand)]
     Nfc(commands::nfc::Cmd),
+    /// PC/SC readers: list them, watch taps.
+    #[command(subcommand)]
+    Readers(commands::readers::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -64,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => commands::demo::run(&ctx, a),
         Command::Bench(c) => commands::bench::run(&ctx, c),
         Command::Nfc(c) => commands::nfc::run(&ctx, c),
+        Command::Readers(c) => commands::readers::run(&ctx, c),
     }
 }

@@ -3,6 +3,8 @@
 //! The binary is the one `cargo build` put beside the test executable (`target/<profile>/`);
 //! `scripts/test.sh` builds it before running the tests.
 
+pub mod vpcd;
+
 use passdesk_core::{OpenMode, Store};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ pub mod init;
 pub mod nfc;
 pub mod passes;
 pub mod policy;
+pub mod readers;
 pub mod scan;
 pub mod scans;
 pub mod token;
