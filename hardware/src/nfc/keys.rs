@@ -15,6 +15,25 @@ pub enum KeyError {
     Unrecognised,
     #[error("PEM private key could not be read: {0}")]
     BadPem(String),
+    #[error("cannot read the key file {path}: {detail}")]
+    File { path: String, detail: String },
+    // The inner error is in the message, not a `source`, so chains print it once.
+    #[error("key file {path}: {error}")]
+    InFile { path: String, error: Box<KeyError> },
+}
+
+/// Reads and parses a key file; the file's bytes are wiped from memory afterwards, and errors
+/// name the file, never its contents.
+pub fn load_secret_key_file(path: &std::path::Path) -> Result<SecretKey, KeyError> {
+    let shown = path.display().to_string();
+    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| KeyError::File {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?);
+    load_secret_key(&bytes).map_err(|e| KeyError::InFile {
+        path: shown,
+        error: Box::new(e),
+    })
 }
 
 /// Reads a P-256 private key in any of the four usual encodings. PEM is recognised by its
@@ -72,6 +91,10 @@ impl VasReaderKey {
         load_secret_key(bytes).map(Self::new)
     }
 
+    pub fn from_file(path: &std::path::Path) -> Result<Self, KeyError> {
+        load_secret_key_file(path).map(Self::new)
+    }
+
     pub fn key_id(&self) -> [u8; 4] {
         self.key_id
     }
@@ -113,6 +136,14 @@ impl CollectorKey {
 
     pub fn from_bytes(collector_id: u32, key_version: u32, bytes: &[u8]) -> Result<Self, KeyError> {
         load_secret_key(bytes).map(|s| Self::new(collector_id, key_version, &s))
+    }
+
+    pub fn from_file(
+        collector_id: u32,
+        key_version: u32,
+        path: &std::path::Path,
+    ) -> Result<Self, KeyError> {
+        load_secret_key_file(path).map(|s| Self::new(collector_id, key_version, &s))
     }
 
     pub(crate) fn signing_key(&self) -> &SigningKey {

@@ -3,7 +3,7 @@
 
 use crate::context::Context;
 use crate::output::print_json;
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, bail};
 use passdesk_hardware::nfc::{vas, VasReaderKey};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -75,11 +75,9 @@ pub fn run(_ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads a key file. Errors name the file, never its contents (a private key).
+/// Errors name the file, never its contents (a private key).
 fn load_key(path: &Path) -> anyhow::Result<VasReaderKey> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read the key file {}", path.display()))?;
-    VasReaderKey::from_bytes(&bytes).with_context(|| format!("key file {}", path.display()))
+    Ok(VasReaderKey::from_file(path)?)
 }
 
 fn parse_hex(s: &str) -> anyhow::Result<Vec<u8>> {

@@ -5,13 +5,13 @@
 
 use crate::context::Context;
 use crate::output::print_json;
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use passdesk_hardware::nfc::{
     vas, CollectorKey, SmartTapConfig, TapConfig, VasConfig, VasReaderKey,
 };
 use passdesk_hardware::pcsc::{self, ReaderEvent, Watcher};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -73,25 +73,16 @@ fn tap_config(args: &WatchArgs) -> anyhow::Result<TapConfig> {
             keys: args
                 .vas_keys
                 .iter()
-                .map(|p| {
-                    VasReaderKey::from_bytes(&read_key(p)?)
-                        .with_context(|| format!("key file {}", p.display()))
-                })
-                .collect::<anyhow::Result<_>>()?,
+                .map(|p| VasReaderKey::from_file(p))
+                .collect::<Result<_, _>>()?,
             max_age: Duration::from_secs(args.vas_max_age),
         });
     }
     if let (Some(path), Some(id)) = (&args.collector_key, args.collector_id) {
-        let key = CollectorKey::from_bytes(id, args.collector_key_version, &read_key(path)?)
-            .with_context(|| format!("key file {}", path.display()))?;
+        let key = CollectorKey::from_file(id, args.collector_key_version, path)?;
         cfg.smart_tap = Some(SmartTapConfig::new(key));
     }
     Ok(cfg)
-}
-
-/// Errors name the file, never its contents.
-fn read_key(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read the key file {}", path.display()))
 }
 
 fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {

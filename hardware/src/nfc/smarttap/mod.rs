@@ -164,6 +164,7 @@ pub fn read<T: ApduTransport + ?Sized>(
         "NEGOTIATE SECURE SESSION",
     )?;
     let negotiated = NegotiateResponse::parse(&resp.data)?;
+    same_session(&negotiated.session, &session_id)?;
     let device_key = PublicKey::from_sec1_bytes(&negotiated.device_key)
         .map_err(|_| TapError::malformed("Smart Tap dpk", "not a P-256 point"))?;
     let shared = p256::ecdh::diffie_hellman(reader_eph.to_nonzero_scalar(), device_key.as_affine());
@@ -183,6 +184,7 @@ pub fn read<T: ApduTransport + ?Sized>(
     };
     let body = get_data(t, &get_data_command(request.encode()))?;
     let response = ServiceResponse::parse(&body)?;
+    same_session(&response.session, &session_id)?;
     let mut plain = if response.flags & messages::BUNDLE_ENCRYPTED != 0 {
         keys.open(&response.body)?
     } else {
@@ -206,6 +208,18 @@ pub fn read<T: ApduTransport + ?Sized>(
         object_type,
         redemption_value,
     })
+}
+
+/// An answer for another session is a stale or confused handset, not ours to read.
+fn same_session(got: &Session, id: &[u8; 8]) -> Result<(), TapError> {
+    if &got.id == id {
+        Ok(())
+    } else {
+        Err(TapError::malformed(
+            "Smart Tap session",
+            "the phone answered for another session",
+        ))
+    }
 }
 
 /// GET DATA, then GET MORE while the handset answers `9100`; the parts concatenated.
