@@ -313,3 +313,28 @@ fn noise_never_panics() {
         let _ = tap(Noise(seed.wrapping_mul(2654435761) | 1));
     }
 }
+
+#[test]
+fn tap_timings() {
+    // Not a benchmark: prints what a whole in-process tap costs (run with --release
+    // --nocapture to see realistic numbers) and catches gross regressions.
+    let cfg = config();
+    let time = |name: &str, mut f: Box<dyn FnMut()>| {
+        let n = 20u32;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let per = start.elapsed() / n;
+        eprintln!("{name}: {per:?} per tap (phone side included)");
+        assert!(per < Duration::from_millis(200), "{name}: {per:?}");
+    };
+    time(
+        "VAS",
+        Box::new(|| assert!(tap_with(iphone(), &cfg).0.is_ok())),
+    );
+    time(
+        "Smart Tap",
+        Box::new(|| assert!(tap_with(android(), &cfg).0.is_ok())),
+    );
+}
