@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
+. scripts/lib/apt.sh
 
 cargo build --release --locked -p passdesk
 bin="$PWD/target/release/passdesk"

@@ -54,6 +54,12 @@ pub enum Command {
     /// Measure the scan path.
     #[command(subcommand)]
     Bench(commands::bench::Cmd),
+    /// NFC wallet tools: decrypt an Apple VAS cryptogram, show a reader key's keyId.
+    #[command(subcommand)]
+    Nfc(commands::nfc::Cmd),
+    /// PC/SC readers: list them, watch taps.
+    #[command(subcommand)]
+    Readers(commands::readers::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -71,5 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => commands::serve::run(&ctx, a),
         Command::Keys(c) => commands::keys::run(&ctx, c),
         Command::Bench(c) => commands::bench::run(&ctx, c),
+        Command::Nfc(c) => commands::nfc::run(&ctx, c),
+        Command::Readers(c) => commands::readers::run(&ctx, c),
     }
 }

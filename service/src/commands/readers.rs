@@ -1,0 +1,162 @@
+//! `passdesk readers list|watch`: the PC/SC readers pcscd sees, and what is tapped on them.
+//!
+//! `watch` prints one JSON object per event (reader added or removed, a scan, a failed tap with
+//! the words to show the customer) until `--count` taps or `--timeout` seconds.
+
+use crate::context::Context;
+use crate::output::print_json;
+use anyhow::bail;
+use passdesk_hardware::nfc::{
+    vas, CollectorKey, SmartTapConfig, TapConfig, VasConfig, VasReaderKey,
+};
+use passdesk_hardware::pcsc::{self, ReaderEvent, Watcher};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// The readers pcscd knows, and whether a card is on each.
+    List,
+    /// Read taps: one JSON line per event.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Only readers whose name contains this.
+    #[arg(long)]
+    pub reader: Option<String>,
+    /// Stop after this many taps (scans and failed taps).
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Apple VAS reader private key (PEM or DER); repeat for several.
+    #[arg(long = "vas-key", value_name = "FILE", requires = "pass_type_ids")]
+    pub vas_keys: Vec<PathBuf>,
+    /// Apple pass type identifier to ask for; repeat for several.
+    #[arg(long = "pass-type-id", value_name = "ID", requires = "vas_keys")]
+    pub pass_type_ids: Vec<String>,
+    /// Freshness window for Apple VAS reads.
+    #[arg(long, value_name = "SECS", default_value_t = vas::DEFAULT_MAX_AGE.as_secs())]
+    pub vas_max_age: u64,
+    /// Google Smart Tap collector private key (PEM or DER).
+    #[arg(long, value_name = "FILE", requires = "collector_id")]
+    pub collector_key: Option<PathBuf>,
+    /// Google Smart Tap collector id.
+    #[arg(long, value_name = "ID", requires = "collector_key")]
+    pub collector_id: Option<u32>,
+    /// Version of the collector key registered with Google.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub collector_key_version: u32,
+}
+
+pub fn run(_ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Cmd::List => {
+            let readers = pcsc::list()?;
+            print_json(&json!({ "data": readers }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Watch(args) => watch(args),
+    }
+}
+
+fn tap_config(args: &WatchArgs) -> anyhow::Result<TapConfig> {
+    let mut cfg = TapConfig::default();
+    if !args.vas_keys.is_empty() {
+        cfg.vas = Some(VasConfig {
+            pass_type_ids: args.pass_type_ids.clone(),
+            keys: args
+                .vas_keys
+                .iter()
+                .map(|p| VasReaderKey::from_file(p))
+                .collect::<Result<_, _>>()?,
+            max_age: Duration::from_secs(args.vas_max_age),
+        });
+    }
+    if let (Some(path), Some(id)) = (&args.collector_key, args.collector_id) {
+        let key = CollectorKey::from_file(id, args.collector_key_version, path)?;
+        cfg.smart_tap = Some(SmartTapConfig::new(key));
+    }
+    Ok(cfg)
+}
+
+fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let mut watcher = Watcher::new(tap_config(&args)?);
+    if let Some(r) = &args.reader {
+        watcher = watcher.only_readers_matching(r.clone());
+    }
+    let deadline = args
+        .timeout
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let mut taps = 0u64;
+    let (mut connected, mut lost) = (false, false);
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) || args.count.is_some_and(|c| taps >= c) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Short waits keep --timeout and Ctrl-C prompt.
+        let wait = left
+            .unwrap_or(Duration::MAX)
+            .min(Duration::from_millis(500));
+        let events = match watcher.poll(wait) {
+            Ok(events) => {
+                if lost {
+                    tracing::info!("PC/SC service back");
+                }
+                (connected, lost) = (true, false);
+                events
+            }
+            // Not there at start: say so rather than wait silently.
+            Err(e) if !connected => bail!(e),
+            // Gone while watching (pcscd restarted): keep trying, log once.
+            Err(e) => {
+                if !lost {
+                    tracing::warn!(error = %e, "PC/SC service lost; retrying");
+                }
+                lost = true;
+                std::thread::sleep(wait);
+                continue;
+            }
+        };
+        for event in events {
+            if matches!(event, ReaderEvent::Scan(_) | ReaderEvent::TapFailed { .. }) {
+                taps += 1;
+            }
+            print_json(&event_json(&event))?;
+        }
+    }
+}
+
+fn event_json(event: &ReaderEvent) -> serde_json::Value {
+    match event {
+        ReaderEvent::ReaderAdded(r) => json!({ "event": "readerAdded", "reader": r }),
+        ReaderEvent::ReaderRemoved(r) => json!({ "event": "readerRemoved", "reader": r }),
+        ReaderEvent::Scan(s) => json!({
+            "event": "scan",
+            "reader": s.reader_id,
+            "medium": s.medium,
+            "value": std::str::from_utf8(&s.value).ok(),
+            "valueHex": hex::encode(&s.value),
+            "at": rfc3339(s.at),
+        }),
+        ReaderEvent::TapFailed { reader, error } => json!({
+            "event": "tapFailed",
+            "reader": reader,
+            "error": error.to_string(),
+            "message": error.user_message(),
+            "tapAgain": error.tap_again(),
+        }),
+    }
+}
+
+fn rfc3339(t: SystemTime) -> Option<String> {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
