@@ -5,8 +5,9 @@ use anyhow::Context as _;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE: &str = "passdesk.toml";
 
@@ -21,6 +22,57 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Larger request bodies are answered 413.
     pub body_limit_bytes: usize,
+    /// PC/SC NFC readers (`[nfc]` in passdesk.toml).
+    #[serde(default)]
+    pub nfc: NfcConfig,
+}
+
+/// The NFC readers `passdesk serve` watches. Key files are named here, never their contents;
+/// neither is ever logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NfcConfig {
+    /// Watch PC/SC readers. Without pcscd the status says so and the service retries.
+    pub enabled: bool,
+    /// Only readers whose PC/SC name contains this.
+    pub reader_filter: Option<String>,
+    /// Apple VAS: pass type identifiers to ask for and the reader private keys (PEM or DER).
+    pub vas_pass_type_ids: Vec<String>,
+    pub vas_key_files: Vec<PathBuf>,
+    /// Seconds an Apple VAS read stays fresh.
+    pub vas_max_age_secs: u64,
+    /// Google Smart Tap collector.
+    pub smart_tap: Option<SmartTapCollector>,
+    /// Read NDEF text / URI records from tags, and fall back to card UIDs.
+    pub ndef: bool,
+    pub uid: bool,
+    /// PC/SC reader name (or a part of it) → Passdesk reader id. Unmapped readers get an id
+    /// made from their name (`Virtual PCD 00 00` → `pcsc-virtual-pcd-00-00`).
+    pub reader_ids: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartTapCollector {
+    pub collector_id: u32,
+    pub key_version: u32,
+    pub key_file: PathBuf,
+}
+
+impl Default for NfcConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            reader_filter: None,
+            vas_pass_type_ids: Vec::new(),
+            vas_key_files: Vec::new(),
+            vas_max_age_secs: 60,
+            smart_tap: None,
+            ndef: true,
+            uid: true,
+            reader_ids: BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -30,6 +82,7 @@ impl Default for Config {
             node_name: "Passdesk counter".into(),
             request_timeout_secs: 10,
             body_limit_bytes: 1 << 20,
+            nfc: NfcConfig::default(),
         }
     }
 }

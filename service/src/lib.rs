@@ -6,4 +6,5 @@ pub mod config;
 pub mod context;
 pub mod logging;
 pub mod output;
+pub mod pipeline;
 pub mod server;

@@ -27,7 +27,14 @@ pub struct Reply {
 
 impl TestApp {
     pub fn start() -> Self {
+        Self::start_with(|_| {}, false)
+    }
+
+    /// Starts on a fresh demo data directory, after `configure` (e.g. writing passdesk.toml);
+    /// `readers`: also watch PC/SC readers.
+    pub fn start_with(configure: impl FnOnce(&Node), readers: bool) -> Self {
         let node = Node::demo();
+        configure(&node);
         let key = |role: &str| {
             node.ok(&["keys", "create", "--role", role, "--name", role])["key"]
                 .as_str()
@@ -39,6 +46,11 @@ impl TestApp {
         let mut child = node
             .cmd()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(if readers {
+                &[][..]
+            } else {
+                &["--no-readers"][..]
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -142,6 +154,39 @@ impl TestApp {
         );
         assert_eq!(r.status, 201, "{r:?}");
         r.body["data"]["attributes"].clone()
+    }
+
+    /// Subscribes to `/api/v1/scans/stream`: a channel of `(event name, JSON data)`.
+    pub fn events(&self) -> std::sync::mpsc::Receiver<(String, Value)> {
+        let req = ureq::http::Request::builder()
+            .uri(self.url("/api/v1/scans/stream"))
+            .header("Authorization", format!("Bearer {}", self.reader_key))
+            .body(())
+            .unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(None)
+            .build()
+            .into();
+        let resp = agent.run(req).expect("open the event stream");
+        assert_eq!(resp.status(), 200);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut name = String::new();
+            for line in BufReader::new(resp.into_body().into_reader())
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(n) = line.strip_prefix("event: ") {
+                    name = n.to_owned();
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    let v = serde_json::from_str(d).unwrap_or(Value::Null);
+                    if tx.send((std::mem::take(&mut name), v)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
     }
 
     /// Sends SIGTERM and waits: the exit status of a graceful shutdown.

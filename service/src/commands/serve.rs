@@ -5,13 +5,16 @@
 use crate::config::Config;
 use crate::context::Context;
 use crate::output::print_json;
+use crate::pipeline::pcsc;
 use crate::server;
 use anyhow::Context as _;
 use passdesk_core::api_keys::{self, Role};
-use passdesk_core::{keys, Timestamp};
+use passdesk_core::Timestamp;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -22,6 +25,9 @@ pub struct Args {
     /// Load the demo counter first and print an admin key for this run.
     #[arg(long)]
     pub demo: bool,
+    /// Do not watch PC/SC readers (whatever `[nfc] enabled` says).
+    #[arg(long)]
+    pub no_readers: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -33,6 +39,15 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if args.no_readers {
+        config.nfc.enabled = false;
+    }
+    // Key files are read now: a wrong path stops the start with its name.
+    let tap = if config.nfc.enabled {
+        Some(pcsc::tap_config(&config.nfc)?)
+    } else {
+        None
+    };
     let (store, node) = ctx.open_with_node()?;
     let launch_key = if args.demo {
         let (key, text) = api_keys::create(
@@ -56,7 +71,18 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let node_id = node.node_id.clone();
+        let nfc = config.nfc.clone();
         let state = server::state(db.clone(), node, config);
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers = tap.map(|tap| {
+            pcsc::spawn(
+                state.clone(),
+                nfc,
+                tap,
+                tokio::runtime::Handle::current(),
+                stop.clone(),
+            )
+        });
         let mut ready = json!({
             "listening": format!("http://{addr}"),
             "nodeId": node_id,
@@ -69,12 +95,17 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         print_json(&ready)?;
         tracing::info!(%addr, "serving");
         server::serve(listener, state, shutdown_signal()).await?;
+        stop.store(true, Ordering::Relaxed);
+        if let Some(h) = readers {
+            tokio::task::spawn_blocking(move || h.join())
+                .await?
+                .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+        }
         if let Some((id, _)) = launch_key {
             // The demo's launch key lives only as long as this run.
             db.write(move |s| api_keys::revoke(s.conn(), &id, Timestamp::now()))
                 .await??;
         }
-        let _ = keys::load_node; // the node key stays in the database for the next start
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -29,13 +29,15 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub fn state(db: Arc<db::Db>, node: NodeIdentity, config: Config) -> AppState {
-    let (decisions, _) = broadcast::channel(1024);
+    let (events, _) = broadcast::channel(1024);
+    let devices = Arc::new(crate::pipeline::Devices::default());
     AppState(Arc::new(Inner {
         db,
         node,
         config,
         started: Instant::now(),
-        decisions,
+        events,
+        devices,
     }))
 }
 

@@ -2,6 +2,7 @@
 
 use super::db::Db;
 use crate::config::Config;
+use crate::pipeline::Devices;
 use passdesk_core::keys::NodeIdentity;
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,8 +16,17 @@ pub struct Inner {
     pub node: NodeIdentity,
     pub config: Config,
     pub started: Instant,
-    /// Every decision, as JSON, for the server-sent event stream.
-    pub decisions: broadcast::Sender<Arc<str>>,
+    /// Every decision and device change, as named JSON events, for the server-sent stream.
+    pub events: broadcast::Sender<StreamEvent>,
+    /// Readers and other devices, for `/status`.
+    pub devices: Arc<Devices>,
+}
+
+/// One server-sent event: `decision`, `tapFailed` or `device`, and its JSON.
+#[derive(Debug, Clone)]
+pub struct StreamEvent {
+    pub name: &'static str,
+    pub data: Arc<str>,
 }
 
 impl std::ops::Deref for AppState {

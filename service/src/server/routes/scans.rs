@@ -4,7 +4,7 @@
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::json::JsonBody;
-use crate::server::state::AppState;
+use crate::server::state::{AppState, StreamEvent};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -76,11 +76,14 @@ pub async fn decide(state: &AppState, input: ScanInput) -> ApiResult<Decision> {
         .await??;
     tracing::info!(scan_id = %decision.scan_id, reader_id = %decision.reader_id,
         verdict = decision.verdict.as_str(), reason = ?decision.reason, "scan decided");
-    let json: Arc<str> = serde_json::to_string(&scan_resource(&decision))
-        .expect("decisions serialise")
-        .into();
-    let _ = state.decisions.send(json); // no listener is fine
+    publish(state, "decision", &scan_resource(&decision));
     Ok(decision)
+}
+
+/// Sends a named event to every stream listener (none listening is fine).
+pub fn publish(state: &AppState, name: &'static str, data: &Value) {
+    let data: Arc<str> = data.to_string().into();
+    let _ = state.events.send(StreamEvent { name, data });
 }
 
 pub fn scan_resource(d: &Decision) -> Value {
@@ -141,9 +144,9 @@ pub async fn stream(
     caller: Caller,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Role::Reader)?;
-    let events = BroadcastStream::new(state.decisions.subscribe()).map(|item| {
+    let events = BroadcastStream::new(state.events.subscribe()).map(|item| {
         Ok(match item {
-            Ok(json) => Event::default().event("decision").data(&*json),
+            Ok(e) => Event::default().event(e.name).data(&*e.data),
             // A listener too slow to keep up is told how much it missed, and goes on.
             Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
                 Event::default().event("lagged").data(n.to_string())

@@ -46,6 +46,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 "scansToday": scans_today,
                 "outboxPending": pending,
                 "readers": readers,
+                "devices": state.devices.list(),
                 "lastSync": Value::Null,
             }
         }

@@ -1,0 +1,241 @@
+//! PC/SC NFC readers inside `passdesk serve`: a thread polls pcscd; taps become decisions, failed
+//! taps and reader changes become events on the stream and lines in `/status`. pcscd missing
+//! or restarting, a reader unplugged: a status, never a crash; recovery is automatic.
+
+use super::{reader_id_from_name, DeviceStatus};
+use crate::config::NfcConfig;
+use crate::server::routes::scans::{decide, publish};
+use crate::server::state::AppState;
+use anyhow::Context as _;
+use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::Timestamp;
+use passdesk_hardware::nfc::{CollectorKey, SmartTapConfig, TapConfig, VasConfig, VasReaderKey};
+use passdesk_hardware::pcsc::{ReaderEvent, Watcher};
+use passdesk_hardware::{Medium as DeviceMedium, NfcKind};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+const SERVICE_KEY: &str = "pcsc:service";
+
+/// The protocols, merchants and keys of the config, keys read from their files now so that a
+/// missing key file stops the start with its name rather than failing every tap.
+pub fn tap_config(cfg: &NfcConfig) -> anyhow::Result<TapConfig> {
+    let mut tap = TapConfig {
+        ndef: cfg.ndef,
+        uid: cfg.uid,
+        ..TapConfig::default()
+    };
+    if !cfg.vas_pass_type_ids.is_empty() || !cfg.vas_key_files.is_empty() {
+        anyhow::ensure!(
+            !cfg.vas_pass_type_ids.is_empty() && !cfg.vas_key_files.is_empty(),
+            "nfc: Apple VAS needs both vas_pass_type_ids and vas_key_files"
+        );
+        let keys = cfg
+            .vas_key_files
+            .iter()
+            .map(|p| {
+                VasReaderKey::from_file(p).with_context(|| format!("nfc: VAS key {}", p.display()))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        tap.vas = Some(VasConfig {
+            pass_type_ids: cfg.vas_pass_type_ids.clone(),
+            keys,
+            max_age: Duration::from_secs(cfg.vas_max_age_secs),
+        });
+    }
+    if let Some(st) = &cfg.smart_tap {
+        let key = CollectorKey::from_file(st.collector_id, st.key_version, &st.key_file)
+            .with_context(|| format!("nfc: Smart Tap key {}", st.key_file.display()))?;
+        tap.smart_tap = Some(SmartTapConfig::new(key));
+    }
+    Ok(tap)
+}
+
+/// Starts the reader thread. It stops within half a second of `stop` being set.
+pub fn spawn(
+    state: AppState,
+    cfg: NfcConfig,
+    tap: TapConfig,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("passdesk-pcsc".into())
+        .spawn(move || run(&state, &cfg, tap, &runtime, &stop))
+        .expect("spawn the PC/SC thread")
+}
+
+fn run(
+    state: &AppState,
+    cfg: &NfcConfig,
+    tap: TapConfig,
+    runtime: &tokio::runtime::Handle,
+    stop: &AtomicBool,
+) {
+    let mut watcher = Watcher::new(tap);
+    if let Some(f) = &cfg.reader_filter {
+        watcher = watcher.only_readers_matching(f.clone());
+    }
+    let mut service_up: Option<bool> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let events = match watcher.poll(Duration::from_millis(500)) {
+            Ok(events) => {
+                if service_up != Some(true) {
+                    set_service(state, true, None);
+                    service_up = Some(true);
+                }
+                events
+            }
+            Err(e) => {
+                if service_up != Some(false) {
+                    tracing::warn!(error = %e, "PC/SC service not available; retrying every 2 s");
+                    set_service(state, false, Some(e.to_string()));
+                    mark_all_disconnected(state);
+                    service_up = Some(false);
+                }
+                sleep_unless_stopped(stop, Duration::from_secs(2));
+                continue;
+            }
+        };
+        for event in events {
+            handle(state, cfg, runtime, event);
+        }
+    }
+}
+
+fn handle(state: &AppState, cfg: &NfcConfig, runtime: &tokio::runtime::Handle, event: ReaderEvent) {
+    match event {
+        ReaderEvent::ReaderAdded(name) => {
+            let reader_id = reader_id_for(cfg, &name);
+            tracing::info!(reader = %name, %reader_id, "NFC reader connected");
+            state.devices.set(
+                device_key(&name),
+                DeviceStatus {
+                    kind: "pcsc",
+                    name: name.clone(),
+                    reader_id: Some(reader_id.clone()),
+                    connected: true,
+                    detail: None,
+                },
+            );
+            publish(
+                state,
+                "device",
+                &json!({ "kind": "pcsc", "name": name, "readerId": reader_id, "connected": true }),
+            );
+        }
+        ReaderEvent::ReaderRemoved(name) => {
+            tracing::warn!(reader = %name, "NFC reader disconnected");
+            state.devices.update(&device_key(&name), |d| {
+                d.connected = false;
+                d.detail = Some("reader disconnected".into());
+            });
+            publish(
+                state,
+                "device",
+                &json!({ "kind": "pcsc", "name": name, "connected": false, "detail": "reader disconnected" }),
+            );
+        }
+        ReaderEvent::Scan(scan) => {
+            let reader_id = reader_id_for(cfg, &scan.reader_id);
+            let Ok(reader_id) = ReaderId::parse(&reader_id) else {
+                tracing::error!(%reader_id, "configured reader id is invalid; tap dropped");
+                return;
+            };
+            let input = ScanInput {
+                value: scan.value,
+                reader_id,
+                medium: medium(scan.medium),
+                direction: None,
+                at: timestamp(scan.at),
+            };
+            if let Err(e) = runtime.block_on(decide(state, input)) {
+                // Nothing was recorded; the screen must tell the person to tap again.
+                tracing::error!(?e, "a tap could not be decided");
+                publish(
+                    state,
+                    "tapFailed",
+                    &json!({ "readerId": reader_id_for(cfg, &scan.reader_id), "message": "Could not record this tap: please tap again", "tapAgain": true }),
+                );
+            }
+        }
+        ReaderEvent::TapFailed { reader, error } => {
+            tracing::info!(%reader, error = %error, "tap failed");
+            publish(
+                state,
+                "tapFailed",
+                &json!({ "readerId": reader_id_for(cfg, &reader), "message": error.user_message(), "tapAgain": error.tap_again(), "error": error.to_string() }),
+            );
+        }
+    }
+}
+
+fn device_key(name: &str) -> String {
+    format!("pcsc:{name}")
+}
+
+fn reader_id_for(cfg: &NfcConfig, name: &str) -> String {
+    cfg.reader_ids
+        .iter()
+        .find(|(part, _)| name.contains(part.as_str()))
+        .map(|(_, id)| id.clone())
+        .unwrap_or_else(|| reader_id_from_name("pcsc", name))
+}
+
+fn set_service(state: &AppState, up: bool, detail: Option<String>) {
+    state.devices.set(
+        SERVICE_KEY.into(),
+        DeviceStatus {
+            kind: "pcsc",
+            name: "PC/SC service".into(),
+            reader_id: None,
+            connected: up,
+            detail: detail.map(|d| format!("PC/SC service not running: {d}")),
+        },
+    );
+    publish(
+        state,
+        "device",
+        &json!({ "kind": "pcsc", "name": "PC/SC service", "connected": up }),
+    );
+}
+
+fn mark_all_disconnected(state: &AppState) {
+    for d in state.devices.list() {
+        if d.kind == "pcsc" && d.reader_id.is_some() {
+            state.devices.update(&device_key(&d.name), |d| {
+                d.connected = false;
+                d.detail = Some("PC/SC service not running".into());
+            });
+        }
+    }
+}
+
+fn medium(m: DeviceMedium) -> Medium {
+    match m {
+        DeviceMedium::Nfc(NfcKind::Vas) => Medium::NfcVas,
+        DeviceMedium::Nfc(NfcKind::SmartTap) => Medium::NfcSmartTap,
+        DeviceMedium::Nfc(NfcKind::Ndef) => Medium::NfcNdef,
+        DeviceMedium::Nfc(NfcKind::Uid) => Medium::NfcUid,
+        DeviceMedium::Qr => Medium::Qr,
+        DeviceMedium::Serial => Medium::Serial,
+        DeviceMedium::Manual => Medium::Manual,
+    }
+}
+
+fn timestamp(t: SystemTime) -> Timestamp {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| Timestamp::from_unix_ms(d.as_millis() as i64))
+        .unwrap_or_else(|_| Timestamp::now())
+}
+
+fn sleep_unless_stopped(stop: &AtomicBool, total: Duration) {
+    let step = Duration::from_millis(100);
+    let mut slept = Duration::ZERO;
+    while slept < total && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(step);
+        slept += step;
+    }
+}

@@ -1,0 +1,115 @@
+//! A phone tapped on a PC/SC reader reaches the check-in engine inside `passdesk serve` and
+//! shows up on the event stream: simulated phones in vpcd, a real pcscd, the real service.
+
+use p256::pkcs8::LineEnding;
+use passdesk_hardware::nfc::sim::{self, IPhoneBehaviour, VirtualIPhone};
+use passdesk_tests::service::TestApp;
+use passdesk_tests::vpcd::{ensure_pcscd, exclusive, InsertedCard, READERS};
+use serde_json::Value;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+fn secret(hex: &str) -> p256::SecretKey {
+    let d: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    p256::SecretKey::from_slice(&d).unwrap()
+}
+
+/// The next stream event with this name (others are skipped).
+fn next(events: &Receiver<(String, Value)>, name: &str) -> Value {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let (n, v) = events
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {name} event within 20 s"));
+        if n == name {
+            return v;
+        }
+    }
+}
+
+#[test]
+fn a_phone_tap_is_decided_and_streamed() {
+    let _turn = exclusive();
+    ensure_pcscd();
+    let (reader, port) = READERS[0];
+    let app = TestApp::start_with(
+        |node| {
+            let key = node.data_dir().join("vas.pem");
+            std::fs::write(
+                &key,
+                secret(sim::DEMO_VAS_KEY_HEX)
+                    .to_sec1_pem(LineEnding::LF)
+                    .unwrap()
+                    .as_bytes(),
+            )
+            .unwrap();
+            let config = format!(
+                "[nfc]\nreader_filter = \"{reader}\"\nvas_pass_type_ids = [\"{}\"]\nvas_key_files = [\"{}\"]\n\n[nfc.reader_ids]\n\"{reader}\" = \"gate-a\"\n",
+                sim::DEMO_PASS_TYPE_ID,
+                key.display()
+            );
+            std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
+        },
+        true,
+    );
+    // The reader shows on the status screen once the service has seen it.
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = app.get("/api/v1/status", &app.reader_key);
+        let devices = status.body["data"]["attributes"]["devices"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if devices
+            .iter()
+            .any(|d| d["readerId"] == "gate-a" && d["connected"] == true)
+        {
+            break;
+        }
+        assert!(Instant::now() < until, "reader never connected: {status:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let events = app.events();
+    let nfc_value = app
+        .get("/api/v1/passes/HLF-ORDER-1001", &app.cashier_key)
+        .body["data"]["attributes"]["nfc"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let key = sim::demo_vas_key().public_key();
+    let card = InsertedCard::insert(
+        port,
+        VirtualIPhone::new(sim::DEMO_PASS_TYPE_ID, key, &nfc_value),
+    )
+    .unwrap();
+    let d = next(&events, "decision");
+    card.remove();
+    let a = &d["attributes"];
+    assert_eq!(
+        (
+            a["verdict"].as_str(),
+            a["medium"].as_str(),
+            a["readerId"].as_str()
+        ),
+        (Some("accept"), Some("nfc_vas"), Some("gate-a")),
+        "{d}"
+    );
+    assert_eq!(a["pass"]["extId"], "HLF-ORDER-1001");
+    std::thread::sleep(Duration::from_millis(900));
+
+    let locked = VirtualIPhone::new(sim::DEMO_PASS_TYPE_ID, key, &nfc_value)
+        .behaving(IPhoneBehaviour::Locked);
+    let card = InsertedCard::insert(port, locked).unwrap();
+    let failed = next(&events, "tapFailed");
+    card.remove();
+    assert_eq!(
+        failed["message"], "Unlock your phone and tap again",
+        "{failed}"
+    );
+    assert_eq!(failed["readerId"], "gate-a");
+    std::thread::sleep(Duration::from_millis(900));
+}
