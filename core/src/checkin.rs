@@ -28,6 +28,34 @@ pub fn checkin(store: &mut Store, node_id: &str, input: &ScanInput) -> StoreResu
     store.write(|tx| decide_and_record(tx, node_id, input))
 }
 
+/// Decides on several scans in ONE transaction (group commit: one durable write for the lot),
+/// in order, each seeing the ones before it. Each scan runs in its own savepoint, so a storage
+/// error on one leaves the others standing. Nothing is acknowledged before the commit: if the
+/// commit fails, every scan of the batch fails and none was recorded.
+pub fn checkin_batch(
+    store: &mut Store,
+    node_id: &str,
+    inputs: &[ScanInput],
+) -> StoreResult<Vec<StoreResult<Decision>>> {
+    store.write(|tx| {
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            tx.execute_batch("SAVEPOINT scan")?;
+            match decide_and_record(tx, node_id, input) {
+                Ok(d) => {
+                    tx.execute_batch("RELEASE scan")?;
+                    out.push(Ok(d));
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO scan; RELEASE scan")?;
+                    out.push(Err(e));
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
 /// The pass a scan is about: from the cache, or known only from a verified PD1 token.
 enum Subject {
     Cached {

@@ -21,7 +21,7 @@ pub mod store;
 pub mod time;
 pub mod token;
 
-pub use checkin::checkin;
+pub use checkin::{checkin, checkin_batch};
 pub use decision::{Decision, Reason, Verdict};
 pub use store::{OpenMode, Store, StoreError};
 pub use time::Timestamp;

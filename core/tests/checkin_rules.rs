@@ -655,3 +655,33 @@ fn two_threads_admit_a_single_entry_ticket_once() {
         assert!(a ^ b, "pass {i} admitted {} times", *a as u8 + *b as u8);
     }
 }
+
+#[test]
+fn a_batch_decides_in_order_in_one_transaction() {
+    let mut c = Counter::new();
+    c.add("b1", "tickets", Some("ev1"), |_| {});
+    let input = |value: &[u8], reader: &str| ScanInput {
+        value: value.to_vec(),
+        reader_id: ReaderId::parse(reader).unwrap(),
+        medium: Medium::Qr,
+        direction: None,
+        at: Timestamp::from_unix_ms(T0),
+    };
+    let batch = [
+        input(b"QR-b1", "gate-a"),
+        input(b"QR-b1", "gate-b"),
+        input(b"", "gate-a"),
+        input(b"nope", "till"),
+    ];
+    let node = c.node_id.clone();
+    let out: Vec<Decision> = passdesk_core::checkin_batch(&mut c.store, &node, &batch)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_accept(&out[0]);
+    assert_reject(&out[1], Reason::AlreadyUsed);
+    assert_reject(&out[2], Reason::MalformedValue);
+    assert_reject(&out[3], Reason::UnknownPass);
+    assert_eq!(c.scans_and_outbox(), (4, 4));
+}

@@ -355,7 +355,16 @@ fn every_decision_reaches_the_event_stream() {
 #[test]
 fn sigterm_shuts_down_cleanly() {
     let mut app = TestApp::start();
+    // A screen listening to the stream must not hold the shutdown up.
+    let events = app.events();
     app.scan("BEAN-0010", "till-1");
+    assert_eq!(
+        events
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap()
+            .0,
+        "decision"
+    );
     let status = app.stop();
     assert!(status.success(), "{status:?}");
     app.node.store().integrity_check().unwrap();

@@ -72,7 +72,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         let node_id = node.node_id.clone();
         let nfc = config.nfc.clone();
-        let state = server::state(db.clone(), node, config);
+        let (stop_streams, shutdown) = tokio::sync::watch::channel(false);
+        let state = server::state(db.clone(), node, config, shutdown);
         let stop = Arc::new(AtomicBool::new(false));
         let readers = tap.map(|tap| {
             pcsc::spawn(
@@ -94,7 +95,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         print_json(&ready)?;
         tracing::info!(%addr, "serving");
-        server::serve(listener, state, shutdown_signal()).await?;
+        server::serve(listener, state, async move {
+            shutdown_signal().await;
+            let _ = stop_streams.send(true);
+        })
+        .await?;
         stop.store(true, Ordering::Relaxed);
         if let Some(h) = readers {
             tokio::task::spawn_blocking(move || h.join())

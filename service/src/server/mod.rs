@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod json;
 pub mod routes;
+pub mod scan_queue;
 pub mod state;
 
 use crate::config::Config;
@@ -28,9 +29,16 @@ use tokio::sync::broadcast;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub fn state(db: Arc<db::Db>, node: NodeIdentity, config: Config) -> AppState {
+/// The shared state, and the scan batching task (so: call inside the tokio runtime).
+pub fn state(
+    db: Arc<db::Db>,
+    node: NodeIdentity,
+    config: Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> AppState {
     let (events, _) = broadcast::channel(1024);
     let devices = Arc::new(crate::pipeline::Devices::default());
+    let scans = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
     AppState(Arc::new(Inner {
         db,
         node,
@@ -38,6 +46,8 @@ pub fn state(db: Arc<db::Db>, node: NodeIdentity, config: Config) -> AppState {
         started: Instant::now(),
         events,
         devices,
+        scans,
+        shutdown,
     }))
 }
 

@@ -20,6 +20,10 @@ pub struct Inner {
     pub events: broadcast::Sender<StreamEvent>,
     /// Readers and other devices, for `/status`.
     pub devices: Arc<Devices>,
+    /// Where scans wait for their (group) commit.
+    pub scans: tokio::sync::mpsc::Sender<super::scan_queue::PendingScan>,
+    /// Turns true when the service is shutting down: long-lived streams end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// One server-sent event: `decision`, `tapFailed` or `device`, and its JSON.

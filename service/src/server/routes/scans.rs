@@ -4,6 +4,7 @@
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::json::JsonBody;
+use crate::server::scan_queue::PendingScan;
 use crate::server::state::{AppState, StreamEvent};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -13,7 +14,7 @@ use passdesk_core::api_keys::Role;
 use passdesk_core::reader::Direction;
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
 use passdesk_core::scan_log::{self, ScanFilter};
-use passdesk_core::{checkin, Decision, Timestamp, Verdict};
+use passdesk_core::{Decision, Timestamp, Verdict};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::convert::Infallible;
@@ -67,17 +68,18 @@ pub async fn post(
     ))
 }
 
-/// Decides, records durably, then tells every listener. Used by the API and by the readers.
+/// Decides and records durably (group commit with whatever else is waiting); the decision is
+/// on every stream before this returns. Used by the API and by the readers.
 pub async fn decide(state: &AppState, input: ScanInput) -> ApiResult<Decision> {
-    let node_id = state.node.node_id.clone();
-    let decision = state
-        .db
-        .write(move |s| checkin(s, &node_id, &input))
-        .await??;
-    tracing::info!(scan_id = %decision.scan_id, reader_id = %decision.reader_id,
-        verdict = decision.verdict.as_str(), reason = ?decision.reason, "scan decided");
-    publish(state, "decision", &scan_resource(&decision));
-    Ok(decision)
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    state
+        .scans
+        .send(PendingScan { input, reply })
+        .await
+        .map_err(|_| ApiError::internal("the service is shutting down; scan again in a moment"))?;
+    answer
+        .await
+        .map_err(|_| ApiError::internal("the scan was not recorded; scan again"))?
 }
 
 /// Sends a named event to every stream listener (none listening is fine).
@@ -152,6 +154,11 @@ pub async fn stream(
                 Event::default().event("lagged").data(n.to_string())
             }
         })
+    });
+    // The stream ends when the service shuts down, so a graceful shutdown does not wait on it.
+    let mut shutdown = state.shutdown.clone();
+    let events = futures_util::StreamExt::take_until(events, async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
