@@ -4,6 +4,7 @@
 //! or values out) and unit-testable without a device; device code is a thin shell around it.
 //! No input from a device may panic the process.
 
+pub mod qr;
 pub mod scan;
 
 pub use scan::{Medium, NfcKind, Scan};
