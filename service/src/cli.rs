@@ -46,6 +46,9 @@ pub enum Command {
     /// Measure the scan path.
     #[command(subcommand)]
     Bench(commands::bench::Cmd),
+    /// Decode QR codes in image files.
+    #[command(subcommand)]
+    Qr(commands::qr::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -60,5 +63,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(c) => commands::token::run(&ctx, c),
         Command::Demo(a) => commands::demo::run(&ctx, a),
         Command::Bench(c) => commands::bench::run(&ctx, c),
+        Command::Qr(c) => commands::qr::run(&ctx, c),
     }
 }

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 pub enum Cmd {
     /// Scan → decision latency on a large cache.
     Checkin(CheckinArgs),
+    /// QR decode rate on the real-photo set, and time per 720p camera frame.
+    Qr(super::bench_qr::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,7 +53,10 @@ const GATE_2: &str = "bench-gate-2";
 const TILL: &str = "bench-till";
 
 pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
-    let Cmd::Checkin(args) = cmd;
+    let args = match cmd {
+        Cmd::Checkin(args) => args,
+        Cmd::Qr(args) => return super::bench_qr::run(ctx, args),
+    };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let dir = ctx.data_dir().join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -2,11 +2,13 @@
 //! `run(&Context, args) -> Result<ExitCode>`.
 
 pub mod bench;
+pub mod bench_qr;
 pub mod demo;
 pub mod import;
 pub mod init;
 pub mod passes;
 pub mod policy;
+pub mod qr;
 pub mod scan;
 pub mod scans;
 pub mod token;
