@@ -3,6 +3,7 @@
 //! Speed is measured by `passdesk bench qr`, not here.
 
 use passdesk_hardware::qr::guard::Attempt;
+use passdesk_hardware::qr::stage::Effort;
 use passdesk_hardware::qr::{Cascade, GrayFrame, ImageFiles, Stage};
 use std::path::{Path, PathBuf};
 
@@ -71,7 +72,7 @@ fn cascade_reads_at_least_the_floor_of_the_real_photo_set() {
 #[test]
 fn a_panicking_decoder_is_contained() {
     let frame = GrayFrame::open(&testset().join("zxing-qrcode-6/7.png")).unwrap();
-    let attempt = Stage::Rqrr.run(&frame);
+    let attempt = Stage::Rqrr.run(&frame, Effort::Thorough);
     assert!(
         matches!(attempt, Attempt::Panicked(_) | Attempt::NotFound),
         "{attempt:?}"

@@ -126,28 +126,39 @@ pub fn adaptive_threshold(frame: &GrayFrame, radius: u32, offset: i32) -> GrayFr
         return frame.clone();
     }
     let src = frame.pixels();
-    // Integral image with a zero row and column in front: (w + 1) * (h + 1) sums.
+    // Integral image with a zero row and column in front: (w + 1) * (h + 1) sums. The sums
+    // wrap on very large frames, but a window's sum (a difference of four) never exceeds
+    // u32, and wrapping arithmetic gets differences right.
     let iw = w + 1;
     let mut integral = vec![0u32; iw * (h + 1)];
     for y in 0..h {
         let mut row_sum = 0u32;
+        let (above, here) = integral.split_at_mut((y + 1) * iw);
+        let above = &above[y * iw..];
         for x in 0..w {
-            row_sum += u32::from(src[y * w + x]);
-            integral[(y + 1) * iw + x + 1] = integral[y * iw + x + 1] + row_sum;
+            row_sum = row_sum.wrapping_add(u32::from(src[y * w + x]));
+            here[x + 1] = above[x + 1].wrapping_add(row_sum);
         }
     }
     let r = radius as usize;
+    let offset = i64::from(offset);
     let mut out = Vec::with_capacity(w * h);
     for y in 0..h {
         let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
-        for x in 0..w {
+        let (top, bottom) = (
+            &integral[y0 * iw..y0 * iw + iw],
+            &integral[y1 * iw..y1 * iw + iw],
+        );
+        let row = &src[y * w..y * w + w];
+        for (x, &p) in row.iter().enumerate() {
             let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let sum = integral[y1 * iw + x1] + integral[y0 * iw + x0]
-                - integral[y0 * iw + x1]
-                - integral[y1 * iw + x0];
-            let count = ((y1 - y0) * (x1 - x0)) as i32;
-            let mean = (sum as i32) / count;
-            let black = i32::from(src[y * w + x]) < mean - offset;
+            let sum = bottom[x1]
+                .wrapping_add(top[x0])
+                .wrapping_sub(top[x1])
+                .wrapping_sub(bottom[x0]);
+            let count = ((y1 - y0) * (x1 - x0)) as i64;
+            // p < mean - offset, without a division per pixel.
+            let black = (i64::from(p) + offset) * count < i64::from(sum);
             out.push(if black { 0 } else { 255 });
         }
     }

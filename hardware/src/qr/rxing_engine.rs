@@ -1,11 +1,13 @@
-//! The primary decoder: rxing, a Rust port of ZXing (both its Java QR reader and the
-//! zxing-cpp one), asked for QR codes only so that noise can never turn into a 1D read.
+//! The primary decoder: rxing, a Rust port of ZXing. It carries two QR readers: a port of
+//! zxing-cpp's (finder patterns found on a few scan lines, fast) and of ZXing Java's (slower,
+//! reads some codes the other misses). Asked for QR codes only, so that noise can never turn
+//! into a 1D read.
 
 use super::gray::GrayFrame;
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
-use rxing::{
-    BarcodeFormat, BinaryBitmap, DecodeHints, Luma8LuminanceSource, MultiFormatReader, Reader,
-};
+use rxing::qrcode::cpp_port::QrReader;
+use rxing::qrcode::QRCodeReader;
+use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, Luma8LuminanceSource, RXingResult, Reader};
 use std::collections::HashSet;
 
 /// Which rxing binarizer turns grey into black and white.
@@ -17,35 +19,96 @@ pub enum Binarizer {
     GlobalHistogram,
 }
 
-fn hints(also_inverted: bool) -> DecodeHints {
-    DecodeHints {
-        PossibleFormats: Some(HashSet::from([BarcodeFormat::QR_CODE])),
-        TryHarder: Some(true),
-        AlsoInverted: Some(also_inverted),
-        ..DecodeHints::default()
+/// Which of rxing's QR readers to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// The zxing-cpp port only.
+    Cpp,
+    /// The ZXing Java port only.
+    Java,
+    /// The zxing-cpp port, then the Java port if it read nothing.
+    Both,
+}
+
+/// Polarity of the code to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polarity {
+    /// Dark on light only.
+    Normal,
+    /// Light on dark only (phone screens in dark mode).
+    Inverted,
+    /// Dark on light, then light on dark.
+    Either,
+}
+
+/// One rxing configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxingConfig {
+    pub binarizer: Binarizer,
+    pub readers: Readers,
+    pub polarity: Polarity,
+    /// Scan every row for finder patterns instead of a sample of rows.
+    pub try_harder: bool,
+}
+
+impl RxingConfig {
+    /// Everything rxing has, on one binarizer: the configuration for still images.
+    pub const fn thorough(binarizer: Binarizer) -> Self {
+        Self {
+            binarizer,
+            readers: Readers::Both,
+            polarity: Polarity::Either,
+            try_harder: true,
+        }
     }
 }
 
-/// Decodes one QR code, trying the inverted image too when `also_inverted`. Not guarded:
-/// callers wrap it in [`super::guard::guarded`].
-pub fn decode(frame: &GrayFrame, binarizer: Binarizer, also_inverted: bool) -> Option<String> {
+/// Decodes one QR code. Not guarded: callers wrap it in [`super::guard::guarded`].
+pub fn decode(frame: &GrayFrame, config: RxingConfig) -> Option<String> {
     if frame.width() < 21 || frame.height() < 21 {
         return None; // smaller than the smallest QR code at one pixel per module
     }
     let source =
         Luma8LuminanceSource::new(frame.pixels().to_vec(), frame.width(), frame.height()).ok()?;
-    let hints = hints(also_inverted);
-    let mut reader = MultiFormatReader::default();
-    let result = match binarizer {
+    let result = match config.binarizer {
         Binarizer::Hybrid => {
-            reader.decode_with_hints(&mut BinaryBitmap::new(HybridBinarizer::new(source)), &hints)
+            decode_bitmap(&mut BinaryBitmap::new(HybridBinarizer::new(source)), config)
         }
-        Binarizer::GlobalHistogram => reader.decode_with_hints(
+        Binarizer::GlobalHistogram => decode_bitmap(
             &mut BinaryBitmap::new(GlobalHistogramBinarizer::new(source)),
-            &hints,
+            config,
         ),
-    };
-    let result = result.ok()?;
+    }?;
     // Belt and braces: the hints already exclude every other format.
     (*result.getBarcodeFormat() == BarcodeFormat::QR_CODE).then(|| result.getText().to_owned())
+}
+
+fn decode_bitmap<B: rxing::Binarizer>(
+    bitmap: &mut BinaryBitmap<B>,
+    config: RxingConfig,
+) -> Option<RXingResult> {
+    let hints = DecodeHints {
+        PossibleFormats: Some(HashSet::from([BarcodeFormat::QR_CODE])),
+        TryHarder: Some(config.try_harder),
+        ..DecodeHints::default()
+    };
+    let read = |bitmap: &mut BinaryBitmap<B>| -> Option<RXingResult> {
+        let cpp = matches!(config.readers, Readers::Cpp | Readers::Both)
+            .then(|| QrReader.decode_with_hints(bitmap, &hints).ok())
+            .flatten();
+        if cpp.is_some() || config.readers == Readers::Cpp {
+            return cpp;
+        }
+        QRCodeReader.decode_with_hints(bitmap, &hints).ok()
+    };
+    if config.polarity != Polarity::Inverted {
+        if let Some(r) = read(bitmap) {
+            return Some(r);
+        }
+        if config.polarity == Polarity::Normal {
+            return None;
+        }
+    }
+    bitmap.invert();
+    read(bitmap)
 }

@@ -1,5 +1,7 @@
 //! The steps of the cascade: one decoder on one version of the frame. Each has a stable name
-//! (reported by `passdesk qr decode` and counted by the bench) and a bounded cost.
+//! (reported by `passdesk qr decode` and counted by the bench) and a cost bounded by the
+//! frame size. Every stage runs at one of two efforts: thorough for still images, quick for
+//! camera frames (where the next frame is 33 ms away and brings another chance).
 
 use super::gray::GrayFrame;
 use super::guard::{guarded, Attempt};
@@ -7,19 +9,37 @@ use super::preprocess::{
     adaptive_threshold, downscale, factor_to_fit, invert, stretch_contrast, upscale,
 };
 use super::rqrr_engine::{self, MAX_RQRR_SIDE};
-use super::rxing_engine::{self, Binarizer};
+use super::rxing_engine::{self, Binarizer, Polarity, Readers, RxingConfig};
 
 /// Frames whose longer side is below this are enlarged for the "upscaled" stages.
 const SMALL_SIDE: u32 = 320;
-/// rxing's own search is fine on large photos, but its downscaled stage targets this side.
-const RXING_DOWNSCALED_SIDE: u32 = 800;
+/// The downscaled stage targets this longer side.
+const DOWNSCALED_SIDE: u32 = 800;
+/// At quick effort rqrr sees at most this longer side: its cost grows fast with the area
+/// and with clutter (12-35 ms on a code-free 720p frame, 3-4x less at half size).
+const QUICK_RQRR_SIDE: u32 = 700;
+
+/// How hard a stage tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    /// Both rxing readers, both polarities: for a still image, read it if at all possible.
+    Thorough,
+    /// The fast rxing reader, dark-on-light only (inversion is a stage of its own), rqrr at
+    /// reduced size: for one camera frame among many.
+    Quick,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
-    /// rxing, hybrid binarizer, the frame as it is and inverted.
+    /// rxing, hybrid binarizer, the frame as it is.
     Rxing,
-    /// rxing, global-histogram binarizer, as it is and inverted.
+    /// rxing looking for light-on-dark codes only.
+    RxingInverted,
+    /// rxing's port of the ZXing Java reader alone (at quick effort the primary uses the
+    /// zxing-cpp port only).
+    RxingJava,
+    /// rxing, global-histogram binarizer.
     RxingGlobal,
     /// rqrr on the frame (shrunk to at most [`MAX_RQRR_SIDE`]).
     Rqrr,
@@ -31,7 +51,7 @@ pub enum Stage {
     RxingThreshold,
     /// rxing on a contrast-stretched frame.
     RxingContrast,
-    /// rxing on a shrunk frame: large photos of small-ish codes, moiré.
+    /// rxing on a shrunk frame: large photos of large codes, moiré, blur.
     RxingDownscaled,
     /// rxing on a 2-3x enlarged frame: tiny images with 1-3 pixel modules.
     RxingUpscaled,
@@ -40,8 +60,10 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 10] = [
+    pub const ALL: [Stage; 12] = [
         Stage::Rxing,
+        Stage::RxingInverted,
+        Stage::RxingJava,
         Stage::RxingGlobal,
         Stage::Rqrr,
         Stage::RqrrInverted,
@@ -56,6 +78,8 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Rxing => "rxing",
+            Stage::RxingInverted => "rxing_inverted",
+            Stage::RxingJava => "rxing_java",
             Stage::RxingGlobal => "rxing_global",
             Stage::Rqrr => "rqrr",
             Stage::RqrrInverted => "rqrr_inverted",
@@ -73,44 +97,68 @@ impl Stage {
     pub fn applies_to(self, frame: &GrayFrame) -> bool {
         let side = frame.width().max(frame.height());
         match self {
-            Stage::RxingDownscaled => side > RXING_DOWNSCALED_SIDE * 3 / 2,
+            Stage::RxingDownscaled => side > DOWNSCALED_SIDE * 3 / 2,
             Stage::RxingUpscaled | Stage::RqrrUpscaled => side < SMALL_SIDE,
             _ => true,
         }
     }
 
     /// Runs the stage on `frame`, panics caught.
-    pub fn run(self, frame: &GrayFrame) -> Attempt<String> {
-        guarded(|| self.run_unguarded(frame))
+    pub fn run(self, frame: &GrayFrame, effort: Effort) -> Attempt<String> {
+        guarded(|| self.run_unguarded(frame, effort))
     }
 
-    fn run_unguarded(self, frame: &GrayFrame) -> Option<String> {
+    fn run_unguarded(self, frame: &GrayFrame, effort: Effort) -> Option<String> {
+        let rx = |f: &GrayFrame, binarizer: Binarizer| {
+            rxing_engine::decode(f, rxing_config(binarizer, effort))
+        };
+        let rqrr_side = match effort {
+            Effort::Thorough => MAX_RQRR_SIDE,
+            Effort::Quick => QUICK_RQRR_SIDE,
+        };
+        let for_rqrr = || downscale(frame, factor_to_fit(frame, rqrr_side));
         match self {
-            Stage::Rxing => rxing_engine::decode(frame, Binarizer::Hybrid, true),
-            Stage::RxingGlobal => rxing_engine::decode(frame, Binarizer::GlobalHistogram, true),
-            Stage::Rqrr => rqrr_engine::decode_gray(&fit_for_rqrr(frame)),
-            Stage::RqrrInverted => rqrr_engine::decode_gray(&invert(&fit_for_rqrr(frame))),
-            Stage::RqrrThreshold => rqrr_engine::decode_binary(&threshold(&fit_for_rqrr(frame))),
-            Stage::RxingThreshold => {
-                rxing_engine::decode(&threshold(frame), Binarizer::GlobalHistogram, true)
-            }
-            Stage::RxingContrast => {
-                rxing_engine::decode(&stretch_contrast(frame), Binarizer::Hybrid, true)
-            }
+            Stage::Rxing => rx(frame, Binarizer::Hybrid),
+            Stage::RxingInverted => rxing_engine::decode(
+                frame,
+                RxingConfig {
+                    polarity: Polarity::Inverted,
+                    ..rxing_config(Binarizer::Hybrid, Effort::Quick)
+                },
+            ),
+            Stage::RxingJava => rxing_engine::decode(
+                frame,
+                RxingConfig {
+                    readers: Readers::Java,
+                    ..rxing_config(Binarizer::Hybrid, effort)
+                },
+            ),
+            Stage::RxingGlobal => rx(frame, Binarizer::GlobalHistogram),
+            Stage::Rqrr => rqrr_engine::decode_gray(&for_rqrr()),
+            Stage::RqrrInverted => rqrr_engine::decode_gray(&invert(&for_rqrr())),
+            Stage::RqrrThreshold => rqrr_engine::decode_binary(&threshold(&for_rqrr())),
+            Stage::RxingThreshold => rx(&threshold(frame), Binarizer::GlobalHistogram),
+            Stage::RxingContrast => rx(&stretch_contrast(frame), Binarizer::Hybrid),
             Stage::RxingDownscaled => {
-                let f = downscale(frame, factor_to_fit(frame, RXING_DOWNSCALED_SIDE));
-                rxing_engine::decode(&f, Binarizer::Hybrid, true)
+                let f = downscale(frame, factor_to_fit(frame, DOWNSCALED_SIDE));
+                rxing_engine::decode(&f, RxingConfig::thorough(Binarizer::Hybrid))
             }
-            Stage::RxingUpscaled => {
-                rxing_engine::decode(&enlarge(frame), Binarizer::GlobalHistogram, true)
-            }
+            Stage::RxingUpscaled => rx(&enlarge(frame), Binarizer::GlobalHistogram),
             Stage::RqrrUpscaled => rqrr_engine::decode_gray(&enlarge(frame)),
         }
     }
 }
 
-fn fit_for_rqrr(frame: &GrayFrame) -> GrayFrame {
-    downscale(frame, factor_to_fit(frame, MAX_RQRR_SIDE))
+fn rxing_config(binarizer: Binarizer, effort: Effort) -> RxingConfig {
+    match effort {
+        Effort::Thorough => RxingConfig::thorough(binarizer),
+        Effort::Quick => RxingConfig {
+            binarizer,
+            readers: Readers::Cpp,
+            polarity: Polarity::Normal,
+            try_harder: true,
+        },
+    }
 }
 
 fn enlarge(frame: &GrayFrame) -> GrayFrame {

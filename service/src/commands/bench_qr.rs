@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::output::print_json;
 use anyhow::{bail, Context as _};
 use passdesk_hardware::qr::preprocess::downscale;
+use passdesk_hardware::qr::stage::Effort;
 use passdesk_hardware::qr::synth::{self, Rng};
 use passdesk_hardware::qr::{Cascade, FrameDecoder, GrayFrame, ImageFiles, Stage};
 use serde_json::json;
@@ -29,7 +30,7 @@ pub struct Args {
     /// recursively [default: shared/testdata/qr beside the repository]
     pub dir: Option<PathBuf>,
     /// Consecutive frames each 720p scene with a code stays in view.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 10)]
     pub frames_per_scene: u32,
     /// Code-free 720p frames to time.
     #[arg(long, default_value_t = 300)]
@@ -81,6 +82,13 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         without_code.ms.at(0.95),
         without_code.ms.max()
     );
+    for (kind, ms) in &without_code.by_kind {
+        println!(
+            "  {kind:<14} p50 {:.3} ms, p95 {:.3} ms",
+            ms.at(0.5),
+            ms.at(0.95)
+        );
+    }
     println!("  each stage on its own, mean ms on a code-free 720p frame: {stage_costs:?}");
     print_json(&json!({
         "bench": "qr",
@@ -110,6 +118,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "p50Ms": without_code.ms.at(0.5),
             "p95Ms": without_code.ms.at(0.95),
             "maxMs": without_code.ms.max(),
+            "p95MsByKind": without_code.by_kind.iter().map(|(k, v)| (*k, v.at(0.95))).collect::<BTreeMap<_, _>>(),
         },
         "stageMeanMsOnEmpty720p": stage_costs,
     }))?;
@@ -291,7 +300,17 @@ struct WithoutCode {
     frames: u32,
     false_reads: u32,
     ms: Millis,
+    by_kind: BTreeMap<&'static str, Millis>,
 }
+
+const EMPTY_KINDS: [&str; 6] = [
+    "noise",
+    "text",
+    "barcode_1d",
+    "blank",
+    "camera_text",
+    "checkerboard",
+];
 
 fn empty_frame(i: u32) -> GrayFrame {
     let lines = [
@@ -324,30 +343,39 @@ fn empty_frame(i: u32) -> GrayFrame {
 fn bench_frames_without_code(count: u32) -> WithoutCode {
     // Build a few dozen distinct frames and cycle through them, so generating them does not
     // dominate the run.
-    let distinct: Vec<GrayFrame> = (0..count.min(36)).map(empty_frame).collect();
+    let distinct: Vec<GrayFrame> = (0..count.clamp(6, 36)).map(empty_frame).collect();
     let mut decoder = FrameDecoder::default();
     let mut out = WithoutCode {
         frames: count,
         false_reads: 0,
         ms: Millis::default(),
+        by_kind: BTreeMap::new(),
     };
     for i in 0..count as usize {
-        let outcome = out
-            .ms
-            .time(|| decoder.decode(&distinct[i % distinct.len()]));
+        let j = i % distinct.len();
+        let started = Instant::now();
+        let outcome = decoder.decode(&distinct[j]);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        out.ms.0.push(ms);
+        out.by_kind
+            .entry(EMPTY_KINDS[j % EMPTY_KINDS.len()])
+            .or_default()
+            .0
+            .push(ms);
         out.false_reads += u32::from(outcome.read.is_some());
     }
     out
 }
 
-/// Mean cost of each stage alone on code-free 720p frames: what spreading saves.
+/// Mean cost of each stage alone (quick effort, as on camera frames) on code-free 720p
+/// frames: what spreading the fallbacks saves.
 fn stage_costs_on_empty_frames() -> BTreeMap<&'static str, f64> {
     let frames: Vec<GrayFrame> = (0..6).map(empty_frame).collect();
     let mut costs = BTreeMap::new();
     for stage in Stage::ALL {
         let mut ms = Millis::default();
         for f in frames.iter().filter(|f| stage.applies_to(f)) {
-            ms.time(|| stage.run(f));
+            ms.time(|| stage.run(f, Effort::Quick));
         }
         if !ms.0.is_empty() {
             costs.insert(
