@@ -19,6 +19,7 @@ pub mod rqrr_engine;
 pub mod rxing_engine;
 pub mod stage;
 pub mod synth;
+pub mod texture;
 
 pub use cascade::{Cascade, Outcome, Read};
 pub use dedup::{DedupPolicy, QrDeduper};

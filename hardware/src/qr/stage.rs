@@ -136,13 +136,13 @@ impl Stage {
             Stage::RxingGlobal => rx(frame, Binarizer::GlobalHistogram),
             Stage::Rqrr => rqrr_engine::decode_gray(&for_rqrr()),
             Stage::RqrrInverted => rqrr_engine::decode_gray(&invert(&for_rqrr())),
-            Stage::RqrrThreshold => rqrr_engine::decode_binary(&threshold(&for_rqrr())),
-            Stage::RxingThreshold => rx(&threshold(frame), Binarizer::GlobalHistogram),
+            Stage::RqrrThreshold => rqrr_engine::decode_binary(&threshold(&for_rqrr(), effort)),
+            Stage::RxingThreshold => rx(&threshold(frame, effort), Binarizer::GlobalHistogram),
             Stage::RxingContrast => rx(&stretch_contrast(frame), Binarizer::Hybrid),
-            Stage::RxingDownscaled => {
-                let f = downscale(frame, factor_to_fit(frame, DOWNSCALED_SIDE));
-                rxing_engine::decode(&f, RxingConfig::thorough(Binarizer::Hybrid))
-            }
+            Stage::RxingDownscaled => rx(
+                &downscale(frame, factor_to_fit(frame, DOWNSCALED_SIDE)),
+                Binarizer::Hybrid,
+            ),
             Stage::RxingUpscaled => rx(&enlarge(frame), Binarizer::GlobalHistogram),
             Stage::RqrrUpscaled => rqrr_engine::decode_gray(&enlarge(frame)),
         }
@@ -167,8 +167,14 @@ fn enlarge(frame: &GrayFrame) -> GrayFrame {
 }
 
 /// The local window scales with the frame so it spans a few modules of a code that fills a
-/// good part of it; the offset keeps flat paper from turning into salt and pepper.
-fn threshold(frame: &GrayFrame) -> GrayFrame {
+/// good part of it; the offset keeps flat paper from turning into salt and pepper. Camera
+/// frames carry more sensor noise than the photos, and speckle makes the finder-pattern
+/// search slow, hence the larger offset at quick effort.
+fn threshold(frame: &GrayFrame, effort: Effort) -> GrayFrame {
     let radius = (frame.width().min(frame.height()) / 24).max(6);
-    adaptive_threshold(frame, radius, 6)
+    let offset = match effort {
+        Effort::Thorough => 6,
+        Effort::Quick => 10,
+    };
+    adaptive_threshold(frame, radius, offset)
 }
