@@ -19,6 +19,13 @@ fn code_free_frames() -> Vec<(String, GrayFrame)> {
         frames.push((format!("blank {level}"), synth::blank(1280, 720, level)));
     }
     frames.push(("tiny blank".into(), synth::blank(3, 2, 0)));
+    // Small frames get the enlarging stages too.
+    frames.push(("small noise".into(), synth::noise(240, 240, 11)));
+    frames.push(("small barcode".into(), synth::barcode_1d(300, 150, 12)));
+    frames.push((
+        "small text".into(),
+        synth::text(300, 200, &["RECEIPT 42", "TOTAL 9.99"], 2),
+    ));
     for seed in 0..4 {
         frames.push((
             format!("1d barcode #{seed}"),

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 /// Stages for still images (at thorough effort, so rxing's inverted and Java passes are part
 /// of the first stage), cheapest and most productive first (measured on the real-photo
-/// set: rxing alone reads 165 of 179; the global binarizer, the enlarged frame and the local
-/// threshold add the rest; rqrr reads a few of them too, which keeps a second opinion).
-pub const STILL_ORDER: [Stage; 10] = [
+/// set: rxing alone reads 165 of 179; the global binarizer, the enlarged frame, the local
+/// threshold and the smoothed enlargement add the rest; rqrr reads a few of them too, which
+/// keeps a second opinion for photos unlike these).
+pub const STILL_ORDER: [Stage; 11] = [
     Stage::Rxing,
     Stage::RxingGlobal,
     Stage::RxingUpscaled,
     Stage::RxingThreshold,
+    Stage::RxingSmoothed,
     Stage::RqrrThreshold,
     Stage::Rqrr,
     Stage::RxingContrast,

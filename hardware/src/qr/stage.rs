@@ -6,7 +6,7 @@
 use super::gray::GrayFrame;
 use super::guard::{guarded, Attempt};
 use super::preprocess::{
-    adaptive_threshold, downscale, factor_to_fit, invert, stretch_contrast, upscale,
+    adaptive_threshold, box_blur, downscale, factor_to_fit, invert, stretch_contrast, upscale,
 };
 use super::rqrr_engine::{self, MAX_RQRR_SIDE};
 use super::rxing_engine::{self, Binarizer, Polarity, Readers, RxingConfig};
@@ -57,10 +57,12 @@ pub enum Stage {
     RxingUpscaled,
     /// rqrr on a 2-3x enlarged frame.
     RqrrUpscaled,
+    /// rxing on a smoothed, then 2-3x enlarged frame: small, grainy photos.
+    RxingSmoothed,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 12] = [
+    pub const ALL: [Stage; 13] = [
         Stage::Rxing,
         Stage::RxingInverted,
         Stage::RxingJava,
@@ -73,6 +75,7 @@ impl Stage {
         Stage::RxingDownscaled,
         Stage::RxingUpscaled,
         Stage::RqrrUpscaled,
+        Stage::RxingSmoothed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Stage {
             Stage::RxingDownscaled => "rxing_downscaled",
             Stage::RxingUpscaled => "rxing_upscaled",
             Stage::RqrrUpscaled => "rqrr_upscaled",
+            Stage::RxingSmoothed => "rxing_smoothed",
         }
     }
 
@@ -98,7 +102,7 @@ impl Stage {
         let side = frame.width().max(frame.height());
         match self {
             Stage::RxingDownscaled => side > DOWNSCALED_SIDE * 3 / 2,
-            Stage::RxingUpscaled | Stage::RqrrUpscaled => side < SMALL_SIDE,
+            Stage::RxingUpscaled | Stage::RqrrUpscaled | Stage::RxingSmoothed => side < SMALL_SIDE,
             _ => true,
         }
     }
@@ -145,6 +149,7 @@ impl Stage {
             ),
             Stage::RxingUpscaled => rx(&enlarge(frame), Binarizer::GlobalHistogram),
             Stage::RqrrUpscaled => rqrr_engine::decode_gray(&enlarge(frame)),
+            Stage::RxingSmoothed => rx(&enlarge(&box_blur(frame)), Binarizer::GlobalHistogram),
         }
     }
 }
