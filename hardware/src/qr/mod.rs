@@ -16,6 +16,7 @@ pub mod gray;
 pub mod guard;
 pub mod preprocess;
 pub mod rqrr_engine;
+pub mod rqrr_worker;
 pub mod rxing_engine;
 pub mod stage;
 pub mod synth;

@@ -8,8 +8,10 @@ use super::guard::{guarded, Attempt};
 use super::preprocess::{
     adaptive_threshold, box_blur, downscale, factor_to_fit, invert, stretch_contrast, upscale,
 };
-use super::rqrr_engine::{self, MAX_RQRR_SIDE};
+use super::rqrr_engine::MAX_RQRR_SIDE;
+use super::rqrr_worker::{self, Input};
 use super::rxing_engine::{self, Binarizer, Polarity, Readers, RxingConfig};
+use std::time::Duration;
 
 /// Frames whose longer side is below this are enlarged for the "upscaled" stages.
 const SMALL_SIDE: u32 = 320;
@@ -18,6 +20,10 @@ const DOWNSCALED_SIDE: u32 = 800;
 /// At quick effort rqrr sees at most this longer side: its cost grows fast with the area
 /// and with clutter (12-35 ms on a code-free 720p frame, 3-4x less at half size).
 const QUICK_RQRR_SIDE: u32 = 700;
+/// How long a still image waits for one rqrr call (normally 2-20 ms).
+const THOROUGH_RQRR_DEADLINE: Duration = Duration::from_millis(300);
+/// How long a camera frame waits for one rqrr call (normally 2-4 ms at half size).
+const QUICK_RQRR_DEADLINE: Duration = Duration::from_millis(8);
 
 /// How hard a stage tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,20 +113,27 @@ impl Stage {
         }
     }
 
-    /// Runs the stage on `frame`, panics caught.
+    /// Runs the stage on `frame`, panics caught (and rqrr held to a deadline).
     pub fn run(self, frame: &GrayFrame, effort: Effort) -> Attempt<String> {
-        guarded(|| self.run_unguarded(frame, effort))
+        let (rqrr_side, deadline) = match effort {
+            Effort::Thorough => (MAX_RQRR_SIDE, THOROUGH_RQRR_DEADLINE),
+            Effort::Quick => (QUICK_RQRR_SIDE, QUICK_RQRR_DEADLINE),
+        };
+        let for_rqrr = || downscale(frame, factor_to_fit(frame, rqrr_side));
+        let rqrr = |f: GrayFrame, input| rqrr_worker::decode(f, input, deadline);
+        match self {
+            Stage::Rqrr => rqrr(for_rqrr(), Input::Gray),
+            Stage::RqrrInverted => rqrr(invert(&for_rqrr()), Input::Gray),
+            Stage::RqrrThreshold => rqrr(threshold(&for_rqrr(), effort), Input::Binary),
+            Stage::RqrrUpscaled => rqrr(enlarge(frame), Input::Gray),
+            _ => guarded(|| self.run_rxing(frame, effort)),
+        }
     }
 
-    fn run_unguarded(self, frame: &GrayFrame, effort: Effort) -> Option<String> {
+    fn run_rxing(self, frame: &GrayFrame, effort: Effort) -> Option<String> {
         let rx = |f: &GrayFrame, binarizer: Binarizer| {
             rxing_engine::decode(f, rxing_config(binarizer, effort))
         };
-        let rqrr_side = match effort {
-            Effort::Thorough => MAX_RQRR_SIDE,
-            Effort::Quick => QUICK_RQRR_SIDE,
-        };
-        let for_rqrr = || downscale(frame, factor_to_fit(frame, rqrr_side));
         match self {
             Stage::Rxing => rx(frame, Binarizer::Hybrid),
             Stage::RxingInverted => rxing_engine::decode(
@@ -138,9 +151,6 @@ impl Stage {
                 },
             ),
             Stage::RxingGlobal => rx(frame, Binarizer::GlobalHistogram),
-            Stage::Rqrr => rqrr_engine::decode_gray(&for_rqrr()),
-            Stage::RqrrInverted => rqrr_engine::decode_gray(&invert(&for_rqrr())),
-            Stage::RqrrThreshold => rqrr_engine::decode_binary(&threshold(&for_rqrr(), effort)),
             Stage::RxingThreshold => rx(&threshold(frame, effort), Binarizer::GlobalHistogram),
             Stage::RxingContrast => rx(&stretch_contrast(frame), Binarizer::Hybrid),
             Stage::RxingDownscaled => rx(
@@ -148,7 +158,8 @@ impl Stage {
                 Binarizer::Hybrid,
             ),
             Stage::RxingUpscaled => rx(&enlarge(frame), Binarizer::GlobalHistogram),
-            Stage::RqrrUpscaled => rqrr_engine::decode_gray(&enlarge(frame)),
+            // Run by `run` on the rqrr worker.
+            Stage::Rqrr | Stage::RqrrInverted | Stage::RqrrThreshold | Stage::RqrrUpscaled => None,
             Stage::RxingSmoothed => rx(&enlarge(&box_blur(frame)), Binarizer::GlobalHistogram),
         }
     }
