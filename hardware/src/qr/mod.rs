@@ -6,6 +6,7 @@
 //! - [`Cascade`]: all stages in turn on a still image, within a time budget.
 //! - [`FrameDecoder`]: camera frames, primary stage on each, fallbacks taking turns.
 //! - [`QrDeduper`]: per-frame reads to one [`crate::Scan`] per presentation.
+//! - [`QrScanner`]: all of it together, a frame source in, scans out.
 
 pub mod cascade;
 pub mod dedup;
@@ -18,6 +19,7 @@ pub mod preprocess;
 pub mod rqrr_engine;
 pub mod rqrr_worker;
 pub mod rxing_engine;
+pub mod scanner;
 pub mod stage;
 pub mod synth;
 pub mod texture;
@@ -28,4 +30,5 @@ pub use error::QrError;
 pub use frame_decoder::FrameDecoder;
 pub use frame_source::{Frame, FrameSource, ImageFiles};
 pub use gray::GrayFrame;
+pub use scanner::QrScanner;
 pub use stage::Stage;
