@@ -64,6 +64,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn latin1_and_utf8_payloads_read_back() {
+        for charset in ["ISO-8859-1", "UTF-8"] {
+            let code = crate::qr::synth::render_qr_in("Grüße, café", 4, charset).unwrap();
+            assert_eq!(
+                decode_gray(&code).as_deref(),
+                Some("Grüße, café"),
+                "{charset}"
+            );
+        }
+    }
+
+    #[test]
     fn transcode_prefers_utf8_then_latin1() {
         assert_eq!(transcode("grüß".as_bytes().to_vec()), "grüß");
         assert_eq!(transcode(vec![b'g', 0xFC, b'n']), "gün");

@@ -112,3 +112,31 @@ fn decode_bitmap<B: rxing::Binarizer>(
     bitmap.invert();
     read(bitmap)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qr::preprocess::invert;
+    use crate::qr::synth::render_qr_in;
+
+    #[test]
+    fn reads_latin1_and_utf8_and_inverted_only_when_asked() {
+        for charset in ["ISO-8859-1", "UTF-8"] {
+            let code = render_qr_in("Grüße, café", 4, charset).unwrap();
+            let text = decode(&code, RxingConfig::thorough(Binarizer::Hybrid));
+            assert_eq!(text.as_deref(), Some("Grüße, café"), "{charset}");
+        }
+        let dark = invert(&render_qr_in("dark", 4, "UTF-8").unwrap());
+        let normal_only = RxingConfig {
+            polarity: Polarity::Normal,
+            ..RxingConfig::thorough(Binarizer::Hybrid)
+        };
+        assert_eq!(decode(&dark, normal_only), None);
+        let inverted = RxingConfig {
+            polarity: Polarity::Inverted,
+            readers: Readers::Cpp,
+            ..normal_only
+        };
+        assert_eq!(decode(&dark, inverted).as_deref(), Some("dark"));
+    }
+}

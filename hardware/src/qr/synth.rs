@@ -31,10 +31,16 @@ impl Rng {
 /// Renders `text` as a QR code (error correction M) with `module_px` pixels per module and a
 /// four-module quiet zone, black on white. `None` if the text does not fit in a QR code.
 pub fn render_qr(text: &str, module_px: u32) -> Option<GrayFrame> {
+    render_qr_in(text, module_px, "UTF-8")
+}
+
+/// Like [`render_qr`], with the bytes of `text` in `charset` (e.g. "ISO-8859-1", the QR
+/// default, which older generators use without saying so).
+pub fn render_qr_in(text: &str, module_px: u32, charset: &str) -> Option<GrayFrame> {
     let hints = EncodeHints {
         ErrorCorrection: Some("M".into()),
         Margin: Some("0".into()),
-        CharacterSet: Some("UTF-8".into()),
+        CharacterSet: Some(charset.into()),
         ..EncodeHints::default()
     };
     let matrix = QRCodeWriter
