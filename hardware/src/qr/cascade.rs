@@ -41,7 +41,7 @@ pub struct Outcome {
     pub tried: Vec<Stage>,
     /// Stages that panicked, with the panic message; each counted as "no read".
     pub panics: Vec<(Stage, String)>,
-    /// Stages skipped because the budget was spent.
+    /// Whether stages were left out because the time budget was spent.
     pub out_of_time: bool,
 }
 

@@ -194,3 +194,35 @@ fn threshold(frame: &GrayFrame, effort: Effort) -> GrayFrame {
     };
     adaptive_threshold(frame, radius, offset)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degenerate_frames_are_no_read_never_a_panic() {
+        let shapes = [
+            (0, 0),
+            (1, 1),
+            (1, 900),
+            (900, 1),
+            (2, 2),
+            (21, 21),
+            (3, 2000),
+        ];
+        for (w, h) in shapes {
+            for level in [0, 255] {
+                let frame = GrayFrame::filled(w, h, level);
+                for stage in Stage::ALL {
+                    for effort in [Effort::Thorough, Effort::Quick] {
+                        let a = stage.run(&frame, effort);
+                        assert_eq!(a, Attempt::NotFound, "{} on {w}x{h}", stage.name());
+                    }
+                }
+                let mut decoder = crate::qr::FrameDecoder::default();
+                assert_eq!(decoder.decode(&frame).read, None);
+                assert_eq!(crate::qr::Cascade::default().decode(&frame).read, None);
+            }
+        }
+    }
+}
