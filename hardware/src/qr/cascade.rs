@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 /// set: rxing alone reads 165 of 179; the global binarizer, the enlarged frame, the local
 /// threshold and the smoothed enlargement add the rest; rqrr reads a few of them too, which
 /// keeps a second opinion for photos unlike these).
-pub const STILL_ORDER: [Stage; 11] = [
+pub const STILL_ORDER: [Stage; 12] = [
     Stage::Rxing,
     Stage::RxingGlobal,
     Stage::RxingUpscaled,
     Stage::RxingThreshold,
     Stage::RxingSmoothed,
+    Stage::RxingTiles,
     Stage::RqrrThreshold,
     Stage::Rqrr,
     Stage::RxingContrast,

@@ -4,7 +4,8 @@
 //! cascade (25-54 ms on a 720p frame). A code held up to the camera stays in view for dozens
 //! of frames, so every fallback still gets several tries at it.
 //!
-//! The budget is kept by measurement, not by hope: a frame whose primary pass alone took
+//! The budget is CPU time of the decoding thread (see [`super::cpu_clock`]), kept by
+//! measurement, not by hope: a frame whose primary pass alone took
 //! half the budget (noise, heavy clutter) gets no fallback, and a fallback whose measured
 //! cost would overrun the budget waits; its estimate decays each time it waits, so it still
 //! runs now and then (rarely enough not to move the 95th percentile).
@@ -14,18 +15,23 @@
 //! half-size copy instead (averaging quiets the noise), and no fallback.
 
 use super::cascade::{Outcome, Read};
+use super::cpu_clock::CpuStopwatch;
 use super::gray::GrayFrame;
 use super::guard::Attempt;
 use super::stage::{Effort, Stage};
 use super::texture::looks_like_noise;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Fallbacks for camera frames, in turn: the ones that read codes the primary misses, at a
-/// few milliseconds each on a 720p frame. (Contrast stretching read nothing extra on the
+/// few milliseconds each on a 720p frame. The windows come often: a small code among text
+/// is the commonest miss of the primary. (Contrast stretching read nothing extra on the
 /// real-photo set, and rqrr on a threshold only what rxing on it reads too: stills only.)
-pub const FRAME_FALLBACKS: [Stage; 6] = [
+pub const FRAME_FALLBACKS: [Stage; 9] = [
+    Stage::RxingTileRow(0),
     Stage::RxingInverted,
+    Stage::RxingTileRow(1),
     Stage::RxingGlobal,
+    Stage::RxingTileRow(2),
     Stage::RxingJava,
     Stage::RxingDownscaled,
     Stage::Rqrr,
@@ -67,7 +73,7 @@ impl FrameDecoder {
     /// Decodes one frame: the primary stage, then (if it read nothing and time allows) the
     /// next fallback in turn that applies to this frame size.
     pub fn decode(&mut self, frame: &GrayFrame) -> Outcome {
-        let started = Instant::now();
+        let started = CpuStopwatch::start();
         let mut outcome = Outcome::default();
         if looks_like_noise(frame) {
             if Stage::RxingDownscaled.applies_to(frame) {
@@ -96,7 +102,7 @@ impl FrameDecoder {
                 outcome.out_of_time = true;
                 continue;
             }
-            let t = Instant::now();
+            let t = CpuStopwatch::start();
             run(stage, frame, &mut outcome);
             let cost = t.elapsed();
             // Moving average, but a sudden expensive run counts at once.

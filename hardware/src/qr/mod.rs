@@ -9,6 +9,7 @@
 //! - [`QrScanner`]: all of it together, a frame source in, scans out.
 
 pub mod cascade;
+pub mod cpu_clock;
 pub mod dedup;
 pub mod error;
 pub mod frame_decoder;

@@ -44,6 +44,25 @@ pub fn downscale(frame: &GrayFrame, factor: u32) -> GrayFrame {
     GrayFrame::new(w, h, out).unwrap_or_else(|_| frame.clone())
 }
 
+/// The `w` x `h` window of `frame` at (x, y), clipped to the frame.
+pub fn crop(frame: &GrayFrame, x: u32, y: u32, w: u32, h: u32) -> GrayFrame {
+    let x = x.min(frame.width());
+    let y = y.min(frame.height());
+    let w = w.min(frame.width() - x);
+    let h = h.min(frame.height() - y);
+    let stride = frame.width() as usize;
+    let mut out = Vec::with_capacity(w as usize * h as usize);
+    for row in frame
+        .pixels()
+        .chunks(stride.max(1))
+        .skip(y as usize)
+        .take(h as usize)
+    {
+        out.extend_from_slice(&row[x as usize..(x + w) as usize]);
+    }
+    GrayFrame::new(w, h, out).unwrap_or_else(|_| GrayFrame::filled(0, 0, 0))
+}
+
 /// 3x3 mean filter (border pixels kept): takes the edge off JPEG blocking and sensor grain
 /// in small photos, which otherwise break a module's run into several after enlarging.
 pub fn box_blur(frame: &GrayFrame) -> GrayFrame {
@@ -163,25 +182,26 @@ pub fn adaptive_threshold(frame: &GrayFrame, radius: u32, offset: i32) -> GrayFr
         }
     }
     let r = radius as usize;
-    let offset = i64::from(offset);
-    let mut out = Vec::with_capacity(w * h);
-    for y in 0..h {
+    let offset = offset.max(0) as u32;
+    let mut out = vec![255u8; w * h];
+    for (y, out_row) in out.chunks_mut(w).enumerate() {
         let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
-        let (top, bottom) = (
-            &integral[y0 * iw..y0 * iw + iw],
-            &integral[y1 * iw..y1 * iw + iw],
-        );
+        let top = &integral[y0 * iw..y0 * iw + iw];
+        let bottom = &integral[y1 * iw..y1 * iw + iw];
         let row = &src[y * w..y * w + w];
-        for (x, &p) in row.iter().enumerate() {
+        let rows = (y1 - y0) as u32;
+        for (x, (o, &p)) in out_row.iter_mut().zip(row).enumerate() {
             let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
             let sum = bottom[x1]
                 .wrapping_add(top[x0])
                 .wrapping_sub(top[x1])
                 .wrapping_sub(bottom[x0]);
-            let count = ((y1 - y0) * (x1 - x0)) as i64;
-            // p < mean - offset, without a division per pixel.
-            let black = (i64::from(p) + offset) * count < i64::from(sum);
-            out.push(if black { 0 } else { 255 });
+            let count = rows * (x1 - x0) as u32;
+            // p < mean - offset, without a division per pixel. Fits in u32: (255 + offset)
+            // times a window of at most a few hundred thousand pixels.
+            if (u32::from(p) + offset).saturating_mul(count) < sum {
+                *o = 0;
+            }
         }
     }
     GrayFrame::new(w as u32, h as u32, out).unwrap_or_else(|_| frame.clone())
@@ -220,6 +240,15 @@ mod tests {
         let u = upscale(&f, 3);
         assert_eq!((u.width(), u.height()), (9, 6));
         assert!(u.pixels().iter().all(|&p| p == 77));
+    }
+
+    #[test]
+    fn crop_takes_a_window_and_clips() {
+        let f = frame(4, 3, |x, y| (y * 10 + x) as u8);
+        let c = crop(&f, 1, 1, 2, 5);
+        assert_eq!((c.width(), c.height()), (2, 2));
+        assert_eq!(c.pixels(), &[11, 12, 21, 22]);
+        assert!(crop(&f, 9, 9, 2, 2).is_empty());
     }
 
     #[test]

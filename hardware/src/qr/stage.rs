@@ -6,7 +6,7 @@
 use super::gray::GrayFrame;
 use super::guard::{guarded, Attempt};
 use super::preprocess::{
-    adaptive_threshold, box_blur, downscale, factor_to_fit, invert, stretch_contrast, upscale,
+    adaptive_threshold, box_blur, crop, downscale, factor_to_fit, invert, stretch_contrast, upscale,
 };
 use super::rqrr_engine::MAX_RQRR_SIDE;
 use super::rqrr_worker::{self, Input};
@@ -20,6 +20,8 @@ const DOWNSCALED_SIDE: u32 = 800;
 /// At quick effort rqrr sees at most this longer side: its cost grows fast with the area
 /// and with clutter (12-35 ms on a code-free 720p frame, 3-4x less at half size).
 const QUICK_RQRR_SIDE: u32 = 700;
+/// Frames whose shorter side is below this are not cut into windows: too little to gain.
+const TILED_MIN_SIDE: u32 = 400;
 /// How long a still image waits for one rqrr call (normally 2-20 ms).
 const THOROUGH_RQRR_DEADLINE: Duration = Duration::from_millis(300);
 /// How long a camera frame waits for one rqrr call (normally 2-4 ms at half size).
@@ -65,10 +67,16 @@ pub enum Stage {
     RqrrUpscaled,
     /// rxing on a smoothed, then 2-3x enlarged frame: small, grainy photos.
     RxingSmoothed,
+    /// rxing on nine overlapping half-size windows of the frame: a small code among text or
+    /// other clutter whose finder-pattern look-alikes win over the code's on the whole frame.
+    RxingTiles,
+    /// The same, one row of three windows (0 = top, 1 = middle, 2 = bottom): for camera
+    /// frames, where the nine together cost too much for one frame.
+    RxingTileRow(u8),
 }
 
 impl Stage {
-    pub const ALL: [Stage; 13] = [
+    pub const ALL: [Stage; 17] = [
         Stage::Rxing,
         Stage::RxingInverted,
         Stage::RxingJava,
@@ -82,6 +90,10 @@ impl Stage {
         Stage::RxingUpscaled,
         Stage::RqrrUpscaled,
         Stage::RxingSmoothed,
+        Stage::RxingTiles,
+        Stage::RxingTileRow(0),
+        Stage::RxingTileRow(1),
+        Stage::RxingTileRow(2),
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +111,7 @@ impl Stage {
             Stage::RxingUpscaled => "rxing_upscaled",
             Stage::RqrrUpscaled => "rqrr_upscaled",
             Stage::RxingSmoothed => "rxing_smoothed",
+            Stage::RxingTiles | Stage::RxingTileRow(_) => "rxing_tiles",
         }
     }
 
@@ -108,6 +121,9 @@ impl Stage {
         let side = frame.width().max(frame.height());
         match self {
             Stage::RxingDownscaled => side > DOWNSCALED_SIDE * 3 / 2,
+            Stage::RxingTiles | Stage::RxingTileRow(_) => {
+                frame.width().min(frame.height()) >= TILED_MIN_SIDE
+            }
             Stage::RxingUpscaled | Stage::RqrrUpscaled | Stage::RxingSmoothed => side < SMALL_SIDE,
             _ => true,
         }
@@ -161,8 +177,26 @@ impl Stage {
             // Run by `run` on the rqrr worker.
             Stage::Rqrr | Stage::RqrrInverted | Stage::RqrrThreshold | Stage::RqrrUpscaled => None,
             Stage::RxingSmoothed => rx(&enlarge(&box_blur(frame)), Binarizer::GlobalHistogram),
+            Stage::RxingTiles => (0..3).find_map(|row| tile_row(frame, row, &rx)),
+            Stage::RxingTileRow(row) => tile_row(frame, u32::from(row), &rx),
         }
     }
+}
+
+/// rxing on the three windows of one row of a 3x3 grid of half-size windows at quarter
+/// steps: any code up to a quarter of the frame lies wholly inside one of the nine.
+fn tile_row(
+    frame: &GrayFrame,
+    row: u32,
+    rx: &impl Fn(&GrayFrame, Binarizer) -> Option<String>,
+) -> Option<String> {
+    let (w, h) = (frame.width() / 2, frame.height() / 2);
+    (0..3).find_map(|col| {
+        rx(
+            &crop(frame, col * w / 2, row.min(2) * h / 2, w, h),
+            Binarizer::Hybrid,
+        )
+    })
 }
 
 fn rxing_config(binarizer: Binarizer, effort: Effort) -> RxingConfig {
