@@ -7,6 +7,10 @@
 //! - [`FrameDecoder`]: camera frames, primary stage on each, fallbacks taking turns.
 //! - [`QrDeduper`]: per-frame reads to one [`crate::Scan`] per presentation.
 //! - [`QrScanner`]: all of it together, a frame source in, scans out.
+//!
+//! Decode rate and cost are measured, not asserted in tests: `passdesk bench qr` (release
+//! build) reports the decode rate on `shared/testdata/qr`, which stage read each image, and
+//! CPU time per 1280x720 frame with and without a code in view.
 
 pub mod cascade;
 pub mod cpu_clock;

@@ -111,7 +111,8 @@ impl Stage {
             Stage::RxingUpscaled => "rxing_upscaled",
             Stage::RqrrUpscaled => "rqrr_upscaled",
             Stage::RxingSmoothed => "rxing_smoothed",
-            Stage::RxingTiles | Stage::RxingTileRow(_) => "rxing_tiles",
+            Stage::RxingTiles => "rxing_tiles",
+            Stage::RxingTileRow(_) => "rxing_tile_row",
         }
     }
 
