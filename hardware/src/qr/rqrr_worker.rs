@@ -9,12 +9,15 @@
 use super::gray::GrayFrame;
 use super::guard::{guarded, Attempt};
 use super::rqrr_engine;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 /// Set while a worker runs (including an abandoned one).
 static BUSY: AtomicBool = AtomicBool::new(false);
+/// Calls abandoned so far; logged at the first and then every hundredth, so a busy machine
+/// with a camera at 30 frames a second does not flood the log.
+static ABANDONED: AtomicU64 = AtomicU64::new(0);
 
 /// How rqrr is to see the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +72,14 @@ pub fn decode(frame: GrayFrame, input: Input, deadline: Duration) -> Attempt<Str
     match rx.recv_timeout(deadline) {
         Ok(attempt) => attempt,
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            tracing::warn!(
-                deadline_ms = deadline.as_millis() as u64,
-                "rqrr overran its deadline; abandoned, rqrr skipped until it ends"
-            );
+            let n = ABANDONED.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 100 == 1 {
+                tracing::warn!(
+                    deadline_ms = deadline.as_millis() as u64,
+                    abandoned_so_far = n,
+                    "rqrr overran its deadline; abandoned, rqrr skipped until it ends"
+                );
+            }
             Attempt::NotFound
         }
         // The worker ended without sending: only if `guarded` itself failed.
