@@ -6,6 +6,7 @@
 
 pub mod nfc;
 pub mod pcsc;
+pub mod qr;
 pub mod scan;
 
 pub use scan::{Medium, NfcKind, Scan};

@@ -60,6 +60,9 @@ pub enum Command {
     /// PC/SC readers: list them, watch taps.
     #[command(subcommand)]
     Readers(commands::readers::Cmd),
+    /// Decode QR codes in image files.
+    #[command(subcommand)]
+    Qr(commands::qr::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -79,5 +82,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(c) => commands::bench::run(&ctx, c),
         Command::Nfc(c) => commands::nfc::run(&ctx, c),
         Command::Readers(c) => commands::readers::run(&ctx, c),
+        Command::Qr(c) => commands::qr::run(&ctx, c),
     }
 }

@@ -30,6 +30,8 @@ pub enum Cmd {
     Checkin(CheckinArgs),
     /// Earn and redeem latency on a large ledger.
     Loyalty(super::bench_loyalty::LoyaltyArgs),
+    /// QR decode rate on the real-photo set, and time per 720p camera frame.
+    Qr(super::bench_qr::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +58,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
     let args = match cmd {
         Cmd::Checkin(args) => args,
         Cmd::Loyalty(args) => return super::bench_loyalty::run(ctx, args),
+        Cmd::Qr(args) => return super::bench_qr::run(ctx, args),
     };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_loyalty;
+pub mod bench_qr;
 pub mod demo;
 pub mod import;
 pub mod init;
@@ -11,6 +12,7 @@ pub mod loyalty;
 pub mod nfc;
 pub mod passes;
 pub mod policy;
+pub mod qr;
 pub mod readers;
 pub mod scan;
 pub mod scans;
