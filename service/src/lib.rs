@@ -7,4 +7,5 @@ pub mod context;
 pub mod logging;
 pub mod output;
 pub mod pipeline;
+pub mod qr_image;
 pub mod server;

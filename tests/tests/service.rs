@@ -393,3 +393,62 @@ fn oversized_post_status(app: &TestApp) -> u16 {
     s.read_exact(&mut buf).unwrap();
     String::from_utf8_lossy(&buf[9..12]).parse().unwrap()
 }
+
+#[test]
+fn pass_qr_images_and_the_holders_page() {
+    let app = TestApp::start();
+    let created = app.post(
+        "/api/v1/passes",
+        &app.manager_key,
+        json!({"passTemplate": "tpl-bean-there", "pass": {"fullName": "Grace <Hopper>"}}),
+    );
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let download = created.body["data"]["attributes"]["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get_raw = |path: &str, key: Option<&str>| {
+        let mut req = ureq::http::Request::builder().uri(app.url(path));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut resp = agent.run(req.body(()).unwrap()).unwrap();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            resp.status().as_u16(),
+            ct,
+            resp.body_mut().read_to_vec().unwrap(),
+        )
+    };
+    let (status, ct, svg) = get_raw(
+        &format!("/api/v1/passes/{id}/qr.svg?size=4"),
+        Some(&app.cashier_key),
+    );
+    assert_eq!((status, ct.as_str()), (200, "image/svg+xml"));
+    assert!(String::from_utf8_lossy(&svg).contains("<svg"));
+    let (status, ct, png) = get_raw(
+        &format!("/api/v1/passes/{id}/qr.png"),
+        Some(&app.cashier_key),
+    );
+    assert_eq!((status, ct.as_str()), (200, "image/png"));
+    assert!(png.starts_with(b"\x89PNG"));
+    assert_eq!(get_raw(&format!("/api/v1/passes/{id}/qr.png"), None).0, 401);
+    // The holder's page needs no key, escapes what it shows, and carries the QR code.
+    let (status, ct, page) = get_raw(&download, None);
+    let page = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/html"));
+    assert!(
+        page.contains("Grace &lt;Hopper&gt;") && page.contains("<svg"),
+        "{page}"
+    );
+    assert_eq!(get_raw("/p/no-such-pass", None).0, 404);
+}

@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{catalog, loyalty, passes, scans, status};
+use routes::{catalog, loyalty, pass_page, passes, scans, status};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -60,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/scans/stream", get(scans::stream))
         .route("/passes", get(passes::list).post(passes::create))
         .route("/passes/{id}", get(passes::get).patch(passes::update))
+        .route("/passes/{id}/qr.svg", get(pass_page::qr_svg))
+        .route("/passes/{id}/qr.png", get(pass_page::qr_png))
         .route(
             "/passes/{id}/loyalty",
             get(loyalty::show).patch(loyalty::patch),
@@ -99,6 +101,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/health", get(status::health))
+        .route("/p/{id}", get(pass_page::page))
         .nest("/api/v1", api)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod loyalty;
+pub mod pass_page;
 pub mod passes;
 pub mod scans;
 pub mod status;

@@ -1,0 +1,155 @@
+//! QR images of a pass (`/api/v1/passes/{id}/qr.svg|png?size=N`) and the pass page `/p/{id}`,
+//! the `downloadUrl` a holder opens on their phone: the QR large, name and template. The page
+//! needs no key (it is the holder's); it says nothing the QR code itself does not.
+
+use super::passes::find_in;
+use crate::qr_image;
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult};
+use crate::server::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use passdesk_core::api_keys::Role;
+use passdesk_core::pass::Pass;
+use passdesk_core::{catalog, StoreError};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizeQuery {
+    /// Pixels per QR module (2 to 40; default 8).
+    size: Option<u32>,
+}
+
+async fn pass_and_names(
+    state: &AppState,
+    id: String,
+) -> ApiResult<(Pass, Option<String>, Option<String>)> {
+    let lookup = id.clone();
+    let found = state
+        .db
+        .read(move |s| -> Result<_, StoreError> {
+            let Some(p) = find_in(s.conn(), &lookup)? else {
+                return Ok(None);
+            };
+            let template = catalog::get_template(s.conn(), &p.template_id)?.map(|t| t.name);
+            let event = match &p.event_id {
+                Some(e) => catalog::get_event(s.conn(), e)?.map(|e| e.name),
+                None => None,
+            };
+            Ok(Some((p, template, event)))
+        })
+        .await??;
+    found.ok_or_else(|| ApiError::not_found(format!("no pass {id:?}")))
+}
+
+fn barcode_value(p: &Pass) -> ApiResult<&str> {
+    p.barcode.as_ref().map(|b| b.value.as_str()).ok_or_else(|| {
+        ApiError::unprocessable("no_barcode", "this pass has no barcode value (NFC only)")
+    })
+}
+
+pub async fn qr_svg(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<SizeQuery>,
+) -> ApiResult<Response> {
+    caller.require(Role::Cashier)?;
+    let (pass, _, _) = pass_and_names(&state, id).await?;
+    let svg = qr_image::svg(barcode_value(&pass)?, q.size.unwrap_or(8))
+        .map_err(|e| ApiError::unprocessable("qr", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+pub async fn qr_png(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<SizeQuery>,
+) -> ApiResult<Response> {
+    caller.require(Role::Cashier)?;
+    let (pass, _, _) = pass_and_names(&state, id).await?;
+    let png = qr_image::png(barcode_value(&pass)?, q.size.unwrap_or(8))
+        .map_err(|e| ApiError::unprocessable("qr", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// The holder's page. Not found is a plain page too: a person, not a program, reads it.
+pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let (pass, template, event) = match pass_and_names(&state, id).await {
+        Ok(found) => found,
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            return (
+                StatusCode::NOT_FOUND,
+                Html(page_html(
+                    "Pass not found",
+                    "<p>This pass does not exist on this counter.</p>",
+                )),
+            )
+                .into_response()
+        }
+        Err(e) => return e.into_response(),
+    };
+    let name = pass.holder_name().unwrap_or_default();
+    let what = event.or(template).unwrap_or_default();
+    let body = match pass.barcode.as_ref().map(|b| qr_image::svg(&b.value, 10)) {
+        Some(Ok(svg)) => {
+            let text = if pass
+                .barcode
+                .as_ref()
+                .is_some_and(|b| b.display_text && b.value.len() <= 40)
+            {
+                format!(
+                    "<p class=code>{}</p>",
+                    escape(
+                        &pass
+                            .barcode
+                            .as_ref()
+                            .map(|b| b.value.clone())
+                            .unwrap_or_default()
+                    )
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "<div class=qr>{}</div>{text}",
+                svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>")
+            )
+        }
+        Some(Err(_)) | None => {
+            "<p>Show this page at the counter: your pass is read by NFC.</p>".to_owned()
+        }
+    };
+    let status = if pass.is_voided() {
+        "<p class=void>This pass has been voided.</p>"
+    } else {
+        ""
+    };
+    let html = page_html(
+        &escape(&what),
+        &format!("<h2>{}</h2>{status}{body}<p class=hint>Show this code at the entrance or the till.</p>", escape(&name)),
+    );
+    Html(html).into_response()
+}
+
+fn page_html(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\">\
+         <title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:0;padding:1.5em;text-align:center;background:#fff;color:#111}}\
+         h1{{font-size:1.4em;margin:.2em 0}}h2{{font-size:1.2em;font-weight:normal;margin:.2em 0 1em}}\
+         .qr svg{{width:min(85vw,420px);height:auto}}.code{{font-family:monospace;font-size:1.2em;letter-spacing:.1em}}\
+         .void{{color:#fff;background:#b00020;padding:.5em;border-radius:.3em}}.hint{{color:#555}}</style></head>\
+         <body><h1>{title}</h1>{body}</body></html>"
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
