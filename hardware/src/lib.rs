@@ -7,5 +7,6 @@
 pub mod nfc;
 pub mod pcsc;
 pub mod scan;
+pub mod serial;
 
 pub use scan::{Medium, NfcKind, Scan};

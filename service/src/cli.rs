@@ -60,6 +60,9 @@ pub enum Command {
     /// PC/SC readers: list them, watch taps.
     #[command(subcommand)]
     Readers(commands::readers::Cmd),
+    /// Serial readers (VTAP, barcode scanners): list ports, watch reads.
+    #[command(subcommand)]
+    Serial(commands::serial::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -79,5 +82,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(c) => commands::bench::run(&ctx, c),
         Command::Nfc(c) => commands::nfc::run(&ctx, c),
         Command::Readers(c) => commands::readers::run(&ctx, c),
+        Command::Serial(c) => commands::serial::run(&ctx, c),
     }
 }

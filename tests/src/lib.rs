@@ -4,6 +4,7 @@
 //! `scripts/test.sh` builds it before running the tests.
 
 pub mod service;
+pub mod socat;
 pub mod vpcd;
 
 use passdesk_core::{OpenMode, Store};

@@ -14,5 +14,6 @@ pub mod policy;
 pub mod readers;
 pub mod scan;
 pub mod scans;
+pub mod serial;
 pub mod serve;
 pub mod token;

@@ -1,0 +1,266 @@
+//! Serial readers through real ptys: a simulated VTAP or barcode scanner writes to one end of a
+//! socat pty pair, `passdesk serial watch` reads the other, one JSON line per event. Waits are
+//! generous and only ever waits: nothing here asserts how fast a read arrives.
+
+use passdesk_tests::socat::PtyPair;
+use passdesk_tests::{describe, Node};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+struct Watch {
+    child: Child,
+    lines: Receiver<Value>,
+}
+
+impl Watch {
+    /// Starts `passdesk serial watch --port HOST ARGS...` and waits for it to open the port.
+    fn start(node: &Node, pair: &PtyPair, args: &[&str]) -> Self {
+        let mut child = node
+            .cmd()
+            .args(["serial", "watch", "--timeout", "120", "--port"])
+            .arg(pair.host_path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start passdesk serial watch");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        let w = Self { child, lines };
+        let first = w.next();
+        assert_eq!(first["event"], "connected", "{first}");
+        assert_eq!(first["path"], pair.host_path().to_str().unwrap());
+        w
+    }
+
+    fn next(&self) -> Value {
+        self.lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("an event from passdesk serial watch within 20 s")
+    }
+
+    /// The next event, which must be a scan of `value` through `medium`.
+    fn scan(&self, medium: Value, value: &str) {
+        let e = self.next();
+        assert_eq!(e["event"], "scan", "{e}");
+        assert_eq!(e["medium"], medium, "{e}");
+        assert_eq!(e["value"], value, "{e}");
+        assert_eq!(e["valueHex"], hex(value.as_bytes()), "{e}");
+    }
+
+    /// The next event, which must be a rejected read for `reason`.
+    fn rejected(&self, reason: &str) -> Value {
+        let e = self.next();
+        assert_eq!(e["event"], "rejected", "{e}");
+        assert_eq!(e["reason"], reason, "{e}");
+        assert!(e["error"].as_str().is_some_and(|s| !s.is_empty()), "{e}");
+        e
+    }
+
+    /// Waits for the process to stop by itself after `--count` reads.
+    fn finish(mut self) {
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "watch exited with {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "watch did not stop after --count reads"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn nfc(kind: &str) -> Value {
+    json!({ "kind": "nfc", "nfc": kind })
+}
+
+/// Lets the bytes written so far reach passdesk in their own read, so the next write is a
+/// separate chunk (a split write), not part of the same one.
+fn gap() {
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+#[test]
+fn serial_list_prints_the_ports() {
+    let node = Node::empty();
+    let out = node.run(&["serial", "list"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["data"].is_array(), "{v}");
+}
+
+#[test]
+fn a_vtap_on_a_pty_reads_passes_cards_and_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pair = PtyPair::start(dir.path());
+    let node = Node::empty();
+    let watch = Watch::start(
+        &node,
+        &pair,
+        &[
+            "--vtap",
+            "--terminator",
+            "cr",
+            "--prefix",
+            r"\x02",
+            "--count",
+            "15",
+        ],
+    );
+    let mut vtap = pair.device();
+
+    // One read per pass type.
+    vtap.send(b"\x02Apass-apple\r");
+    watch.scan(nfc("vas"), "pass-apple");
+    vtap.send(b"\x02Gpass-google\r");
+    watch.scan(nfc("smart_tap"), "pass-google");
+    vtap.send(b"\x02404A1B2C3D4E5F6\r");
+    watch.scan(nfc("uid"), "04A1B2C3D4E5F6");
+    vtap.send(b"\x02QPD1.payload.signature\r");
+    watch.scan(json!({ "kind": "qr" }), "PD1.payload.signature");
+
+    // One read written in pieces.
+    for piece in [&b"\x02Asp"[..], b"lit-", b"read", b"\r"] {
+        vtap.send(piece);
+        gap();
+    }
+    watch.scan(nfc("vas"), "split-read");
+
+    // Several reads in one write.
+    vtap.send(b"\x02Aone\r\x02Gtwo\r\x020three\r");
+    watch.scan(nfc("vas"), "one");
+    watch.scan(nfc("smart_tap"), "two");
+    watch.scan(nfc("uid"), "three");
+
+    // Garbage, a pass type we do not read, a read without the prefix: reasons, then on.
+    vtap.send(b"\x02A\xFF\xFE\x80garbage\r");
+    watch.rejected("invalid_utf8");
+    vtap.send(b"\x02Xaccess\r\x02Anul\x00byte\rno-prefix\r");
+    watch.rejected("unknown_pass_type");
+    watch.rejected("control_character");
+    watch.rejected("missing_prefix");
+
+    // A 64 KB line: one rejection, memory bounded, and the next read is fine.
+    let mut long = b"\x02A".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 64 * 1024));
+    long.push(b'\r');
+    vtap.send(&long);
+    vtap.send(b"\x02Aafter-long\r");
+    let e = watch.rejected("too_long");
+    assert_eq!(e["previewHex"].as_str().unwrap().len(), 64, "{e}");
+    watch.scan(nfc("vas"), "after-long");
+
+    // Unplug: reported; plug back in (same link path): reopened, reads go on.
+    drop(vtap);
+    pair.unplug();
+    let e = watch.next();
+    assert_eq!(e["event"], "disconnected", "{e}");
+    assert_eq!(e["message"], "scanner disconnected", "{e}");
+    pair.plug();
+    let e = watch.next();
+    assert_eq!(e["event"], "connected", "{e}");
+    let mut vtap = pair.device();
+    vtap.send(b"\x02Aback-again\r");
+    watch.scan(nfc("vas"), "back-again");
+    watch.finish();
+}
+
+#[test]
+fn a_barcode_scanner_on_a_pty_with_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = PtyPair::start(dir.path());
+    let node = Node::empty();
+    let watch = Watch::start(&node, &pair, &["--terminator", "crlf", "--count", "5"]);
+    let mut scanner = pair.device();
+    scanner.send(b"CODE-1\r\n");
+    watch.scan(json!({ "kind": "serial" }), "CODE-1");
+    // The CR and the LF of one terminator in different writes.
+    scanner.send(b"CODE-");
+    gap();
+    scanner.send(b"2\r");
+    gap();
+    scanner.send(b"\n");
+    watch.scan(json!({ "kind": "serial" }), "CODE-2");
+    scanner.send(b"\r\nCODE-3\r\nCODE-4\r\n\x00\x01\x02\r\n");
+    watch.scan(json!({ "kind": "serial" }), "CODE-3");
+    watch.scan(json!({ "kind": "serial" }), "CODE-4");
+    watch.rejected("control_character");
+    watch.finish();
+}
+
+#[test]
+fn a_qr_scanner_that_only_pauses_between_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = PtyPair::start(dir.path());
+    let node = Node::empty();
+    let watch = Watch::start(
+        &node,
+        &pair,
+        &["--terminator", "idle:300", "--medium", "qr", "--count", "2"],
+    );
+    let mut scanner = pair.device();
+    scanner.send(b"PD1.first");
+    watch.scan(json!({ "kind": "qr" }), "PD1.first");
+    scanner.send(b"PD1.second");
+    watch.scan(json!({ "kind": "qr" }), "PD1.second");
+    watch.finish();
+}
+
+#[test]
+fn a_missing_port_is_reported_and_opened_when_it_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::empty();
+    let host = dir.path().join("host");
+    let mut child = node
+        .cmd()
+        .args([
+            "serial",
+            "watch",
+            "--timeout",
+            "120",
+            "--count",
+            "1",
+            "--port",
+        ])
+        .arg(&host)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || -> Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    let e = next();
+    assert_eq!(e["event"], "disconnected", "{e}");
+    let pair = PtyPair::start(dir.path());
+    let e = next();
+    assert_eq!(e["event"], "connected", "{e}");
+    pair.device().send(b"late\n");
+    let e = next();
+    assert_eq!(e["value"], "late", "{e}");
+    assert!(child.wait().unwrap().success());
+}
