@@ -51,9 +51,11 @@ fn port(class_entry: &Path, dev: &Path) -> Option<PortInfo> {
     // Virtual terminals, ptys and the console have no device behind them.
     let device = fs::canonicalize(class_entry.join("device")).ok()?;
     let driver = link_name(&device.join("driver"));
-    // The kernel creates placeholder ttyS0..31 on the legacy 8250 platform device whether or
-    // not a UART is there; real ones hang off pnp / pci with driver "serial" or similar.
-    if driver.as_deref() == Some("serial8250") {
+    // The kernel creates placeholder ttyS0..31 under the legacy 8250 platform device whether
+    // or not a UART is there (directly, or since 6.x through serial-base `port` devices below
+    // it); real ones hang off pnp or pci. Telling a real legacy UART from a placeholder would
+    // take opening it, which listing must not do.
+    if device.components().any(|c| c.as_os_str() == "serial8250") {
         return None;
     }
     Some(PortInfo {
@@ -98,7 +100,7 @@ pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
-    /// A fake /sys with a VTAP on ttyACM0, an FTDI adapter on ttyUSB0, a placeholder ttyS1,
+    /// A fake /sys with a VTAP on ttyACM0, an FTDI adapter on ttyUSB0, placeholders ttyS1 / ttyS2,
     /// a real ttyS0 and tty1 (no device).
     pub(crate) fn fake_sys() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
@@ -152,6 +154,11 @@ pub(crate) mod tests {
             "devices/platform/serial8250",
             "devices/platform/serial8250/tty/ttyS1/device",
         );
+        // The 6.x layout: a serial-base port device below the platform device.
+        let base = "devices/platform/serial8250/serial8250:0/serial8250:0.2";
+        mk(&format!("{base}/tty/ttyS2"));
+        ln(&format!("{base}/tty/ttyS2"), "class/tty/ttyS2");
+        ln(base, &format!("{base}/tty/ttyS2/device"));
         mk("devices/pnp0/00:05/tty/ttyS0");
         ln("bus/pnp/drivers/serial", "devices/pnp0/00:05/driver");
         ln("devices/pnp0/00:05/tty/ttyS0", "class/tty/ttyS0");
