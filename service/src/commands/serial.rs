@@ -133,7 +133,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         .timeout
         .map(|s| Instant::now() + Duration::from_secs(s));
     let mut reads = 0u64;
-    while !args.count.is_some_and(|c| reads >= c) {
+    while args.count.is_none_or(|c| reads < c) {
         let wait = match deadline {
             Some(d) => d.saturating_duration_since(Instant::now()),
             None => Duration::from_secs(3600),
