@@ -226,3 +226,63 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serial::{Mapping, PortSpec, Terminator, TypeCharAt};
+    use crate::{Medium, NfcKind};
+    use std::io::Write;
+    use std::sync::mpsc::{channel, Receiver};
+
+    fn next(rx: &Receiver<SerialEvent>) -> SerialEvent {
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("an event within 20 s")
+    }
+
+    /// The shell on an in-process pty: connect, read, hang-up, stop.
+    #[test]
+    fn reads_a_pty_reports_its_hang_up_and_stops() {
+        let (mut master, slave) = serialport::TTYPort::pair().expect("a pty pair");
+        let path = PathBuf::from(slave.name().expect("the pty's name"));
+        // Only the reader opens the device end.
+        drop(slave);
+        let (tx, rx) = channel();
+        let reader = SerialReader::spawn(
+            ReaderConfig {
+                reader_id: "counter-1".into(),
+                port: PortSpec::Path(path.clone()),
+                baud: 9600,
+                read: ReadConfig {
+                    terminator: Terminator::Cr,
+                    mapping: Mapping::Vtap(TypeCharAt::Leading),
+                    ..ReadConfig::default()
+                },
+            },
+            tx,
+        )
+        .unwrap();
+        assert_eq!(
+            next(&rx),
+            SerialEvent::Connected {
+                reader: "counter-1".into(),
+                path
+            }
+        );
+        master.write_all(b"Gpass-7\r\xFF\r").unwrap();
+        match next(&rx) {
+            SerialEvent::Scan(s) => {
+                assert_eq!(s.reader_id, "counter-1");
+                assert_eq!(s.medium, Medium::Nfc(NfcKind::SmartTap));
+                assert_eq!(s.value, b"pass-7");
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(matches!(next(&rx), SerialEvent::Rejected { .. }));
+        drop(master);
+        assert!(matches!(next(&rx), SerialEvent::Disconnected { .. }));
+        reader.stop();
+        // The thread is gone and has dropped its sender: nothing more comes.
+        assert!(rx.recv().is_err());
+    }
+}
