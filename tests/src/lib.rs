@@ -5,6 +5,7 @@
 
 pub mod service;
 pub mod socat;
+pub mod sysfs;
 pub mod vpcd;
 
 use passdesk_core::{OpenMode, Store};

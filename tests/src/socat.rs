@@ -11,15 +11,22 @@ use std::sync::mpsc::channel;
 use std::time::Duration;
 
 pub struct PtyPair {
-    dir: PathBuf,
+    device: PathBuf,
+    host: PathBuf,
     socat: Option<Child>,
 }
 
 impl PtyPair {
-    /// A plugged-in cable with its two ends linked in `dir`.
+    /// A plugged-in cable with its two ends linked in `dir` (`device` and `host`).
     pub fn start(dir: &Path) -> Self {
+        Self::start_at(dir.join("device"), dir.join("host"))
+    }
+
+    /// A plugged-in cable with its ends linked at these paths.
+    pub fn start_at(device: PathBuf, host: PathBuf) -> Self {
         let mut pair = Self {
-            dir: dir.to_path_buf(),
+            device,
+            host,
             socat: None,
         };
         pair.plug();
@@ -28,12 +35,18 @@ impl PtyPair {
 
     /// The end the simulated device writes to.
     pub fn device_path(&self) -> PathBuf {
-        self.dir.join("device")
+        self.device.clone()
     }
 
     /// The end passdesk reads, as if it were /dev/ttyACM0.
     pub fn host_path(&self) -> PathBuf {
-        self.dir.join("host")
+        self.host.clone()
+    }
+
+    /// Where the host end appears at the next plug (a replugged USB device may get another
+    /// tty number).
+    pub fn set_host_path(&mut self, host: PathBuf) {
+        self.host = host;
     }
 
     /// Starts socat and returns once it relays.

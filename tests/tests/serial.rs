@@ -3,10 +3,12 @@
 //! generous and only ever waits: nothing here asserts how fast a read arrives.
 
 use passdesk_tests::socat::PtyPair;
+use passdesk_tests::sysfs::{plug_usb_tty, unplug_usb_tty};
 use passdesk_tests::{describe, Node};
 use serde_json::{json, Value};
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
@@ -18,10 +20,16 @@ struct Watch {
 impl Watch {
     /// Starts `passdesk serial watch --port HOST ARGS...` and waits for it to open the port.
     fn start(node: &Node, pair: &PtyPair, args: &[&str]) -> Self {
-        let mut child = node
-            .cmd()
-            .args(["serial", "watch", "--timeout", "120", "--port"])
-            .arg(pair.host_path())
+        let mut all: Vec<OsString> = vec!["--port".into(), pair.host_path().into()];
+        all.extend(args.iter().map(OsString::from));
+        Self::spawn(node.cmd(), &all, pair)
+    }
+
+    /// Runs `cmd` (`passdesk --data-dir D`) with `serial watch ARGS` and waits for it to open
+    /// `pair`'s host end.
+    fn spawn(mut cmd: Command, args: &[OsString], pair: &PtyPair) -> Self {
+        let mut child = cmd
+            .args(["serial", "watch", "--timeout", "120"])
             .args(args)
             .stdout(Stdio::piped())
             .spawn()
@@ -263,4 +271,36 @@ fn a_missing_port_is_reported_and_opened_when_it_appears() {
     let e = next();
     assert_eq!(e["value"], "late", "{e}");
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_vtap_found_by_usb_ids_is_found_again_under_another_tty_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sys, dev) = (dir.path().join("sys"), dir.path().join("dev"));
+    std::fs::create_dir_all(&dev).unwrap();
+    plug_usb_tty(&sys, "ttyACM0", "1fc9", "0117", "VT-1");
+    let mut pair = PtyPair::start_at(dir.path().join("vtap"), dev.join("ttyACM0"));
+    let node = Node::empty();
+    let mut cmd = node.cmd();
+    cmd.env("PASSDESK_SYS_ROOT", &sys)
+        .env("PASSDESK_DEV_ROOT", &dev);
+    let args = ["--usb", "1FC9:0117/VT-1", "--vtap", "--count", "2"].map(OsString::from);
+    let watch = Watch::spawn(cmd, &args, &pair);
+    pair.device().send(b"Aon-acm0\r");
+    watch.scan(nfc("vas"), "on-acm0");
+
+    // Unplugged; back as ttyACM1 (the kernel had not let go of ttyACM0 yet).
+    unplug_usb_tty(&sys, "ttyACM0");
+    pair.unplug();
+    let e = watch.next();
+    assert_eq!(e["event"], "disconnected", "{e}");
+    plug_usb_tty(&sys, "ttyACM1", "1fc9", "0117", "VT-1");
+    pair.set_host_path(dev.join("ttyACM1"));
+    pair.plug();
+    let e = watch.next();
+    assert_eq!(e["event"], "connected", "{e}");
+    assert_eq!(e["path"], dev.join("ttyACM1").to_str().unwrap(), "{e}");
+    pair.device().send(b"Aon-acm1\r");
+    watch.scan(nfc("vas"), "on-acm1");
+    watch.finish();
 }

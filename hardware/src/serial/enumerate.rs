@@ -28,12 +28,29 @@ pub struct PortInfo {
     pub usb: Option<UsbIds>,
 }
 
-/// The serial ports this machine has, sorted by path.
-pub fn list() -> Vec<PortInfo> {
-    list_in(Path::new("/sys"), Path::new("/dev"))
+/// Where sysfs and the device nodes are: `/sys` and `/dev`, except in tests (a fake sysfs tree
+/// whose nodes are pty links) and in containers that mount them elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roots {
+    pub sys: PathBuf,
+    pub dev: PathBuf,
 }
 
-/// The same over another sysfs root and /dev, for tests.
+impl Default for Roots {
+    fn default() -> Self {
+        Self {
+            sys: "/sys".into(),
+            dev: "/dev".into(),
+        }
+    }
+}
+
+/// The serial ports under `roots`, sorted by path.
+pub fn list(roots: &Roots) -> Vec<PortInfo> {
+    list_in(&roots.sys, &roots.dev)
+}
+
+/// The serial ports described in sysfs at `sys`, with their nodes in `dev`, sorted by path.
 pub fn list_in(sys: &Path, dev: &Path) -> Vec<PortInfo> {
     let Ok(entries) = fs::read_dir(sys.join("class/tty")) else {
         return Vec::new();

@@ -18,7 +18,7 @@ pub mod reject;
 pub mod vtap;
 
 pub use decode::{Decoder, Read, ReadConfig};
-pub use enumerate::{list, PortInfo, UsbIds};
+pub use enumerate::{list, PortInfo, Roots, UsbIds};
 pub use framing::{Terminator, DEFAULT_MAX_FRAME};
 pub use message::{unescape, Affixes};
 pub use port::PortSpec;

@@ -1,7 +1,7 @@
 //! Which port a reader uses: a fixed path, or a USB device by its ids, so that a VTAP that comes
 //! back as /dev/ttyACM1 after a replug is still found.
 
-use super::enumerate::{self, PortInfo};
+use super::enumerate::{self, PortInfo, Roots};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -61,12 +61,12 @@ impl PortSpec {
         }
     }
 
-    /// The device node for this spec on this machine (ports are sorted: with two identical
-    /// devices and no serial number, the first one wins).
-    pub fn resolve(&self) -> Option<PathBuf> {
+    /// The device node for this spec on this machine, looked up afresh (ports are sorted: with
+    /// two identical devices and no serial number, the first one wins).
+    pub fn resolve(&self, roots: &Roots) -> Option<PathBuf> {
         match self {
             Self::Path(p) => Some(p.clone()),
-            Self::Usb { .. } => self.resolve_in(&enumerate::list()),
+            Self::Usb { .. } => self.resolve_in(&enumerate::list(roots)),
         }
     }
 

@@ -3,6 +3,7 @@
 //! unplugged, pty closed) is reported once and reopened as soon as it is back.
 
 use super::decode::{Decoder, Read, ReadConfig};
+use super::enumerate::Roots;
 use super::port::PortSpec;
 use super::reject::Rejected;
 use crate::Scan;
@@ -27,6 +28,8 @@ pub struct ReaderConfig {
     pub port: PortSpec,
     pub baud: u32,
     pub read: ReadConfig,
+    /// Where to look a USB device up.
+    pub roots: Roots,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +153,7 @@ impl Worker {
         let path = self
             .cfg
             .port
-            .resolve()
+            .resolve(&self.cfg.roots)
             .ok_or_else(|| format!("no serial port for {} is plugged in", self.cfg.port))?;
         let port = serialport::new(path.to_string_lossy(), self.cfg.baud)
             .timeout(READ_WAIT)
@@ -258,6 +261,7 @@ mod tests {
                     mapping: Mapping::Vtap(TypeCharAt::Leading),
                     ..ReadConfig::default()
                 },
+                roots: Roots::default(),
             },
             tx,
         )

@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::output::print_json;
 use anyhow::Context as _;
 use passdesk_hardware::serial::{
-    self, unescape, Affixes, Mapping, PortSpec, ReadConfig, ReaderConfig, SerialEvent,
+    self, unescape, Affixes, Mapping, PortSpec, ReadConfig, ReaderConfig, Roots, SerialEvent,
     SerialReader, Terminator, TypeCharAt, DEFAULT_MAX_FRAME,
 };
 use passdesk_hardware::Medium;
@@ -84,11 +84,24 @@ pub struct WatchArgs {
 pub fn run(_ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::List => {
-            print_json(&json!({ "data": serial::list() }))?;
+            print_json(&json!({ "data": serial::list(&roots()) }))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Watch(args) => watch(args),
     }
+}
+
+/// `/sys` and `/dev`, unless `PASSDESK_SYS_ROOT` / `PASSDESK_DEV_ROOT` say otherwise: the
+/// end-to-end tests renumber a fake USB tty this way, and a container may mount them elsewhere.
+fn roots() -> Roots {
+    let mut roots = Roots::default();
+    if let Some(sys) = std::env::var_os("PASSDESK_SYS_ROOT") {
+        roots.sys = sys.into();
+    }
+    if let Some(dev) = std::env::var_os("PASSDESK_DEV_ROOT") {
+        roots.dev = dev.into();
+    }
+    roots
 }
 
 fn reader_config(args: &WatchArgs) -> anyhow::Result<ReaderConfig> {
@@ -122,6 +135,7 @@ fn reader_config(args: &WatchArgs) -> anyhow::Result<ReaderConfig> {
             },
             mapping,
         },
+        roots: roots(),
     })
 }
 
