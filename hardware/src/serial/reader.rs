@@ -18,6 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How often a missing port is looked for again: a replugged reader works within this.
 pub const RETRY: Duration = Duration::from_millis(250);
+/// A port that hangs up sooner than this after opening is waited for longer before the next
+/// try (a tty that opens but is dead would otherwise flap connected / disconnected 4 times a
+/// second).
+const FLAP: Duration = Duration::from_secs(1);
 /// The longest a read waits, so that a stop request is seen this fast.
 const READ_WAIT: Duration = Duration::from_millis(100);
 
@@ -123,6 +127,7 @@ impl Worker {
                     }) {
                         return;
                     }
+                    let opened_at = Instant::now();
                     let end = self.pump(port, &mut decoder);
                     // A half-read frame from before the outage must not prefix the next read.
                     decoder.reset();
@@ -133,6 +138,9 @@ impl Worker {
                                 return;
                             }
                             down_reported = true;
+                            if opened_at.elapsed() < FLAP {
+                                self.pause(FLAP);
+                            }
                         }
                     }
                 }
