@@ -184,7 +184,10 @@ fn a_vtap_on_a_pty_reads_passes_cards_and_codes() {
     assert_eq!(e["previewHex"].as_str().unwrap().len(), 64, "{e}");
     watch.scan(nfc("vas"), "after-long");
 
-    // Unplug: reported; plug back in (same link path): reopened, reads go on.
+    // Unplug mid-read: reported; plug back in (same link path): reopened, and reads go on
+    // without the half read from before.
+    vtap.send(b"\x02Ahalf-");
+    gap();
     drop(vtap);
     pair.unplug();
     let e = watch.next();
