@@ -8,5 +8,6 @@ pub mod nfc;
 pub mod pcsc;
 pub mod qr;
 pub mod scan;
+pub mod serial;
 
 pub use scan::{Medium, NfcKind, Scan};

@@ -3,7 +3,9 @@
 #   libpcsclite-dev, pkg-config: the `pcsc` crate links against libpcsclite.
 #   pcscd, vsmartcard-vpcd: the PC/SC daemon and its virtual reader, for the NFC tests with
 #   simulated phones.
-passdesk_apt_packages="pkg-config libpcsclite-dev pcscd vsmartcard-vpcd"
+#   socat: pty pairs that stand in for a VTAP / barcode scanner's serial port in the serial
+#   reader tests. (The serial code itself needs no system library: USB ids come from sysfs.)
+passdesk_apt_packages="pkg-config libpcsclite-dev pcscd vsmartcard-vpcd socat"
 
 passdesk_apt_missing() {
   local p missing=""

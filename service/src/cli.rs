@@ -63,6 +63,9 @@ pub enum Command {
     /// Decode QR codes in image files.
     #[command(subcommand)]
     Qr(commands::qr::Cmd),
+    /// Serial readers (VTAP, barcode scanners): list ports, watch reads.
+    #[command(subcommand)]
+    Serial(commands::serial::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -83,5 +86,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Nfc(c) => commands::nfc::run(&ctx, c),
         Command::Readers(c) => commands::readers::run(&ctx, c),
         Command::Qr(c) => commands::qr::run(&ctx, c),
+        Command::Serial(c) => commands::serial::run(&ctx, c),
     }
 }

@@ -4,6 +4,8 @@
 //! `scripts/test.sh` builds it before running the tests.
 
 pub mod service;
+pub mod socat;
+pub mod sysfs;
 pub mod vpcd;
 
 use passdesk_core::{OpenMode, Store};

@@ -16,5 +16,6 @@ pub mod qr;
 pub mod readers;
 pub mod scan;
 pub mod scans;
+pub mod serial;
 pub mod serve;
 pub mod token;
