@@ -25,6 +25,51 @@ pub struct Config {
     /// PC/SC NFC readers (`[nfc]` in passdesk.toml).
     #[serde(default)]
     pub nfc: NfcConfig,
+    /// Serial readers: VTAPs and serial barcode scanners (`[[serial]]`, one table per port).
+    #[serde(default)]
+    pub serial: Vec<SerialConfig>,
+}
+
+/// One serial reader. Give `port` (a path) or `usb` (`VID:PID[/SERIAL]`, so that a renumbered
+/// /dev/ttyACM1 is still found).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialConfig {
+    /// The reader id its scans carry (`till-1`).
+    pub reader_id: String,
+    pub port: Option<PathBuf>,
+    pub usb: Option<String>,
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+    /// `cr`, `lf`, `crlf`, `any` (CR and/or LF) or `idle:MS`.
+    #[serde(default = "default_terminator")]
+    pub terminator: String,
+    /// Prefix / postfix the device adds (`\r`, `\x02` escapes allowed), stripped from reads.
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub postfix: String,
+    /// A dot-origin VTAP: each read carries a pass-type character (A Apple, G Google, Q scanner…).
+    #[serde(default)]
+    pub vtap: bool,
+    /// The VTAP's pass-type character comes last instead of first.
+    #[serde(default)]
+    pub type_char_last: bool,
+    /// For plain scanners: `serial` or `qr`.
+    #[serde(default = "default_medium")]
+    pub medium: String,
+}
+
+fn default_baud() -> u32 {
+    9600
+}
+
+fn default_terminator() -> String {
+    "any".into()
+}
+
+fn default_medium() -> String {
+    "serial".into()
 }
 
 /// The NFC readers `passdesk serve` watches. Key files are named here, never their contents;
@@ -83,6 +128,7 @@ impl Default for Config {
             request_timeout_secs: 10,
             body_limit_bytes: 1 << 20,
             nfc: NfcConfig::default(),
+            serial: Vec::new(),
         }
     }
 }

@@ -48,6 +48,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let serial_configs = config
+        .serial
+        .iter()
+        .map(crate::pipeline::serial::reader_config)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (store, node) = ctx.open_with_node()?;
     let launch_key = if args.demo {
         let (key, text) = api_keys::create(
@@ -84,6 +89,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 stop.clone(),
             )
         });
+        let serial = crate::pipeline::serial::spawn(
+            state.clone(),
+            serial_configs,
+            tokio::runtime::Handle::current(),
+        )?;
         let mut ready = json!({
             "listening": format!("http://{addr}"),
             "nodeId": node_id,
@@ -106,6 +116,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 .await?
                 .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
         }
+        tokio::task::spawn_blocking(move || serial.stop()).await?;
         if let Some((id, _)) = launch_key {
             // The demo's launch key lives only as long as this run.
             db.write(move |s| api_keys::revoke(s.conn(), &id, Timestamp::now()))

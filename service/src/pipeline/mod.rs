@@ -3,10 +3,15 @@
 //! transaction, then the event stream) and keeps its status in [`Devices`] for `/status`.
 
 pub mod pcsc;
+pub mod serial;
 
+use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::Timestamp;
+use passdesk_hardware::{Medium as DeviceMedium, NfcKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 /// What the status screen shows of a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,6 +57,35 @@ impl Devices {
             .values()
             .cloned()
             .collect()
+    }
+}
+
+/// What the check-in engine takes, from what a device read.
+pub fn scan_input(
+    value: Vec<u8>,
+    medium: DeviceMedium,
+    at: SystemTime,
+    reader_id: ReaderId,
+) -> ScanInput {
+    let medium = match medium {
+        DeviceMedium::Nfc(NfcKind::Vas) => Medium::NfcVas,
+        DeviceMedium::Nfc(NfcKind::SmartTap) => Medium::NfcSmartTap,
+        DeviceMedium::Nfc(NfcKind::Ndef) => Medium::NfcNdef,
+        DeviceMedium::Nfc(NfcKind::Uid) => Medium::NfcUid,
+        DeviceMedium::Qr => Medium::Qr,
+        DeviceMedium::Serial => Medium::Serial,
+        DeviceMedium::Manual => Medium::Manual,
+    };
+    let at = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| Timestamp::from_unix_ms(d.as_millis() as i64))
+        .unwrap_or_else(|_| Timestamp::now());
+    ScanInput {
+        value,
+        reader_id,
+        medium,
+        direction: None,
+        at,
     }
 }
 

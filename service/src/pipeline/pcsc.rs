@@ -7,15 +7,13 @@ use crate::config::NfcConfig;
 use crate::server::routes::scans::{decide, publish};
 use crate::server::state::AppState;
 use anyhow::Context as _;
-use passdesk_core::scan::{Medium, ReaderId, ScanInput};
-use passdesk_core::Timestamp;
+use passdesk_core::scan::ReaderId;
 use passdesk_hardware::nfc::{CollectorKey, SmartTapConfig, TapConfig, VasConfig, VasReaderKey};
 use passdesk_hardware::pcsc::{ReaderEvent, Watcher};
-use passdesk_hardware::{Medium as DeviceMedium, NfcKind};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 const SERVICE_KEY: &str = "pcsc:service";
 
@@ -144,13 +142,7 @@ fn handle(state: &AppState, cfg: &NfcConfig, runtime: &tokio::runtime::Handle, e
                 tracing::error!(%reader_id, "configured reader id is invalid; tap dropped");
                 return;
             };
-            let input = ScanInput {
-                value: scan.value,
-                reader_id,
-                medium: medium(scan.medium),
-                direction: None,
-                at: timestamp(scan.at),
-            };
+            let input = super::scan_input(scan.value, scan.medium, scan.at, reader_id);
             if let Err(e) = runtime.block_on(decide(state, input)) {
                 // Nothing was recorded; the screen must tell the person to tap again.
                 tracing::error!(?e, "a tap could not be decided");
@@ -211,24 +203,6 @@ fn mark_all_disconnected(state: &AppState) {
             });
         }
     }
-}
-
-fn medium(m: DeviceMedium) -> Medium {
-    match m {
-        DeviceMedium::Nfc(NfcKind::Vas) => Medium::NfcVas,
-        DeviceMedium::Nfc(NfcKind::SmartTap) => Medium::NfcSmartTap,
-        DeviceMedium::Nfc(NfcKind::Ndef) => Medium::NfcNdef,
-        DeviceMedium::Nfc(NfcKind::Uid) => Medium::NfcUid,
-        DeviceMedium::Qr => Medium::Qr,
-        DeviceMedium::Serial => Medium::Serial,
-        DeviceMedium::Manual => Medium::Manual,
-    }
-}
-
-fn timestamp(t: SystemTime) -> Timestamp {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| Timestamp::from_unix_ms(d.as_millis() as i64))
-        .unwrap_or_else(|_| Timestamp::now())
 }
 
 fn sleep_unless_stopped(stop: &AtomicBool, total: Duration) {
