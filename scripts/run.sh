@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Passdesk's main job on this machine: build the counter, load the demo counter into an embedded
-# SQLite database, and run a short scripted counter session that prints each decision.
-# (When the HTTP service and the desktop app land, this starts them instead.)
+# SQLite database, run a short scripted counter session that prints each decision, then start
+# the counter service on it (http://127.0.0.1:8917, with an API key for this run) until Ctrl-C.
+# Headless: it needs no display. (When the desktop app lands, this starts it where a display is.)
 #
 # The demo lives in ./data/demo and is rebuilt on every run; set PASSDESK_DEMO_DIR to move it.
+# PASSDESK_SESSION_ONLY=1 stops after the scripted session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
@@ -71,3 +73,8 @@ c = collections.Counter(r["reason"] or "accepted" for r in rows)
 print(f"  {len(rows)} scans: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))'
 echo
 echo "Try it yourself:  $bin --data-dir $data scan HLF-0100 --reader gate-a --format text"
+
+[ "${PASSDESK_SESSION_ONLY:-}" = 1 ] && exit 0
+say "The counter service on the demo database (Ctrl-C to stop; PC/SC and serial readers are picked up as configured):"
+echo "  open the listening URL below; every /api/v1 call needs: Authorization: Bearer <apiKey>"
+exec "$bin" --data-dir "$data" serve --demo

@@ -407,3 +407,44 @@ fn policy_set_validates_its_input() {
         "already_used"
     );
 }
+
+#[test]
+fn the_packaged_example_config_is_valid() {
+    let node = Node::demo();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/passdesk.toml");
+    std::fs::copy(&example, node.data_dir().join("passdesk.toml")).unwrap();
+    // serve reads the config before anything else; a bad key would stop it with the reason.
+    let mut child = node
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-readers"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        line.contains("listening"),
+        "{line} / {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And a config with a typo is refused with the key it did not know.
+    std::fs::write(
+        node.data_dir().join("passdesk.toml"),
+        "lisen = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let out = node.run(&["serve", "--listen", "127.0.0.1:0", "--no-readers"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lisen"),
+        "{}",
+        describe(&out)
+    );
+}
