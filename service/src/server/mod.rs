@@ -7,6 +7,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod json;
+pub mod openapi;
 pub mod routes;
 pub mod scan_queue;
 pub mod state;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     let api = Router::new()
+        .route("/openapi.json", get(openapi::document))
         .route("/status", get(status::status))
         .route("/scans", post(scans::post).get(scans::list))
         .route("/scans/stream", get(scans::stream))

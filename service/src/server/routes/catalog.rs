@@ -35,6 +35,7 @@ fn reader_resource(r: &Reader) -> Value {
     }})
 }
 
+#[utoipa::path(get, operation_id = "listTemplates", path = "/api/v1/passTemplates", tag = "templates", responses((status = 200, description = "Templates", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn list_templates(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,6 +48,7 @@ pub async fn list_templates(
     Ok(doc(all.iter().map(template_resource).collect()))
 }
 
+#[utoipa::path(get, operation_id = "getTemplate", path = "/api/v1/passTemplates/{id}", tag = "templates", params(("id" = String, Path)), responses((status = 200, description = "A template", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn get_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,15 +65,17 @@ pub async fn get_template(
     })?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateBody {
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     id: Option<String>,
     name: String,
     #[serde(default)]
     template_type: Option<String>,
 }
 
+#[utoipa::path(post, operation_id = "createTemplate", path = "/api/v1/passTemplates", tag = "templates", request_body = TemplateBody, responses((status = 201, description = "The template", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn create_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,7 +84,7 @@ pub async fn create_template(
     caller.require(Role::Manager)?;
     let name = non_empty("/name", &b.name)?;
     let t = Template {
-        id: b.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        id: resource_id("/id", b.id)?,
         name,
         pass_type: PassType::new(b.template_type.unwrap_or_else(|| PassType::GENERIC.into())),
     };
@@ -90,6 +94,25 @@ pub async fn create_template(
         .write(move |s| catalog::upsert_template(s.conn(), &saved, Timestamp::now()))
         .await??;
     Ok((StatusCode::CREATED, doc(template_resource(&t))))
+}
+
+/// Ids a client chooses: 1 to 128 letters, digits, `_ - . :` (PassEntry's hex ids fit).
+fn resource_id(pointer: &str, id: Option<String>) -> ApiResult<String> {
+    let Some(id) = id else {
+        return Ok(uuid::Uuid::now_v7().to_string());
+    };
+    let ok = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+    if !ok {
+        return Err(ApiError::unprocessable(
+            "invalid_id",
+            "an id is 1 to 128 letters, digits, '_', '-', '.' or ':'",
+        )
+        .at(pointer));
+    }
+    Ok(id)
 }
 
 fn non_empty(pointer: &str, v: &str) -> ApiResult<String> {
@@ -102,12 +125,14 @@ fn non_empty(pointer: &str, v: &str) -> ApiResult<String> {
     Ok(v.to_owned())
 }
 
+#[utoipa::path(get, operation_id = "listEvents", path = "/api/v1/events", tag = "events", responses((status = 200, description = "Events", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn list_events(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
     let all = state.db.read(|s| catalog::list_events(s.conn())).await??;
     Ok(doc(all.iter().map(event_resource).collect()))
 }
 
+#[utoipa::path(get, operation_id = "getEvent", path = "/api/v1/events/{id}", tag = "events", params(("id" = String, Path)), responses((status = 200, description = "An event", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn get_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,15 +149,16 @@ pub async fn get_event(
     })?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventBody {
     event: EventFields,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventFields {
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     id: Option<String>,
     name: String,
     venue_name: Option<String>,
@@ -141,6 +167,7 @@ pub struct EventFields {
     time_zone: Option<String>,
 }
 
+#[utoipa::path(post, operation_id = "createEvent", path = "/api/v1/events", tag = "events", request_body = EventBody, responses((status = 201, description = "The event", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn create_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -154,7 +181,7 @@ pub async fn create_event(
             .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(p))
     };
     let e = Event {
-        id: f.id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        id: resource_id("/event/id", f.id)?,
         name: non_empty("/event/name", &f.name)?,
         venue_name: f.venue_name,
         start_time: time("/event/startDatetime", f.start_datetime.as_deref())?,
@@ -169,12 +196,14 @@ pub async fn create_event(
     Ok((StatusCode::CREATED, doc(event_resource(&e))))
 }
 
+#[utoipa::path(get, operation_id = "listReaders", path = "/api/v1/readers", tag = "readers", responses((status = 200, description = "Readers", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn list_readers(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
     let all = state.db.read(|s| catalog::list_readers(s.conn())).await??;
     Ok(doc(all.iter().map(reader_resource).collect()))
 }
 
+#[utoipa::path(get, operation_id = "getReader", path = "/api/v1/readers/{id}", tag = "readers", params(("id" = String, Path)), responses((status = 200, description = "A reader", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn get_reader(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,7 +220,7 @@ pub async fn get_reader(
     })?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReaderBody {
     reader: ReaderFields,
@@ -199,9 +228,10 @@ pub struct ReaderBody {
 
 /// PassEntry's reader fields (`password`, `qrEnabled`, ... accepted and ignored where they
 /// mean nothing to a counter) plus Passdesk's `eventUuid` and `direction`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReaderFields {
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     id: Option<String>,
     name: Option<String>,
     #[serde(rename = "type", alias = "readerType")]
@@ -277,6 +307,7 @@ async fn save_reader(
     Ok(saved)
 }
 
+#[utoipa::path(post, operation_id = "createReader", path = "/api/v1/readers", tag = "readers", request_body = ReaderBody, responses((status = 201, description = "The reader", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn create_reader(
     State(state): State<AppState>,
     caller: Caller,
@@ -290,6 +321,7 @@ pub async fn create_reader(
     Ok((StatusCode::CREATED, doc(reader_resource(&r))))
 }
 
+#[utoipa::path(patch, operation_id = "updateReader", path = "/api/v1/readers/{id}", tag = "readers", params(("id" = String, Path)), request_body = ReaderBody, responses((status = 200, description = "The reader", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn update_reader(
     State(state): State<AppState>,
     caller: Caller,

@@ -47,7 +47,7 @@ fn result_doc(r: &OpResult) -> Json<Value> {
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PatchBody {
     balance: Option<i64>,
@@ -56,6 +56,7 @@ pub struct PatchBody {
 }
 
 /// PassEntry's loyalty update: answers the pass with `meta.loyalty.balance`.
+#[utoipa::path(patch, operation_id = "patchLoyalty", path = "/api/v1/passes/{id}/loyalty", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = PatchBody, responses((status = 200, description = "The pass with meta.loyalty.balance", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,13 +121,14 @@ pub async fn patch(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EarnBody {
     amount_minor: Option<i64>,
     points: Option<i64>,
 }
 
+#[utoipa::path(post, operation_id = "earnPoints", path = "/api/v1/passes/{id}/loyalty/earn", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = EarnBody, responses((status = 200, description = "The operation and the new balance", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn earn(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,7 +151,7 @@ pub async fn earn(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StampBody {
     #[serde(default = "one")]
@@ -160,6 +162,7 @@ fn one() -> i64 {
     1
 }
 
+#[utoipa::path(post, operation_id = "addStamps", path = "/api/v1/passes/{id}/loyalty/stamps", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = StampBody, responses((status = 200, description = "The operation and the new balance", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn stamp(
     State(state): State<AppState>,
     caller: Caller,
@@ -181,12 +184,13 @@ pub async fn stamp(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierBody {
     tier: String,
 }
 
+#[utoipa::path(post, operation_id = "createReward", path = "/api/v1/passes/{id}/loyalty/rewards", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = TierBody, responses((status = 200, description = "The reward, reserved", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn create_reward(
     State(state): State<AppState>,
     caller: Caller,
@@ -209,6 +213,7 @@ pub async fn create_reward(
 }
 
 /// Claims a tier and redeems it in one operation (the usual thing at a till).
+#[utoipa::path(post, operation_id = "redeemTier", path = "/api/v1/passes/{id}/loyalty/redeem", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = TierBody, responses((status = 200, description = "The reward, redeemed", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn redeem_tier(
     State(state): State<AppState>,
     caller: Caller,
@@ -226,6 +231,7 @@ pub async fn redeem_tier(
     Ok(result_doc(&run(&state, &headers, op).await?))
 }
 
+#[utoipa::path(post, operation_id = "redeemReward", path = "/api/v1/passes/{id}/loyalty/rewards/{reward}/redeem", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, redeemed", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn redeem_reward(
     State(state): State<AppState>,
     caller: Caller,
@@ -245,6 +251,7 @@ pub async fn redeem_reward(
     ))
 }
 
+#[utoipa::path(delete, operation_id = "deleteReward", path = "/api/v1/passes/{id}/loyalty/rewards/{reward}", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, deleted and released", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn delete_reward(
     State(state): State<AppState>,
     caller: Caller,
@@ -262,12 +269,13 @@ pub async fn delete_reward(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReverseBody {
     reason: Option<String>,
 }
 
+#[utoipa::path(post, operation_id = "reverseEntry", path = "/api/v1/loyalty/entries/{entry}/reverse", tag = "loyalty", params(("entry" = String, Path, description = "Ledger entry id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = ReverseBody, responses((status = 200, description = "The compensating entry", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn reverse(
     State(state): State<AppState>,
     caller: Caller,
@@ -289,6 +297,7 @@ pub async fn reverse(
     ))
 }
 
+#[utoipa::path(get, operation_id = "getLoyalty", path = "/api/v1/passes/{id}/loyalty", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId")), responses((status = 200, description = "Balance, stamps, rewards and the ledger", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,

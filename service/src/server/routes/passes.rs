@@ -31,7 +31,7 @@ fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
         .map_err(|e| ApiError::bad_request(e.to_string()).parameter(name))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     page: Option<u32>,
@@ -53,6 +53,7 @@ pub struct ListQuery {
     include_beacons: Option<bool>,
 }
 
+#[utoipa::path(get, operation_id = "listPasses", path = "/api/v1/passes", tag = "passes", params(ListQuery), responses((status = 200, description = "A page of passes", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -200,7 +201,7 @@ fn find(s: &Store, id: &str) -> Result<Option<Pass>, StoreError> {
     find_in(s.conn(), id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetQuery {
     include_pass_source: Option<String>,
@@ -209,6 +210,7 @@ pub struct GetQuery {
     include_beacons: Option<bool>,
 }
 
+#[utoipa::path(get, operation_id = "getPass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), GetQuery), responses((status = 200, description = "The pass, with meta.loyalty when it has some", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -262,7 +264,7 @@ fn pass_source_note(body: &mut Value, requested: Option<&str>) -> ApiResult<()> 
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateQuery {
     pass_template: Option<String>,
@@ -270,7 +272,7 @@ pub struct CreateQuery {
     include_pass_source: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBody {
     /// The template (also accepted as the `passTemplate` query parameter, as PassEntry takes it).
@@ -281,10 +283,13 @@ pub struct CreateBody {
     event_uuid: Option<String>,
     /// Template values (`fullName`, ...) plus the `qr` and `nfc` options.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pass: Map<String, Value>,
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     locations: Vec<Value>,
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     beacons: Vec<Value>,
     expires_at: Option<String>,
     valid_from: Option<String>,
@@ -293,6 +298,7 @@ pub struct CreateBody {
     initial_balance: Option<i64>,
 }
 
+#[utoipa::path(post, operation_id = "createPass", path = "/api/v1/passes", tag = "passes", params(CreateQuery), request_body = CreateBody, responses((status = 201, description = "The new pass", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -469,11 +475,12 @@ fn time_field(pointer: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
         .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(pointer))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateBody {
     /// Template values to set (merged into passContent); `null` removes a key.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pass: Map<String, Value>,
     /// `void` / `deactivate` (the pass is rejected at every counter), or `reactivate`.
     pass_action: Option<String>,
@@ -481,11 +488,14 @@ pub struct UpdateBody {
     group_tag: Option<String>,
     expires_at: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
     locations: Option<Vec<Value>>,
     #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
     beacons: Option<Vec<Value>>,
 }
 
+#[utoipa::path(patch, operation_id = "updatePass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId")), request_body = UpdateBody, responses((status = 200, description = "The updated pass", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,

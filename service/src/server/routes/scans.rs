@@ -22,7 +22,7 @@ use std::sync::Arc;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScanRequest {
     pub value: String,
@@ -34,6 +34,7 @@ pub struct ScanRequest {
     pub direction: Option<String>,
 }
 
+#[utoipa::path(post, operation_id = "postScan", path = "/api/v1/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,7 +93,7 @@ pub fn scan_resource(d: &Decision) -> Value {
     json!({ "type": "scan", "id": d.scan_id, "attributes": d })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     pass_id: Option<String>,
@@ -102,6 +103,7 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, operation_id = "listScans", path = "/api/v1/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,6 +143,7 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(get, operation_id = "streamScans", path = "/api/v1/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,0 +1,121 @@
+//! The OpenAPI 3.1 document of the API, generated from the handlers' annotations and the request
+//! types, served at `/api/v1/openapi.json`. Responses are JSON:API documents; their `data` is
+//! described as an object here (the attribute sets follow PassEntry's shapes).
+
+use axum::Json;
+use serde_json::{Map, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// A JSON:API document: `data`, and where a collection or an operation has them, `meta`,
+/// `links` and `included`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema, never built
+pub struct JsonApiDoc {
+    /// A resource object, or an array of them.
+    data: Value,
+    meta: Option<Map<String, Value>>,
+    links: Option<Map<String, Value>>,
+    included: Option<Vec<Map<String, Value>>>,
+}
+
+/// `{"errors": [{"status", "code", "title", "detail", "source": {"pointer" | "parameter"}}]}`
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDoc {
+    errors: Vec<Map<String, Value>>,
+}
+
+/// The errors any API route may answer (each route lists the ones it can).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Errors {
+    /// Malformed JSON, an unknown field or query parameter: `source` points at it.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorDoc),
+    /// No key, or a key that is not (or no longer) valid.
+    #[response(status = 401)]
+    Unauthorized(ErrorDoc),
+    /// The key's role may not do this.
+    #[response(status = 403)]
+    Forbidden(ErrorDoc),
+    #[response(status = 404)]
+    NotFound(ErrorDoc),
+    /// The operation id was used for another request, or the value belongs to another pass.
+    #[response(status = 409)]
+    Conflict(ErrorDoc),
+    #[response(status = 408)]
+    Timeout(ErrorDoc),
+    /// The body is larger than the limit.
+    #[response(status = 413)]
+    TooLarge(ErrorDoc),
+    /// Well-formed but not acceptable: a rule says no (the code says which).
+    #[response(status = 422)]
+    Unprocessable(ErrorDoc),
+    /// The database is busy; try again.
+    #[response(status = 503)]
+    Busy(ErrorDoc),
+}
+
+struct BearerKeys;
+
+impl Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Passdesk API key: pdk_<id>_<secret>"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Passdesk counter API", description = "Offline wallet-pass check-in, loyalty and issuance, in PassEntry's shapes."),
+    modifiers(&BearerKeys),
+    security(("bearer" = [])),
+    paths(
+        super::routes::status::health,
+        super::routes::status::status,
+        super::routes::scans::post,
+        super::routes::scans::list,
+        super::routes::scans::stream,
+        super::routes::passes::list,
+        super::routes::passes::get,
+        super::routes::passes::create,
+        super::routes::passes::update,
+        super::routes::pass_page::qr_svg,
+        super::routes::pass_page::qr_png,
+        super::routes::pass_page::page,
+        super::routes::loyalty::show,
+        super::routes::loyalty::patch,
+        super::routes::loyalty::earn,
+        super::routes::loyalty::stamp,
+        super::routes::loyalty::create_reward,
+        super::routes::loyalty::redeem_tier,
+        super::routes::loyalty::redeem_reward,
+        super::routes::loyalty::delete_reward,
+        super::routes::loyalty::reverse,
+        super::routes::catalog::list_templates,
+        super::routes::catalog::get_template,
+        super::routes::catalog::create_template,
+        super::routes::catalog::list_events,
+        super::routes::catalog::get_event,
+        super::routes::catalog::create_event,
+        super::routes::catalog::list_readers,
+        super::routes::catalog::get_reader,
+        super::routes::catalog::create_reader,
+        super::routes::catalog::update_reader,
+    ),
+    components(schemas(JsonApiDoc, ErrorDoc))
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
