@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
 . scripts/lib/apt.sh
+. scripts/lib/ui.sh   # builds ui/dist, embedded in the release binary below
 
 cargo build --release --locked -p passdesk
 bin="$PWD/target/release/passdesk"
