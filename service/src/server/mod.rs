@@ -37,6 +37,7 @@ pub fn state(db: Arc<db::Db>, node: NodeIdentity, config: Config) -> AppState {
         config,
         started: Instant::now(),
         decisions,
+        closing: tokio::sync::watch::Sender::new(false),
     }))
 }
 
@@ -139,6 +140,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;

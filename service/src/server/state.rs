@@ -17,6 +17,9 @@ pub struct Inner {
     pub started: Instant,
     /// Every decision, as JSON, for the server-sent event stream.
     pub decisions: broadcast::Sender<Arc<str>>,
+    /// Set when the service begins to shut down: endless responses (the event stream) end, so
+    /// a graceful shutdown is not held open by a screen that is still listening.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::ops::Deref for AppState {

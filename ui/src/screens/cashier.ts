@@ -226,6 +226,7 @@ export const cashier: Screen = {
           'data-testid': 'confirm-yes',
           onclick: (e: MouseEvent) => {
             if (e.detail > 1) return;
+            yes.disabled = true;
             void perform(
               id,
               (key) =>
@@ -237,6 +238,7 @@ export const cashier: Screen = {
               `Redeemed: ${name}`,
             ).then((ok) => {
               if (ok) closeConfirm();
+              else yes.disabled = false;
             });
           },
         },

@@ -25,7 +25,7 @@ function rowOf(d: Decision): Row {
     readerId: d.readerId,
     verdict: d.verdict,
     warn: d.verdict === 'accept' && d.warnings.length > 0,
-    text: decisionMessage(d),
+    text: decisionMessage(d) + (d.duplicateOf ? ' (same tap again)' : ''),
     who: holder(d),
     counted: !d.duplicateOf,
   };
@@ -38,7 +38,9 @@ function rowOfRecord(r: ScanRecord): Row {
     readerId: r.readerId,
     verdict: r.verdict,
     warn: false,
-    text: localiseUtc(r.detail ?? (r.verdict === 'accept' ? 'Valid' : (r.reason ?? 'Rejected'))),
+    text:
+      localiseUtc(r.detail ?? (r.verdict === 'accept' ? 'Valid' : (r.reason ?? 'Rejected'))) +
+      (r.duplicateOf ? ' (same tap again)' : ''),
     who: r.value.length > 24 ? r.value.slice(0, 21) + '…' : r.value,
     counted: !r.duplicateOf,
   };

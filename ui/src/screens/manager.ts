@@ -62,7 +62,7 @@ export const manager: Screen = {
       results,
       history,
     );
-    root.append(h('div.manager', h('div.col', form, issued), h('div.col', finder)));
+    root.append(h('div.manager', h('div.col', form), h('div.col', issued, finder)));
 
     const fail = (e: unknown, what: string) => {
       if (e instanceof OfflineError) app.toast(`${what}: the counter service does not answer`, 'error');
@@ -81,8 +81,13 @@ export const manager: Screen = {
           value ? qrSvg(value, `QR code for ${nameOf(p)}`) : h('p', 'This pass has no barcode.'),
           h('code.qrvalue', { 'data-testid': 'qr-value' }, value),
         ),
-        h('div.row', h('button.btn', { type: 'button', onclick: () => window.print() }, 'Print'), h('button.btn', { type: 'button', onclick: () => clear(issued) }, 'Close')),
+        h(
+          'div.row',
+          h('button.btn.btn-primary', { type: 'button', onclick: () => window.print() }, 'Print'),
+          h('button.btn', { type: 'button', onclick: () => clear(issued) }, 'Close'),
+        ),
       );
+      issued.scrollIntoView({ block: 'start' });
     };
 
     async function issue(): Promise<void> {
@@ -138,12 +143,15 @@ export const manager: Screen = {
                 h('td', { class: `status status-${p.attributes.status}` }, p.attributes.status),
                 h('td.code', (p.attributes.barcode?.value ?? '').slice(0, 18)),
                 h(
-                  'td.rowactions',
-                  h('button.btn', { type: 'button', onclick: () => showPass(p) }, 'QR'),
+                  'td',
+                  h(
+                    'div.rowactions',
+                    h('button.btn', { type: 'button', onclick: () => showPass(p) }, 'QR'),
                   h('button.btn', { type: 'button', onclick: () => void showHistory(p) }, 'History'),
                   p.attributes.status === 'voided'
                     ? null
                     : h('button.btn.btn-danger', { type: 'button', 'data-action': 'void', onclick: () => void voidPass(p) }, 'Void'),
+                  ),
                 ),
               ),
             ),

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::sync::Arc;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tokio_stream::{Stream, StreamExt};
 
 #[derive(Debug, Deserialize)]
@@ -142,13 +142,18 @@ pub async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Role::Reader)?;
     let events = BroadcastStream::new(state.decisions.subscribe()).map(|item| {
-        Ok(match item {
+        Some(Ok(match item {
             Ok(json) => Event::default().event("decision").data(&*json),
             // A listener too slow to keep up is told how much it missed, and goes on.
             Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
                 Event::default().event("lagged").data(n.to_string())
             }
-        })
+        }))
     });
+    // The stream ends when the service shuts down (else graceful shutdown waits for it forever).
+    let closing = WatchStream::new(state.closing.subscribe())
+        .filter(|closing| *closing)
+        .map(|_| None);
+    let events = events.merge(closing).map_while(|e| e);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
