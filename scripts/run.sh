@@ -72,3 +72,5 @@ c = collections.Counter(r["reason"] or "accepted" for r in rows)
 print(f"  {len(rows)} scans: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))'
 echo
 echo "Try it yourself:  $bin --data-dir $data scan HLF-0100 --reader gate-a --format text"
+echo "The screens: $bin --data-dir $data serve --demo   (then open the printed listening URL"
+echo "  followed by /#/gate?reader=gate-a&key=<the printed apiKey>; also #/cashier, #/manager, #/status)"

@@ -53,8 +53,12 @@ export async function startServer() {
     },
     async stop() {
       if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
+        // A graceful shutdown ends the event streams of open screens; don't hang if it doesn't.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
       }
       rmSync(dataDir, { recursive: true, force: true });
     },

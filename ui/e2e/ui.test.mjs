@@ -89,7 +89,7 @@ describe('entry gate', () => {
     const lastScans = await page.$$('[data-testid="last-scans"] li');
     assert.ok(lastScans.length >= 4, `last scans lists ${lastScans.length}`);
     await shoot(page, 'gate-reject');
-    console.log(`# gate: accept shown ${acceptMs.toFixed(0)} ms after the POST started, repeat ${rejectMs.toFixed(0)} ms`);
+    console.log(`gate: accept shown ${acceptMs.toFixed(0)} ms after the POST started, repeat ${rejectMs.toFixed(0)} ms`);
     assert.ok(acceptMs < 300, `accept took ${acceptMs} ms`);
     assert.ok(rejectMs < 300, `second decision took ${rejectMs} ms`);
     assert.deepEqual(page.problems, []);

@@ -75,7 +75,7 @@ export const gate: Screen = {
         panel,
         h('div.verdict', 'READY'),
         h('div.reason', `Scan a pass at ${app.reader()}`),
-        h('div.who', app.online() ? '' : 'Offline: decisions are still made here'),
+        h('div.who', app.online() ? '' : 'No connection to the counter service: retrying'),
       );
     };
 
