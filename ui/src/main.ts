@@ -167,7 +167,10 @@ document.addEventListener(
   'keydown',
   (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (isTypingField(document.activeElement)) return;
+    const active = document.activeElement;
+    if (isTypingField(active)) return;
+    // Space still presses a focused button or link (keyboard users); a code rarely has one.
+    if (e.key === ' ' && (active instanceof HTMLButtonElement || active instanceof HTMLAnchorElement)) return;
     if (e.key.length === 1) {
       e.preventDefault();
       scanInput.focus({ preventScroll: true });

@@ -131,7 +131,7 @@ export const manager: Screen = {
         h('p.sub', `${page.meta?.totalCount ?? page.data.length} found`),
         h(
           'table.table',
-          h('thead', h('tr', h('th', 'Name'), h('th', 'Template'), h('th', 'Status'), h('th', 'Code'), h('th', ''))),
+          h('thead', h('tr', h('th', 'Name'), h('th', 'Template'), h('th', 'Status'), h('th.code', 'Code'), h('th', ''))),
           h(
             'tbody',
             ...page.data.map((p) =>
@@ -140,7 +140,7 @@ export const manager: Screen = {
                 { 'data-pass': p.id },
                 h('td', nameOf(p), p.attributes.passContent.email ? h('div.small', String(p.attributes.passContent.email)) : null),
                 h('td', p.attributes.passTemplateName ?? p.attributes.passTemplateUuid),
-                h('td', { class: `status status-${p.attributes.status}` }, p.attributes.status),
+                h('td', { class: `pass-status pass-status-${p.attributes.status}` }, p.attributes.status),
                 h('td.code', (p.attributes.barcode?.value ?? '').slice(0, 18)),
                 h(
                   'td',
