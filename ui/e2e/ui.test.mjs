@@ -58,12 +58,16 @@ describe('entry gate', () => {
     // is the way of a decision to the screen, not connection setup.
     await server.api('POST', '/api/v1/scans', { value: 'WARM-UP', readerId: 'warm-up' });
 
+    let wall0 = Date.now();
     let t0 = performance.now();
     const ok = await server.api('POST', '/api/v1/scans', { value: 'HLF-0001', readerId: 'gate-a' });
+    const postMs = performance.now() - t0;
     assert.equal(ok.status, 201);
     const id = ok.body.data.id;
     await page.waitForSelector(`[data-testid="gate-panel"][data-scan-id="${id}"]`, { timeout: 2000 });
     const acceptMs = performance.now() - t0;
+    // When the page drew it (same clock: one machine), without the test driver's own polling.
+    const shownMs = Number(await page.getAttribute('[data-testid="gate-panel"]', 'data-shown-at')) - wall0;
     assert.equal(await page.getAttribute('[data-testid="gate-panel"]', 'data-outcome'), 'accept');
     assert.equal(await rgb(page, '[data-testid="gate-panel"]'), GREEN);
     assert.match(await page.textContent('[data-testid="gate-panel"]'), /GO/);
@@ -72,6 +76,7 @@ describe('entry gate', () => {
     // Someone passes the same ticket back: gate B admits nobody, gate A hears about it.
     const b = await server.api('POST', '/api/v1/scans', { value: 'HLF-0001', readerId: 'gate-b' });
     assert.equal(b.body.data.attributes.reason, 'already_used');
+    wall0 = Date.now();
     t0 = performance.now();
     const again = await server.api('POST', '/api/v1/scans', { value: 'HLF-0001', readerId: 'gate-a' });
     const againId = again.body.data.id;
@@ -79,6 +84,7 @@ describe('entry gate', () => {
     // read after gate B is a fresh decision)
     await page.waitForSelector(`[data-testid="gate-panel"][data-scan-id="${againId}"]`, { timeout: 2000 });
     const rejectMs = performance.now() - t0;
+    const shownAgainMs = Number(await page.getAttribute('[data-testid="gate-panel"]', 'data-shown-at')) - wall0;
     const d = again.body.data.attributes;
     if (d.verdict === 'reject') {
       assert.equal(await rgb(page, '[data-testid="gate-panel"]'), RED);
@@ -92,9 +98,13 @@ describe('entry gate', () => {
     const lastScans = await page.$$('[data-testid="last-scans"] li');
     assert.ok(lastScans.length >= 4, `last scans lists ${lastScans.length}`);
     await shoot(page, 'gate-reject');
-    console.log(`gate: accept shown ${acceptMs.toFixed(0)} ms after the POST started, repeat ${rejectMs.toFixed(0)} ms`);
-    assert.ok(acceptMs < 300, `accept took ${acceptMs} ms`);
-    assert.ok(rejectMs < 300, `second decision took ${rejectMs} ms`);
+    console.log(
+      `gate: POST answered in ${postMs.toFixed(0)} ms; decision drawn ${shownMs} ms after the POST started ` +
+        `(seen by the test driver at ${acceptMs.toFixed(0)} ms); the next one drawn at ${shownAgainMs} ms (seen at ${rejectMs.toFixed(0)} ms)`,
+    );
+    assert.ok(shownMs < 300, `the decision took ${shownMs} ms to reach the screen`);
+    assert.ok(shownAgainMs < 300, `the second decision took ${shownAgainMs} ms to reach the screen`);
+    assert.ok(acceptMs < 1000 && rejectMs < 1000, 'and the driver saw both within a second');
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
@@ -187,6 +197,14 @@ describe('cashier', () => {
       b0 + 12 - 50,
     );
     await shoot(page, 'cashier-after');
+
+    // The next customer's card scanned while the amount field has focus goes to the scan box.
+    const first = await page.textContent('[data-testid="holder"]');
+    await page.focus('[data-testid="amount-input"]');
+    await page.keyboard.type('BEAN-0001');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((was) => document.querySelector('[data-testid="holder"]')?.textContent !== was, first);
+    assert.equal(await page.inputValue('[data-testid="amount-input"]'), '');
 
     // The manager sees it in the pass's loyalty history.
     await page.goto(`${server.base}/#/manager?reader=till-1`);

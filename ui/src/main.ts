@@ -168,6 +168,14 @@ document.addEventListener(
   (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const active = document.activeElement;
+    // A number field (the cashier's amount) passes a scanner's letters on to the scan box.
+    const numeric = active instanceof HTMLElement && active.dataset.numeric !== undefined;
+    if (numeric && e.key.length === 1 && !/[0-9.,]/.test(e.key)) {
+      e.preventDefault();
+      scanInput.focus({ preventScroll: true });
+      scanInput.value += e.key;
+      return;
+    }
     if (isTypingField(active)) return;
     // Space still presses a focused button or link (keyboard users); a code rarely has one.
     if (e.key === ' ' && (active instanceof HTMLButtonElement || active instanceof HTMLAnchorElement)) return;

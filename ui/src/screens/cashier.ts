@@ -49,6 +49,7 @@ export const cashier: Screen = {
         placeholder: '0.00',
         'aria-label': 'Amount paid',
         'data-testid': 'amount-input',
+        'data-numeric': '',
         value: amountText,
         oninput: (e: Event) => (amountText = (e.target as HTMLInputElement).value),
         onkeydown: (e: KeyboardEvent) => {

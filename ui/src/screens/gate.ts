@@ -106,6 +106,7 @@ export const gate: Screen = {
       panel.className = `gate-panel outcome-${outcome}`;
       panel.dataset.outcome = outcome;
       panel.dataset.scanId = d.scanId;
+      panel.dataset.shownAt = String(Date.now()); // for the browser tests' latency check
       const where = [d.pass?.templateName, d.pass?.eventName].filter(Boolean).join(' · ');
       clear(
         panel,
