@@ -105,6 +105,15 @@ describe('entry gate', () => {
     assert.ok(shownMs < 300, `the decision took ${shownMs} ms to reach the screen`);
     assert.ok(shownAgainMs < 300, `the second decision took ${shownAgainMs} ms to reach the screen`);
     assert.ok(acceptMs < 1000 && rejectMs < 1000, 'and the driver saw both within a second');
+
+    // Amber: admitted, but the holder removed the pass from their wallet (a screenshot).
+    await page.goto(`${server.base}/#/gate?reader=till-1`);
+    const warn = await server.api('POST', '/api/v1/scans', { value: 'BEAN-0033', readerId: 'till-1' });
+    assert.deepEqual(warn.body.data.attributes.warnings, ['removed_from_wallet']);
+    await page.waitForSelector(`[data-testid="gate-panel"][data-scan-id="${warn.body.data.id}"]`);
+    assert.equal(await page.getAttribute('[data-testid="gate-panel"]', 'data-outcome'), 'warning');
+    assert.equal(await rgb(page, '[data-testid="gate-panel"]'), 'rgb(255, 176, 0)');
+    await shoot(page, 'gate-warning');
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
