@@ -186,6 +186,30 @@ describe('cashier', () => {
     await page.dblclick('[data-action="stamp"]');
     await page.waitForSelector('.toast >> text=Stamp added');
 
+    // A stamp whose answer is lost on the way back: the service did it, the till saw nothing.
+    // The retry sends the same Idempotency-Key, so the service answers the first result.
+    const keys = [];
+    await page.route('**/loyalty/stamps', async (route) => {
+      keys.push(route.request().headers()['idempotency-key']);
+      if (keys.length === 1) {
+        await route.fetch(); // reaches the service...
+        await route.abort('connectionreset'); // ...but the answer never arrives
+      } else {
+        await route.continue();
+      }
+    });
+    await page.waitForTimeout(900); // a new intent, not the tail of the double click above
+    await page.click('[data-action="stamp"]');
+    await page.waitForSelector('[data-action="stamp"] >> text=retry');
+    assert.match(await page.textContent('[data-testid="online-badge"]'), /Offline/, 'a failed call shows the badge');
+    await page.waitForTimeout(900); // past the double-click window: this is a deliberate retry
+    await page.click('[data-action="stamp"]');
+    await page.waitForSelector('.toast >> text=Stamp added (already done)');
+    await page.unroute('**/loyalty/stamps');
+    assert.equal(keys.length, 2);
+    assert.match(keys[0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(keys[1], keys[0], 'the retry reuses the key');
+
     await page.click('[data-tier="£5 off"]');
     await page.waitForSelector('[data-testid="confirm-yes"]');
     await shoot(page, 'cashier-confirm');
@@ -198,7 +222,7 @@ describe('cashier', () => {
     const count = (doc, k) => kinds(doc).filter((x) => x === k).length;
     assert.equal(count(afterDoc, 'reward_redeem') - count(before, 'reward_redeem'), 1, 'one redemption');
     assert.equal(count(afterDoc, 'earn') - count(before, 'earn'), 1, 'one earn');
-    assert.equal(count(afterDoc, 'stamp') - count(before, 'stamp'), 1, 'one stamp');
+    assert.equal(count(afterDoc, 'stamp') - count(before, 'stamp'), 2, 'one stamp per intent: double click, lost answer');
     const b0 = before.data.attributes.balance;
     assert.equal(afterDoc.data.attributes.balance, b0 + 12 - 50);
     await page.waitForFunction(
