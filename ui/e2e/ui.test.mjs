@@ -153,6 +153,8 @@ describe('entry gate', () => {
     assert.match(reason, /^Already used \d{2}:\d{2} at Gate A$/);
     assert.equal(await rgb(page, '[data-testid="gate-panel"]'), RED);
     assert.equal(await page.inputValue('[data-testid="scan-input"]'), '', 'the scan box is cleared for the next one');
+    const log = (await server.api('GET', '/api/v1/scans?readerId=gate-b&limit=1')).body.data[0].attributes;
+    assert.equal(log.medium, 'qr', 'a scanner burst is logged as a QR read, not manual entry');
 
     // The manager finds the pass, sees its history, and voids it.
     await page.goto(`${server.base}/#/manager?reader=gate-b`);

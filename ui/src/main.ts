@@ -174,6 +174,7 @@ document.addEventListener(
       e.preventDefault();
       scanInput.focus({ preventScroll: true });
       scanInput.value += e.key;
+      noteKey();
       return;
     }
     if (isTypingField(active)) return;
@@ -183,6 +184,7 @@ document.addEventListener(
       e.preventDefault();
       scanInput.focus({ preventScroll: true });
       scanInput.value += e.key;
+      noteKey();
     } else if (e.key === 'Enter' && scanInput.value) {
       e.preventDefault();
       submitScan();
@@ -191,13 +193,27 @@ document.addEventListener(
   true,
 );
 
+// A keyboard-wedge scanner types a whole code in a burst (a few ms a key); a person does not.
+// The audit log records which it was: `qr` for a scanner burst, `manual` for typing.
+let keyTimes: number[] = [];
+function noteKey(): void {
+  keyTimes.push(performance.now());
+}
+function wedgeBurst(length: number): boolean {
+  if (length < 4 || keyTimes.length < length) return false;
+  const t = keyTimes.slice(-length);
+  return (t[t.length - 1] - t[0]) / (t.length - 1) < 30;
+}
+
 let scanning = Promise.resolve();
 function submitScan(): void {
   const value = scanInput.value;
   scanInput.value = '';
+  const medium = wedgeBurst(value.length) ? 'qr' : 'manual';
+  keyTimes = [];
   if (!value.trim()) return;
   // One scan after the other, in the order they were typed.
-  scanning = scanning.then(() => app.scan(value, 'manual').then(() => undefined));
+  scanning = scanning.then(() => app.scan(value, medium).then(() => undefined));
 }
 
 const scanForm = h(
@@ -212,6 +228,8 @@ const scanForm = h(
   scanInput,
   h('button.btn', { type: 'submit' }, 'Enter'),
 );
+
+scanInput.addEventListener('input', noteKey);
 
 readerInput.value = readerId;
 readerInput.addEventListener('change', () => {

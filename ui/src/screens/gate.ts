@@ -59,7 +59,7 @@ export const gate: Screen = {
     const panel = h('section.gate-panel.outcome-idle', { 'data-testid': 'gate-panel', 'data-outcome': 'idle' });
     const counters = h('div.counters', { 'data-testid': 'gate-counters' });
     const list = h('ol.lastscans', { 'data-testid': 'last-scans' });
-    const side = h('aside.gate-side', h('h2', 'Today'), counters, h('h2', 'Last 10 scans'), list);
+    const side = h('aside.gate-side', h('h2', 'Today, all readers'), counters, h('h2', 'Last 10 scans'), list);
     root.append(h('div.gate', panel, side));
 
     let rows: Row[] = [];
