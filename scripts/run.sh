@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
 . scripts/lib/apt.sh
+. scripts/lib/ui.sh   # builds ui/dist, embedded in the release binary below
 
 cargo build --release --locked -p passdesk
 bin="$PWD/target/release/passdesk"
@@ -76,5 +77,6 @@ echo "Try it yourself:  $bin --data-dir $data scan HLF-0100 --reader gate-a --fo
 
 [ "${PASSDESK_SESSION_ONLY:-}" = 1 ] && exit 0
 say "The counter service on the demo database (Ctrl-C to stop; PC/SC and serial readers are picked up as configured):"
-echo "  open the listening URL below; every /api/v1 call needs: Authorization: Bearer <apiKey>"
+echo "  the screens: open <listening URL>/#/gate?reader=gate-a&key=<apiKey> (also #/cashier, #/manager, #/status)"
+echo "  the API: every /api/v1 call needs Authorization: Bearer <apiKey>"
 exec "$bin" --data-dir "$data" serve --demo

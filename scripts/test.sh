@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
 . scripts/lib/apt.sh
 . scripts/lib/python.sh
+. scripts/lib/ui.sh   # chromium; npm install + build of ui/ (before cargo embeds ui/dist)
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The end-to-end tests run target/debug/passdesk: build it first.
 cargo build --workspace --locked
 cargo test --workspace --locked
+# The screens in a real browser against the real binary (ui/e2e, playwright-core + chromium).
+passdesk_ui_test

@@ -11,11 +11,12 @@ pub mod openapi;
 pub mod routes;
 pub mod scan_queue;
 pub mod state;
+pub mod ui;
 
 use crate::config::Config;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
@@ -101,10 +102,11 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::not_found("no such API route") });
     Router::new()
-        .route("/", get(home))
+        .route("/", get(ui::serve))
         .route("/health", get(status::health))
         .route("/p/{id}", get(pass_page::page))
         .nest("/api/v1", api)
+        .fallback(ui::serve)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(move |req, next| {
@@ -144,17 +146,6 @@ async fn refuse_oversized(
         .into_response();
     }
     next.run(req).await
-}
-
-/// Until the UI is built, `/` says what this is and where the API lives.
-async fn home() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html><head><meta charset=utf-8><title>Passdesk</title></head>",
-        "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">",
-        "<h1>Passdesk ", env!("CARGO_PKG_VERSION"), "</h1>",
-        "<p>This counter is running. The API is at <code>/api/v1</code> (bearer API key required); ",
-        "<code>/health</code> answers without one.</p></body></html>"
-    ))
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish and

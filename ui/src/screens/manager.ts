@@ -1,0 +1,238 @@
+// Manager: issue a pass (its QR large on screen, printable), search passes, void one, and see
+// a pass's loyalty history.
+
+import { api, ApiError, OfflineError } from '../api/client';
+import type {
+  CreatePassRequest,
+  EventResource,
+  LedgerEntry,
+  LoyaltyDoc,
+  PassDoc,
+  PassPage,
+  PassResource,
+  TemplateResource,
+} from '../api/types';
+import type { Screen } from '../app';
+import { clear, h } from '../dom';
+import { localDateTime, money } from '../format';
+import { qrSvg } from '../qr';
+
+const nameOf = (p: PassResource) =>
+  String(p.attributes.passContent.fullName ?? p.attributes.passContent.name ?? p.attributes.extId ?? p.id.slice(0, 8));
+
+export const manager: Screen = {
+  title: 'Manager',
+  mount(root, app) {
+    const template = h('select#tpl', { required: true, 'data-testid': 'issue-template' });
+    const event = h('select#evt', { 'data-testid': 'issue-event' }, h('option', { value: '' }, 'No event'));
+    const fullName = h('input#fullname', { type: 'text', required: true, autocomplete: 'off', 'data-testid': 'issue-name' });
+    const email = h('input#email', { type: 'email', autocomplete: 'off', 'data-testid': 'issue-email' });
+    const balance = h('input#balance', { type: 'number', min: '0', step: '1', inputmode: 'numeric', 'data-testid': 'issue-balance' });
+    const submit = h('button.btn.btn-primary.btn-big', { type: 'submit', 'data-testid': 'issue-submit' }, 'Issue pass');
+    const issued = h('section.issued', { 'data-testid': 'issued' });
+    const search = h('input#search', { type: 'search', placeholder: 'Name, email, code…', 'data-testid': 'search-input' });
+    const results = h('div.results', { 'data-testid': 'search-results' });
+    const history = h('section.history', { 'data-testid': 'history' });
+
+    const form = h(
+      'form.issue',
+      { onsubmit: (e: Event) => (e.preventDefault(), void issue()) },
+      h('h2', 'Issue a pass'),
+      h('label', { for: 'tpl' }, 'Template'),
+      template,
+      h('label', { for: 'evt' }, 'Event'),
+      event,
+      h('label', { for: 'fullname' }, 'Name'),
+      fullName,
+      h('label', { for: 'email' }, 'Email'),
+      email,
+      h('label', { for: 'balance' }, 'Initial points'),
+      balance,
+      submit,
+    );
+    const finder = h(
+      'section.finder',
+      h('h2', 'Find passes'),
+      h(
+        'form.searchbar',
+        { onsubmit: (e: Event) => (e.preventDefault(), void find()) },
+        search,
+        h('button.btn', { type: 'submit' }, 'Search'),
+      ),
+      results,
+      history,
+    );
+    root.append(h('div.manager', h('div.col', form), h('div.col', issued, finder)));
+
+    const fail = (e: unknown, what: string) => {
+      if (e instanceof OfflineError) app.toast(`${what}: the counter service does not answer`, 'error');
+      else if (e instanceof ApiError) app.toast(`${what}: ${e.message}`, 'error');
+      else throw e;
+    };
+
+    const showPass = (p: PassResource) => {
+      const value = p.attributes.barcode?.value ?? '';
+      clear(
+        issued,
+        h(
+          'div.passcard.printable',
+          h('h2', nameOf(p)),
+          h('div.sub', [p.attributes.passTemplateName, p.attributes.eventName, p.attributes.status].filter(Boolean).join(' · ')),
+          value ? qrSvg(value, `QR code for ${nameOf(p)}`) : h('p', 'This pass has no barcode.'),
+          h('code.qrvalue', { 'data-testid': 'qr-value' }, value),
+        ),
+        h(
+          'div.row',
+          h('button.btn.btn-primary', { type: 'button', onclick: () => window.print() }, 'Print'),
+          h('button.btn', { type: 'button', onclick: () => clear(issued) }, 'Close'),
+        ),
+      );
+      issued.scrollIntoView({ block: 'start' });
+    };
+
+    async function issue(): Promise<void> {
+      if (submit.disabled) return;
+      const body: CreatePassRequest = {
+        passTemplate: template.value,
+        pass: { fullName: fullName.value.trim() },
+      };
+      if (email.value.trim()) body.pass.email = email.value.trim();
+      if (event.value) body.eventUuid = event.value;
+      if (balance.value !== '') body.initialBalance = Math.trunc(Number(balance.value));
+      submit.disabled = true;
+      try {
+        const doc = await api<PassDoc>('POST', '/api/v1/passes', { body });
+        showPass(doc.data);
+        app.toast(`Pass issued for ${nameOf(doc.data)}`, 'ok');
+        fullName.value = '';
+        email.value = '';
+        balance.value = '';
+      } catch (e) {
+        fail(e, 'Not issued');
+      } finally {
+        submit.disabled = false;
+      }
+    }
+
+    async function find(): Promise<void> {
+      const q = search.value.trim();
+      try {
+        const page = await api<PassPage>('GET', `/api/v1/passes?perPage=50${q ? '&search=' + encodeURIComponent(q) : ''}`);
+        renderResults(page);
+      } catch (e) {
+        fail(e, 'Search failed');
+      }
+    }
+
+    function renderResults(page: PassPage): void {
+      if (!page.data.length) return clear(results, h('p.sub', 'No pass matches.'));
+      clear(
+        results,
+        h('p.sub', `${page.meta?.totalCount ?? page.data.length} found`),
+        h(
+          'table.table',
+          h('thead', h('tr', h('th', 'Name'), h('th', 'Template'), h('th', 'Status'), h('th.code', 'Code'), h('th', ''))),
+          h(
+            'tbody',
+            ...page.data.map((p) =>
+              h(
+                'tr',
+                { 'data-pass': p.id },
+                h('td', nameOf(p), p.attributes.passContent.email ? h('div.small', String(p.attributes.passContent.email)) : null),
+                h('td', p.attributes.passTemplateName ?? p.attributes.passTemplateUuid),
+                h('td', { class: `pass-status pass-status-${p.attributes.status}` }, p.attributes.status),
+                h('td.code', (p.attributes.barcode?.value ?? '').slice(0, 18)),
+                h(
+                  'td',
+                  h(
+                    'div.rowactions',
+                    h('button.btn', { type: 'button', onclick: () => showPass(p) }, 'QR'),
+                  h('button.btn', { type: 'button', onclick: () => void showHistory(p) }, 'History'),
+                  p.attributes.status === 'voided'
+                    ? null
+                    : h('button.btn.btn-danger', { type: 'button', 'data-action': 'void', onclick: () => void voidPass(p) }, 'Void'),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+
+    async function voidPass(p: PassResource): Promise<void> {
+      if (!confirmInline(`Void the pass of ${nameOf(p)}? It will be refused at every counter.`)) return;
+      try {
+        await api<PassDoc>('PATCH', `/api/v1/passes/${encodeURIComponent(p.id)}`, { body: { passAction: 'void' } });
+        app.toast(`Voided: ${nameOf(p)}`, 'ok');
+        await find();
+      } catch (e) {
+        fail(e, 'Not voided');
+      }
+    }
+
+    async function showHistory(p: PassResource): Promise<void> {
+      try {
+        const doc = await api<LoyaltyDoc>('GET', `/api/v1/passes/${encodeURIComponent(p.id)}/loyalty`);
+        const entries: LedgerEntry[] = doc.included.map((x) => x.attributes);
+        const v = doc.data.attributes;
+        clear(
+          history,
+          h('h2', `Loyalty history: ${nameOf(p)}`),
+          v ? h('p', `${v.balance} points · ${v.stamps} stamps · ${v.rewards.length} reward(s) ready`) : h('p.sub', 'No loyalty program.'),
+          entries.length
+            ? h(
+                'table.table',
+                h('thead', h('tr', h('th', 'When'), h('th', 'What'), h('th', 'Points'), h('th', 'Stamps'), h('th', 'Amount'), h('th', 'Note'))),
+                h(
+                  'tbody',
+                  ...entries
+                    .slice()
+                    .reverse()
+                    .map((e) =>
+                      h(
+                        'tr',
+                        { 'data-kind': e.kind },
+                        h('td', localDateTime(e.at)),
+                        h('td', e.kind.replace(/_/g, ' ')),
+                        h('td.num', e.points ? String(e.points) : ''),
+                        h('td.num', e.stamps ? String(e.stamps) : ''),
+                        h('td.num', e.amountMinor !== null ? money(e.amountMinor) : ''),
+                        h('td', e.reason ?? ''),
+                      ),
+                    ),
+                ),
+              )
+            : h('p.sub', 'No entries.'),
+        );
+      } catch (e) {
+        fail(e, 'No history');
+      }
+    }
+
+    // The browser's confirm() is modal and would swallow a scanner's keystrokes; a second tap
+    // on the same button within a few seconds confirms instead.
+    let pending: { text: string; until: number } | null = null;
+    function confirmInline(text: string): boolean {
+      if (pending && pending.text === text && Date.now() < pending.until) {
+        pending = null;
+        return true;
+      }
+      pending = { text, until: Date.now() + 5000 };
+      app.toast(`${text} Tap Void again to confirm.`, 'info');
+      return false;
+    }
+
+    Promise.all([
+      api<{ data: TemplateResource[] }>('GET', '/api/v1/passTemplates'),
+      api<{ data: EventResource[] }>('GET', '/api/v1/events'),
+    ])
+      .then(([t, ev]) => {
+        clear(template, ...t.data.map((x) => h('option', { value: x.id }, x.attributes.name)));
+        event.append(...ev.data.map((x) => h('option', { value: x.id }, x.attributes.name)));
+      })
+      .catch((e) => fail(e, 'Templates not loaded'));
+    void find();
+    return () => {};
+  },
+};

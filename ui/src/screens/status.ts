@@ -1,0 +1,92 @@
+// Status: the node, its cache and outbox, readers, the live connection, sound volume, sign out.
+
+import { api, setKey } from '../api/client';
+import type { StatusDoc } from '../api/types';
+import type { Screen } from '../app';
+import { clear, h } from '../dom';
+import { getVolume, play, setVolume } from '../sound';
+
+export const status: Screen = {
+  title: 'Status',
+  mount(root, app) {
+    const facts = h('dl.facts', { 'data-testid': 'status-facts' });
+    const readers = h('div');
+    const volume = h('input#volume', {
+      type: 'range',
+      min: '0',
+      max: '100',
+      step: '5',
+      value: String(Math.round(getVolume() * 100)),
+      'aria-label': 'Volume',
+      oninput: (e: Event) => setVolume(Number((e.target as HTMLInputElement).value) / 100),
+    });
+    root.append(
+      h(
+        'div.status',
+        h('section', h('h2', 'This counter'), facts),
+        h('section', h('h2', 'Readers'), readers),
+        h(
+          'section',
+          h('h2', 'Sound'),
+          h('label', { for: 'volume' }, 'Volume'),
+          volume,
+          h(
+            'div.row',
+            h('button.btn.outcome-accept', { type: 'button', onclick: () => play('accept') }, 'Accept'),
+            h('button.btn.outcome-warning', { type: 'button', onclick: () => play('warning') }, 'Warning'),
+            h('button.btn.outcome-reject', { type: 'button', onclick: () => play('reject') }, 'Reject'),
+          ),
+          h('h2', 'Session'),
+          h(
+            'button.btn',
+            {
+              type: 'button',
+              onclick: () => {
+                setKey(null);
+                location.reload();
+              },
+            },
+            'Sign out (forget the API key)',
+          ),
+        ),
+      ),
+    );
+    const load = async () => {
+      try {
+        const s = (await api<StatusDoc>('GET', '/api/v1/status')).data.attributes;
+        const up = `${Math.floor(s.uptimeSeconds / 3600)} h ${Math.floor((s.uptimeSeconds % 3600) / 60)} min`;
+        const rows: [string, string][] = [
+          ['Live stream', app.online() ? 'connected' : 'offline'],
+          ['Version', s.version],
+          ['Node', `${s.nodeName ?? ''} ${s.nodeId}`.trim()],
+          ['Signing key', s.keyId],
+          ['Up for', up],
+          ['Passes in cache', String(s.passes)],
+          ['Scans today', String(s.scansToday)],
+          ['Waiting to send', String(s.outboxPending)],
+          ['Last sync', s.lastSync ?? 'never'],
+          ['This station', `reader ${app.reader()}`],
+        ];
+        clear(facts, ...rows.flatMap(([k, v]) => [h('dt', k), h('dd', v)]));
+        clear(
+          readers,
+          h(
+            'table.table',
+            h('thead', h('tr', h('th', 'Id'), h('th', 'Name'), h('th', 'Direction'), h('th', 'Event'), h('th', 'Scan'))),
+            h(
+              'tbody',
+              ...s.readers.map((r) =>
+                h('tr', h('td', r.id), h('td', r.name), h('td', r.direction), h('td', r.eventId ?? ''), h('td', r.scanEnabled ? 'yes' : 'no')),
+              ),
+            ),
+          ),
+        );
+      } catch {
+        clear(facts, h('p', 'The counter service does not answer.'));
+      }
+    };
+    void load();
+    const timer = setInterval(load, 10_000);
+    return () => clearInterval(timer);
+  },
+};
