@@ -36,6 +36,8 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_response() {
         ])
         .arg(reports.path())
         .env("NO_COLOR", "1")
+        // schemathesis keeps a cache in its working directory: not in the repository.
+        .current_dir(reports.path())
         .output()
         .expect("run schemathesis");
     let text = String::from_utf8_lossy(&out.stdout);
