@@ -412,9 +412,15 @@ pub(crate) fn spawn_checkpointer(
     let path = path.to_owned();
     std::thread::spawn(move || -> anyhow::Result<()> {
         let store = Store::open(&path, OpenMode::MustExist)?;
+        let every = Duration::from_millis(checkpoint_interval_ms());
+        let mut last = Instant::now();
+        // Short naps so that a stop request is seen at once whatever the interval.
         while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(checkpoint_interval_ms()));
-            store.checkpoint_passive()?;
+            std::thread::sleep(Duration::from_millis(50));
+            if last.elapsed() >= every {
+                store.checkpoint_passive()?;
+                last = Instant::now();
+            }
         }
         Ok(())
     })
