@@ -452,3 +452,118 @@ fn pass_qr_images_and_the_holders_page() {
     );
     assert_eq!(get_raw("/p/no-such-pass", None).0, 404);
 }
+
+#[test]
+fn a_till_scans_and_adds_the_purchase_in_one_request() {
+    let app = TestApp::start();
+    let scan = |key: &str, reader: &str, loyalty: serde_json::Value, idem: &str| {
+        app.call(
+            "POST",
+            "/api/v1/scans",
+            Some(key),
+            Some(&json!({"value": "BEAN-0003", "readerId": reader, "loyalty": loyalty})),
+            &[("Idempotency-Key", idem)],
+        )
+    };
+    let before = app
+        .get("/api/v1/passes/CUST-9003/loyalty", &app.cashier_key)
+        .body["data"]["attributes"]["balance"]
+        .as_i64()
+        .unwrap();
+    let r = scan(
+        &app.cashier_key,
+        "till-1",
+        json!({"amountMinor": 1250}),
+        "0190e5a0-3333-7000-8000-000000000001",
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["data"]["attributes"]["verdict"], "accept");
+    assert_eq!(r.body["meta"]["loyalty"]["balance"], before + 12, "{r:?}");
+    // A reader key may scan but not change loyalty.
+    assert_eq!(
+        scan(
+            &app.reader_key,
+            "till-1",
+            json!({"points": 5}),
+            "0190e5a0-3333-7000-8000-000000000002"
+        )
+        .status,
+        403
+    );
+    // Nor may a reader whose permission is off: the scan stands, the change is refused.
+    let off = app.call(
+        "PATCH",
+        "/api/v1/readers/till-1",
+        Some(&app.manager_key),
+        Some(&json!({"reader": {"addPointsEnabled": false}})),
+        &[],
+    );
+    assert_eq!(off.status, 200, "{off:?}");
+    let r = scan(
+        &app.cashier_key,
+        "till-1",
+        json!({"stamps": 1}),
+        "0190e5a0-3333-7000-8000-000000000003",
+    );
+    assert_eq!(
+        r.body["meta"]["loyalty"]["error"]["code"], "reader_not_allowed",
+        "{r:?}"
+    );
+    let r = app.call(
+        "POST",
+        "/api/v1/scans",
+        Some(&app.cashier_key),
+        Some(&json!({"value": "BEAN-0003", "loyalty": {"points": 1, "stamps": 1}})),
+        &[],
+    );
+    assert_eq!(r.status, 422);
+}
+
+#[test]
+fn templates_and_events_can_be_updated() {
+    let app = TestApp::start();
+    let t = app.call(
+        "PATCH",
+        "/api/v1/passTemplates/tpl-bean-there",
+        Some(&app.manager_key),
+        Some(&json!({"name": "Bean There Card"})),
+        &[],
+    );
+    assert_eq!(
+        t.body["data"]["attributes"]["name"], "Bean There Card",
+        "{t:?}"
+    );
+    let e = app.call(
+        "PATCH",
+        "/api/v1/events/ev-jazz-night",
+        Some(&app.manager_key),
+        Some(&json!({"event": {"venueName": "The Vault"}})),
+        &[],
+    );
+    assert_eq!(
+        e.body["data"]["attributes"]["venueName"], "The Vault",
+        "{e:?}"
+    );
+    assert_eq!(
+        app.call(
+            "PATCH",
+            "/api/v1/events/ev-jazz-night",
+            Some(&app.cashier_key),
+            Some(&json!({"event": {}})),
+            &[]
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        app.call(
+            "PATCH",
+            "/api/v1/events/none",
+            Some(&app.manager_key),
+            Some(&json!({"event": {}})),
+            &[]
+        )
+        .status,
+        404
+    );
+}

@@ -86,12 +86,18 @@ pub fn router(state: AppState) -> Router {
             "/passTemplates",
             get(catalog::list_templates).post(catalog::create_template),
         )
-        .route("/passTemplates/{id}", get(catalog::get_template))
+        .route(
+            "/passTemplates/{id}",
+            get(catalog::get_template).patch(catalog::update_template),
+        )
         .route(
             "/events",
             get(catalog::list_events).post(catalog::create_event),
         )
-        .route("/events/{id}", get(catalog::get_event))
+        .route(
+            "/events/{id}",
+            get(catalog::get_event).patch(catalog::update_event),
+        )
         .route(
             "/readers",
             get(catalog::list_readers).post(catalog::create_reader),

@@ -332,3 +332,103 @@ pub async fn update_reader(
     let r = save_reader(&state, id, b.reader, true).await?;
     Ok(doc(reader_resource(&r)))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplatePatch {
+    name: Option<String>,
+    template_type: Option<String>,
+}
+
+#[utoipa::path(patch, operation_id = "updateTemplate", path = "/api/v1/passTemplates/{id}", tag = "templates", params(("id" = String, Path)), request_body = TemplatePatch,
+    responses((status = 200, description = "The template", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+pub async fn update_template(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TemplatePatch>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Manager)?;
+    let name = b
+        .name
+        .as_deref()
+        .map(|n| non_empty("/name", n))
+        .transpose()?;
+    let saved = state
+        .db
+        .write(move |s| -> ApiResult<Template> {
+            let mut t = catalog::get_template(s.conn(), &id)?
+                .ok_or_else(|| ApiError::not_found(format!("no template {id:?}")))?;
+            if let Some(n) = name {
+                t.name = n;
+            }
+            if let Some(kind) = b.template_type {
+                t.pass_type = PassType::new(kind);
+            }
+            catalog::upsert_template(s.conn(), &t, Timestamp::now())?;
+            Ok(t)
+        })
+        .await??;
+    Ok(doc(template_resource(&saved)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventPatchBody {
+    event: EventPatch,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventPatch {
+    name: Option<String>,
+    venue_name: Option<String>,
+    start_datetime: Option<String>,
+    end_datetime: Option<String>,
+    time_zone: Option<String>,
+}
+
+#[utoipa::path(patch, operation_id = "updateEvent", path = "/api/v1/events/{id}", tag = "events", params(("id" = String, Path)), request_body = EventPatchBody,
+    responses((status = 200, description = "The event", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+pub async fn update_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<EventPatchBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Manager)?;
+    let f = b.event;
+    let time = |p: &str, v: Option<&str>| {
+        v.map(Timestamp::parse_rfc3339)
+            .transpose()
+            .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(p))
+    };
+    let start = time("/event/startDatetime", f.start_datetime.as_deref())?;
+    let end = time("/event/endDatetime", f.end_datetime.as_deref())?;
+    let name = f
+        .name
+        .as_deref()
+        .map(|n| non_empty("/event/name", n))
+        .transpose()?;
+    let saved = state
+        .db
+        .write(move |s| -> ApiResult<Event> {
+            let mut e = catalog::get_event(s.conn(), &id)?
+                .ok_or_else(|| ApiError::not_found(format!("no event {id:?}")))?;
+            if let Some(n) = name {
+                e.name = n;
+            }
+            if f.venue_name.is_some() {
+                e.venue_name = f.venue_name;
+            }
+            e.start_time = start.or(e.start_time);
+            e.end_time = end.or(e.end_time);
+            if let Some(tz) = f.time_zone {
+                e.time_zone = tz;
+            }
+            catalog::upsert_event(s.conn(), &e, Timestamp::now())?;
+            Ok(e)
+        })
+        .await??;
+    Ok(doc(event_resource(&saved)))
+}

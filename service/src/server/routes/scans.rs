@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use passdesk_core::api_keys::Role;
+use passdesk_core::loyalty::{self, LoyaltyError, Operation, RewardRef};
 use passdesk_core::reader::Direction;
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
 use passdesk_core::scan_log::{self, ScanFilter};
@@ -32,15 +33,37 @@ pub struct ScanRequest {
     pub medium: Option<String>,
     #[serde(default)]
     pub direction: Option<String>,
+    /// A loyalty change to make if the scan is accepted (a till: scan and add the purchase).
+    #[serde(default)]
+    pub loyalty: Option<ScanLoyalty>,
+}
+
+/// What to do to an accepted pass's loyalty in the same request. Needs a cashier key, and the
+/// reader's permission (`addPointsEnabled` for earn and stamps, `redeemEnabled` for a reward).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScanLoyalty {
+    pub amount_minor: Option<i64>,
+    pub points: Option<i64>,
+    pub stamps: Option<i64>,
+    pub redeem_tier: Option<String>,
 }
 
 #[utoipa::path(post, operation_id = "postScan", path = "/api/v1/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     JsonBody(req): JsonBody<ScanRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Reader)?;
+    let loyalty_op = match &req.loyalty {
+        None => None,
+        Some(l) => {
+            caller.require(Role::Cashier)?;
+            Some(loyalty_operation(l)?)
+        }
+    };
     let reader_id = ReaderId::parse(req.reader_id.as_deref().unwrap_or("api"))
         .map_err(|e| ApiError::unprocessable("invalid_reader", e.to_string()).at("/readerId"))?;
     let medium = match req.medium.as_deref() {
@@ -63,10 +86,118 @@ pub async fn post(
         at: Timestamp::now(),
     };
     let decision = decide(&state, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "data": scan_resource(&decision) })),
-    ))
+    let mut doc = json!({ "data": scan_resource(&decision) });
+    if let (Some((op, permission)), Some(pass_id), true) =
+        (loyalty_op, &decision.pass_id, decision.accepted())
+    {
+        doc["meta"] = json!({ "loyalty": loyalty_after_scan(&state, &headers, &decision.reader_id, pass_id, op, permission).await });
+    }
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+/// Which reader permission a loyalty change needs.
+#[derive(Clone, Copy)]
+enum Permission {
+    AddPoints,
+    Redeem,
+}
+
+fn loyalty_operation(l: &ScanLoyalty) -> ApiResult<(LoyaltyChange, Permission)> {
+    let set = [
+        l.amount_minor.is_some() || l.points.is_some(),
+        l.stamps.is_some(),
+        l.redeem_tier.is_some(),
+    ];
+    if set.iter().filter(|s| **s).count() != 1 {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "give one of amountMinor / points, stamps or redeemTier",
+        )
+        .at("/loyalty"));
+    }
+    Ok(if let Some(tier) = &l.redeem_tier {
+        (LoyaltyChange::Redeem(tier.clone()), Permission::Redeem)
+    } else if let Some(count) = l.stamps {
+        (LoyaltyChange::Stamp(count), Permission::AddPoints)
+    } else {
+        (
+            LoyaltyChange::Earn(l.amount_minor, l.points),
+            Permission::AddPoints,
+        )
+    })
+}
+
+enum LoyaltyChange {
+    Earn(Option<i64>, Option<i64>),
+    Stamp(i64),
+    Redeem(String),
+}
+
+/// Applies the change to the pass the scan admitted. The scan stands whatever happens here; the
+/// answer says what the loyalty change did (`operation`) or why not (`error`).
+async fn loyalty_after_scan(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    reader_id: &str,
+    pass_id: &str,
+    change: LoyaltyChange,
+    permission: Permission,
+) -> Value {
+    let op_id = match headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_owned))
+    {
+        None => uuid::Uuid::now_v7().to_string(),
+        Some(Ok(k)) => k,
+        Some(Err(_)) => {
+            return json!({ "error": { "code": "invalid_op_id", "message": "Idempotency-Key must be a UUID" } })
+        }
+    };
+    let pass = pass_id.to_owned();
+    let op = match change {
+        LoyaltyChange::Earn(amount_minor, points) => Operation::Earn {
+            pass,
+            amount_minor,
+            points,
+        },
+        LoyaltyChange::Stamp(count) => Operation::Stamp { pass, count },
+        LoyaltyChange::Redeem(tier) => Operation::RewardRedeem {
+            reward: RewardRef::Tier { pass, tier },
+        },
+    };
+    let (node_id, reader) = (state.node.node_id.clone(), reader_id.to_owned());
+    let result = state
+        .db
+        .write(move |s| -> Result<_, LoyaltyError> {
+            let r = passdesk_core::catalog::get_reader(s.conn(), &reader)?;
+            let allowed = r.is_none_or(|r| match permission {
+                Permission::AddPoints => r.add_points_enabled,
+                Permission::Redeem => r.redeem_enabled,
+            });
+            if !allowed {
+                return Ok(Err(format!(
+                    "reader {reader} is not allowed to change loyalty this way"
+                )));
+            }
+            Ok(Ok(loyalty::apply(
+                s,
+                &node_id,
+                &op_id,
+                &op,
+                Timestamp::now(),
+            )?))
+        })
+        .await;
+    match result {
+        Ok(Ok(Ok(r))) => json!({ "operation": r, "balance": r.account.points }),
+        Ok(Ok(Err(message))) => {
+            json!({ "error": { "code": "reader_not_allowed", "message": message } })
+        }
+        Ok(Err(e)) => json!({ "error": { "code": e.code(), "message": e.to_string() } }),
+        Err(_) => {
+            json!({ "error": { "code": "internal", "message": "the loyalty change failed; nothing was changed" } })
+        }
+    }
 }
 
 /// Decides and records durably (group commit with whatever else is waiting); the decision is
