@@ -57,11 +57,10 @@ pub async fn qr_svg(
     Path(id): Path<String>,
     Query(q): Query<SizeQuery>,
 ) -> ApiResult<Response> {
-    caller.require(Role::Cashier)?;
-    let (pass, _, _) = pass_and_names(&state, id).await?;
-    let svg = qr_image::svg(barcode_value(&pass)?, q.size.unwrap_or(8))
-        .map_err(|e| ApiError::unprocessable("qr", e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    qr_image_of(&state, &caller, id, q, "image/svg+xml", |v, px| {
+        qr_image::svg(v, px).map(String::into_bytes)
+    })
+    .await
 }
 
 #[utoipa::path(get, operation_id = "getPassQrPng", path = "/api/v1/passes/{id}/qr.png", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/png"), crate::server::openapi::Errors))]
@@ -71,11 +70,23 @@ pub async fn qr_png(
     Path(id): Path<String>,
     Query(q): Query<SizeQuery>,
 ) -> ApiResult<Response> {
+    qr_image_of(&state, &caller, id, q, "image/png", qr_image::png).await
+}
+
+/// The pass's barcode value drawn by `render` at the requested module size.
+async fn qr_image_of(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    q: SizeQuery,
+    content_type: &'static str,
+    render: impl FnOnce(&str, u32) -> Result<Vec<u8>, qr_image::QrImageError>,
+) -> ApiResult<Response> {
     caller.require(Role::Cashier)?;
-    let (pass, _, _) = pass_and_names(&state, id).await?;
-    let png = qr_image::png(barcode_value(&pass)?, q.size.unwrap_or(8))
+    let (pass, _, _) = pass_and_names(state, id).await?;
+    let image = render(barcode_value(&pass)?, q.size.unwrap_or(8))
         .map_err(|e| ApiError::unprocessable("qr", e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type)], image).into_response())
 }
 
 /// The holder's page. Not found is a plain page too: a person, not a program, reads it.
