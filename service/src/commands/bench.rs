@@ -335,26 +335,12 @@ fn measure(
             .map_err(|_| anyhow::anyhow!("checkpointer thread panicked"))??;
     }
     let mut groups = [accept, duplicate, already, unknown, card, token];
-    let results: Vec<_> = groups.iter_mut().map(Samples::summary).collect();
     let total: usize = groups.iter().map(|g| g.micros.len()).sum();
     println!(
         "scan → decision, durable commit included (synchronous=FULL), {} passes in cache",
         args.passes
     );
-    println!(
-        "{:<22} {:>7} {:>9} {:>9} {:>9}",
-        "kind", "count", "p50 ms", "p99 ms", "max ms"
-    );
-    for r in &results {
-        println!(
-            "{:<22} {:>7} {:>9.3} {:>9.3} {:>9.3}",
-            r["kind"].as_str().unwrap_or(""),
-            r["count"],
-            r["p50Ms"].as_f64().unwrap_or(0.0),
-            r["p99Ms"].as_f64().unwrap_or(0.0),
-            r["maxMs"].as_f64().unwrap_or(0.0)
-        );
-    }
+    let results = print_table(&mut groups);
     println!(
         "{total} scans in {:.2} s; unexpected verdicts: {unexpected}",
         elapsed.as_secs_f64()
