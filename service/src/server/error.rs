@@ -105,13 +105,11 @@ impl From<passdesk_core::rusqlite::Error> for ApiError {
 
 impl From<LoyaltyError> for ApiError {
     fn from(e: LoyaltyError) -> Self {
+        let e = match e {
+            LoyaltyError::Store(s) => return s.into(),
+            other => other,
+        };
         let status = match &e {
-            LoyaltyError::Store(_) => {
-                return match e {
-                    LoyaltyError::Store(s) => s.into(),
-                    _ => unreachable!(),
-                }
-            }
             LoyaltyError::UnknownPass(_)
             | LoyaltyError::UnknownReward(_)
             | LoyaltyError::UnknownEntry(_) => StatusCode::NOT_FOUND,
