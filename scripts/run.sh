@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Passdesk's main job on this machine: build the counter, load the demo counter into an embedded
 # SQLite database, run a short scripted counter session that prints each decision, then start
-# the counter service on it (http://127.0.0.1:8917, with an API key for this run) until Ctrl-C.
-# Headless: it needs no display. (When the desktop app lands, this starts it where a display is.)
+# the counter: where a display exists (DISPLAY or WAYLAND_DISPLAY set), the desktop app
+# (src-tauri: the service in-process and its screens in a window); where none does, the counter
+# service on its own (http://127.0.0.1:8917, with an API key for this run), until Ctrl-C.
 #
 # The demo lives in ./data/demo and is rebuilt on every run; set PASSDESK_DEMO_DIR to move it.
-# PASSDESK_SESSION_ONLY=1 stops after the scripted session.
+# PASSDESK_SESSION_ONLY=1 stops after the scripted session; PASSDESK_HEADLESS=1 serves without
+# the window even where a display exists; PASSDESK_KIOSK=1 opens the app in kiosk mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
@@ -13,6 +15,15 @@ cd "$(dirname "$0")/.."
 . scripts/lib/ui.sh   # builds ui/dist, embedded in the release binary below
 
 cargo build --release --locked -p passdesk
+desktop=""
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${PASSDESK_HEADLESS:-}" != 1 ] \
+  && [ "${PASSDESK_SESSION_ONLY:-}" != 1 ]; then
+  . scripts/lib/tauri.sh
+  passdesk_tauri_build_deps
+  # custom-protocol: a production build (what `tauri build` makes), not a dev-server one.
+  cargo build --release --locked -p passdesk-app --features custom-protocol
+  desktop="$PWD/target/release/passdesk-app"
+fi
 bin="$PWD/target/release/passdesk"
 data="${PASSDESK_DEMO_DIR:-$PWD/data/demo}"
 rm -rf "$data"
@@ -76,6 +87,14 @@ echo
 echo "Try it yourself:  $bin --data-dir $data scan HLF-0100 --reader gate-a --format text"
 
 [ "${PASSDESK_SESSION_ONLY:-}" = 1 ] && exit 0
+if [ -n "$desktop" ]; then
+  say "The desktop app on the demo database (close the window or Ctrl-C to stop):"
+  echo "  the window opens on the entry gate of gate-a; cashier, manager and status are in its navigation"
+  echo "  the service's URL is printed below; API keys for scripts: $bin --data-dir $data keys create --role cashier --name me"
+  kiosk=""
+  [ "${PASSDESK_KIOSK:-}" = 1 ] && kiosk="--kiosk" && echo "  kiosk mode: Ctrl+Alt+K and a manager key leave it"
+  exec "$desktop" --data-dir "$data" --demo --reader gate-a $kiosk
+fi
 say "The counter service on the demo database (Ctrl-C to stop; PC/SC and serial readers are picked up as configured):"
 echo "  the screens: open <listening URL>/#/gate?reader=gate-a&key=<apiKey> (also #/cashier, #/manager, #/status)"
 echo "  the API: every /api/v1 call needs Authorization: Bearer <apiKey>"

@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 . scripts/lib/apt.sh
 . scripts/lib/python.sh
 . scripts/lib/ui.sh   # chromium; npm install + build of ui/ (before cargo embeds ui/dist)
+. scripts/lib/tauri.sh
+# The desktop app (src-tauri) is checked, built and tested with the rest (--workspace): its
+# WebKitGTK build packages, and Xvfb + WebKitWebDriver for its window test.
+passdesk_tauri_build_deps
+passdesk_tauri_test_deps
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -15,3 +20,5 @@ cargo build --workspace --locked
 cargo test --workspace --locked
 # The screens in a real browser against the real binary (ui/e2e, playwright-core + chromium).
 passdesk_ui_test
+# The real desktop window (target/debug/passdesk-app) under Xvfb, driven by WebKitWebDriver.
+passdesk_app_test

@@ -28,6 +28,42 @@ pub struct Config {
     /// Serial readers: VTAPs and serial barcode scanners (`[[serial]]`, one table per port).
     #[serde(default)]
     pub serial: Vec<SerialConfig>,
+    /// The desktop app (`passdesk-app`, `[app]`); `passdesk serve` ignores it.
+    #[serde(default)]
+    pub app: AppConfig,
+}
+
+/// The desktop / kiosk app's window (`src-tauri`). Flags of `passdesk-app` override it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    /// Kiosk: fullscreen, no decorations, always on top, no context menu, zoom or devtools,
+    /// the pointer hidden when idle. A manager leaves it with Ctrl+Alt+K and a manager key.
+    pub kiosk: bool,
+    /// The screen the window opens on: `gate`, `cashier`, `manager` or `status`.
+    pub screen: String,
+    /// The reader id this station scans as (`?reader=`); unset keeps the screen's own choice.
+    pub reader: Option<String>,
+    /// Start at login (an XDG autostart entry; a kiosk box is better served by
+    /// `packaging/passdesk-kiosk.service`).
+    pub autostart: bool,
+    /// A tray icon with the service's state and Show / Quit.
+    pub tray: bool,
+    /// Seconds without pointer movement before a kiosk hides the pointer.
+    pub hide_cursor_after_secs: u64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            kiosk: false,
+            screen: "gate".into(),
+            reader: None,
+            autostart: false,
+            tray: true,
+            hide_cursor_after_secs: 3,
+        }
+    }
 }
 
 /// One serial reader. Give `port` (a path) or `usb` (`VID:PID[/SERIAL]`, so that a renumbered
@@ -129,6 +165,7 @@ impl Default for Config {
             body_limit_bytes: 1 << 20,
             nfc: NfcConfig::default(),
             serial: Vec::new(),
+            app: AppConfig::default(),
         }
     }
 }

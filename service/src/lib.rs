@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod launch;
 pub mod logging;
 pub mod output;
 pub mod pipeline;

@@ -2,20 +2,13 @@
 //! requests (`{"listening": "http://…", …}`), serves until SIGTERM or Ctrl-C, then shuts down
 //! gracefully. `--demo` first loads the demo counter and prints a key to try the API with.
 
-use crate::config::Config;
 use crate::context::Context;
+use crate::launch::{self, LaunchKey, Options};
 use crate::output::print_json;
-use crate::pipeline::pcsc;
-use crate::server;
-use anyhow::Context as _;
-use passdesk_core::api_keys::{self, Role};
-use passdesk_core::Timestamp;
+use passdesk_core::api_keys::Role;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,103 +24,39 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     if args.demo {
         super::demo::load(ctx)?;
     }
-    let mut config = Config::load(ctx.data_dir())?;
-    if let Some(listen) = args.listen {
-        config.listen = listen;
-    }
-    if args.no_readers {
-        config.nfc.enabled = false;
-    }
-    // Key files are read now: a wrong path stops the start with its name.
-    let tap = if config.nfc.enabled {
-        Some(pcsc::tap_config(&config.nfc)?)
-    } else {
-        None
-    };
-    let serial_configs = config
-        .serial
-        .iter()
-        .map(crate::pipeline::serial::reader_config)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let (store, node) = ctx.open_with_node()?;
-    let launch_key = if args.demo {
-        let (key, text) = api_keys::create(
-            store.conn(),
-            "serve --demo launch key",
-            Role::Admin,
-            Timestamp::now(),
-        )?;
-        Some((key.id, text.0))
-    } else {
-        None
-    };
-    drop(store);
-    let db = server::db::Db::open(&ctx.db_path(), 3)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        let node_id = node.node_id.clone();
-        let nfc = config.nfc.clone();
-        let (stop_streams, shutdown) = tokio::sync::watch::channel(false);
-        let state = server::state(db.clone(), node, config, shutdown);
-        let stop = Arc::new(AtomicBool::new(false));
-        let readers = tap.map(|tap| {
-            pcsc::spawn(
-                state.clone(),
-                nfc,
-                tap,
-                tokio::runtime::Handle::current(),
-                stop.clone(),
-            )
-        });
-        let serial = crate::pipeline::serial::spawn(
-            state.clone(),
-            serial_configs,
-            tokio::runtime::Handle::current(),
-        )?;
-        let mut ready = json!({
-            "listening": format!("http://{addr}"),
-            "nodeId": node_id,
-            "dataDir": ctx.data_dir(),
-            "readyMs": started.elapsed().as_millis() as u64,
-        });
-        if let Some((_, key)) = &launch_key {
-            ready["apiKey"] = json!(key);
-        }
-        print_json(&ready)?;
-        tracing::info!(%addr, "serving");
-        server::serve(listener, state, async move {
-            shutdown_signal().await;
-            let _ = stop_streams.send(true);
-        })
-        .await?;
-        stop.store(true, Ordering::Relaxed);
-        if let Some(h) = readers {
-            tokio::task::spawn_blocking(move || h.join())
-                .await?
-                .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
-        }
-        tokio::task::spawn_blocking(move || serial.stop()).await?;
-        if let Some((id, _)) = launch_key {
+    let running = launch::start(
+        ctx,
+        Options {
+            listen: args.listen,
+            no_readers: args.no_readers,
             // The demo's launch key lives only as long as this run.
-            db.write(move |s| api_keys::revoke(s.conn(), &id, Timestamp::now()))
-                .await??;
-        }
-        anyhow::Ok(())
-    })?;
+            launch_key: args.demo.then(|| LaunchKey {
+                name: "serve --demo launch key".into(),
+                role: Role::Admin,
+            }),
+        },
+    )?;
+    let mut ready = json!({
+        "listening": running.url,
+        "nodeId": running.node_id,
+        "dataDir": ctx.data_dir(),
+        "readyMs": started.elapsed().as_millis() as u64,
+    });
+    if let Some(key) = &running.api_key {
+        ready["apiKey"] = json!(key);
+    }
+    print_json(&ready)?;
+    running.block_on(shutdown_signal());
+    running.shutdown()?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -146,5 +75,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
