@@ -193,11 +193,12 @@ fn expire_lots(
     at: Timestamp,
 ) -> Result<Vec<LedgerEntry>, LoyaltyError> {
     let mut written = Vec::new();
-    for (lot, remaining) in ledger::due_lots(conn, pass_id, at)? {
+    for due in ledger::due_lots(conn, pass_id, at)? {
         // Expiry takes what the lot still holds, but never takes the balance below zero.
         let balance = ledger::account(conn, pass_id)?.points;
-        let amount = remaining.min(balance.max(0));
-        ledger::close_lot(conn, &lot)?;
+        let amount = due.remaining.min(balance.max(0));
+        ledger::close_lot(conn, pass_id, &due)?;
+        let lot = &due.entry_id;
         if amount > 0 {
             let mut e = LedgerEntry::new(
                 &format!("expire:{lot}"),
