@@ -194,7 +194,10 @@ mod tests {
              INSERT INTO loyalty_accounts (pass_id, points, reserved_points, updated_at)
                  VALUES ('p1', 30, 0, 10), ('p2', 20, 50, 12);
              INSERT INTO loyalty_rewards (id, pass_id, tier_name, unit, cost, status, created_at)
-                 VALUES ('r1', 'p2', 'Coffee', 'points', 50, 'available', 12);",
+                 VALUES ('r1', 'p2', 'Coffee', 'points', 50, 'available', 12);
+             INSERT INTO loyalty_operations (op_id, request_hash, result, at) VALUES ('o1', 'h1', '{\"opId\":\"o1\"}', 10);
+             INSERT INTO outbox (id, topic, subject_id, payload, created_at)
+                 VALUES ('x1', 'passLoyaltyUpdated', 'p1', '{\"opId\":\"o1\"}', 10);",
         )
         .unwrap();
         MIGRATIONS.to_latest(&mut conn).unwrap();
@@ -219,6 +222,28 @@ mod tests {
         );
         let (checked, drift) = crate::loyalty::ledger::verify(&conn).unwrap();
         assert_eq!((checked, drift.len()), (2, 0));
+        // Migration 05: an operation recorded before it still answers a replay with its result.
+        assert_eq!(
+            rows("SELECT op_id || ':' || request_hash || ':' || result FROM loyalty_operations"),
+            [r#"o1:h1:{"opId":"o1"}"#]
+        );
+        assert_eq!(rows("SELECT id || ':' || seq FROM outbox"), ["x1:1"]);
+    }
+
+    /// An outbox event that answers a loyalty replay cannot be deleted.
+    #[test]
+    fn an_operations_event_is_kept() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO outbox (id, topic, subject_id, payload, created_at)
+                 VALUES ('x1', 'passLoyaltyUpdated', 'p1', '{}', 10);
+             INSERT INTO loyalty_operations (op_id, request_hash, outbox_seq, at) VALUES ('o1', 'h1', 1, 10);",
+        )
+        .unwrap();
+        let err = conn.execute("DELETE FROM outbox", []).unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
     }
 
     #[test]
