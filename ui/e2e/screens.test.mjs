@@ -76,6 +76,9 @@ describe('entry gate with a scanner and no mouse', () => {
     await page.waitForFunction(() => /unknown|not known|no pass/i.test(document.querySelector('[data-testid="gate-reason"]')?.textContent ?? ''));
     await shoot(page, 'gate-reject-words');
 
+    // The verdict and its reason are in view, whatever the list beside them holds.
+    const bottom = await page.$eval('[data-testid="gate-reason"]', (el) => el.getBoundingClientRect().bottom);
+    assert.ok(bottom <= 768, `the reason ends at ${bottom} px, below the screen`);
     // Readable from 3 m: the verdict and the reason in big type even at 1024x768.
     assert.ok((await fontPx(page, '[data-testid="gate-panel"] .verdict')) >= 120, 'verdict word at least 120 px');
     assert.ok((await fontPx(page, '[data-testid="gate-reason"]')) >= 48, 'reason at least 48 px');
@@ -105,6 +108,8 @@ describe('entry gate with a scanner and no mouse', () => {
     assert.equal(await page.$$eval('[data-testid="last-scans"] li', (l) => l.length), 10);
     assert.equal(seen.medium, 'qr', 'a scanner burst is logged as a scan, not typing');
     await shoot(page, 'gate-last-10');
+    const after10 = await page.$eval('[data-testid="gate-reason"]', (el) => el.getBoundingClientRect().bottom);
+    assert.ok(after10 <= 768, `with 10 scans listed the reason ends at ${after10} px`);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
