@@ -66,6 +66,8 @@ pub enum Command {
     /// Serial readers (VTAP, barcode scanners): list ports, watch reads.
     #[command(subcommand)]
     Serial(commands::serial::Cmd),
+    /// Print the HTTP API's OpenAPI document (JSON).
+    Openapi(commands::openapi::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -87,5 +89,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Readers(c) => commands::readers::run(&ctx, c),
         Command::Qr(c) => commands::qr::run(&ctx, c),
         Command::Serial(c) => commands::serial::run(&ctx, c),
+        Command::Openapi(a) => commands::openapi::run(&ctx, a),
     }
 }

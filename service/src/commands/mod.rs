@@ -10,6 +10,7 @@ pub mod init;
 pub mod keys;
 pub mod loyalty;
 pub mod nfc;
+pub mod openapi;
 pub mod passes;
 pub mod policy;
 pub mod qr;

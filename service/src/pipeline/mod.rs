@@ -14,10 +14,11 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// What the status screen shows of a device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceStatus {
     /// `pcsc`, later `serial`, `camera`.
+    #[schema(value_type = String)]
     pub kind: &'static str,
     /// The device's own name (the PC/SC reader name).
     pub name: String,
