@@ -1,7 +1,9 @@
 //! `passdesk readers list|watch`: the PC/SC readers pcscd sees, and what is tapped on them.
 //!
 //! `watch` prints one JSON object per event (reader added or removed, a scan, a failed tap with
-//! the words to show the customer) until `--count` taps or `--timeout` seconds.
+//! the words to show the customer, a failed init command) until `--count` taps or `--timeout`
+//! seconds. Keys come from the command line; the readers' init commands from `[nfc]` in
+//! passdesk.toml, as `passdesk serve` sends them.
 
 use crate::context::Context;
 use crate::output::print_json;
@@ -54,14 +56,14 @@ pub struct WatchArgs {
     pub collector_key_version: u32,
 }
 
-pub fn run(_ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
+pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::List => {
             let readers = pcsc::list()?;
             print_json(&json!({ "data": readers }))?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Watch(args) => watch(args),
+        Cmd::Watch(args) => watch(ctx, args),
     }
 }
 
@@ -85,8 +87,10 @@ fn tap_config(args: &WatchArgs) -> anyhow::Result<TapConfig> {
     Ok(cfg)
 }
 
-fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let mut watcher = Watcher::new(tap_config(&args)?);
+fn watch(ctx: &Context, args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let config = crate::config::Config::load(ctx.data_dir())?;
+    let inits = crate::pipeline::pcsc::reader_inits(&config.nfc)?;
+    let mut watcher = Watcher::new(tap_config(&args)?).with_reader_init(inits);
     if let Some(r) = &args.reader {
         watcher = watcher.only_readers_matching(r.clone());
     }
@@ -144,6 +148,11 @@ fn event_json(event: &ReaderEvent) -> serde_json::Value {
             "value": std::str::from_utf8(&s.value).ok(),
             "valueHex": hex::encode(&s.value),
             "at": rfc3339(s.at),
+        }),
+        ReaderEvent::InitFailed { reader, error } => json!({
+            "event": "readerInitFailed",
+            "reader": reader,
+            "error": error.to_string(),
         }),
         ReaderEvent::TapFailed { reader, error } => json!({
             "event": "tapFailed",
