@@ -58,10 +58,9 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (reader_name, port) = vpcd::slot(usize::from(args.slot))
         .context("passdesk bench nfc needs pcscd and the vpcd virtual reader")?;
     let reader = Reader::open(reader_name)?;
-    if reader.wait_for_card(Duration::from_millis(200))? {
-        bail!(
-            "a card is already on \"{reader_name}\" (another program is using vpcd?); try --slot 1"
-        );
+    // A card just taken away (by a test, another bench) takes pcscd one presence poll to see.
+    if !reader.wait_for_absence(Duration::from_secs(2))? {
+        bail!("a card stays on \"{reader_name}\" (another program is using vpcd?); try --slot 1");
     }
     let vas_key = sim::demo_vas_key();
     let collector = sim::demo_collector();
