@@ -130,8 +130,8 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         "host ms = connect + APDUs + decryption + disconnect, minus the simulated phone's own time"
     );
     println!(
-        "{:<46} {:>5} {:>7} {:>7} {:>7} {:>7} {:>10}  {}",
-        "protocol", "APDUs", "p50 ms", "p95 ms", "p99 ms", "max ms", "p50+phone", "budget"
+        "{:<46} {:>5} {:>7} {:>7} {:>7} {:>7} {:>10}  budget",
+        "protocol", "APDUs", "p50 ms", "p95 ms", "p99 ms", "max ms", "p50+phone"
     );
     let mut results = Vec::new();
     let mut all_ok = true;
