@@ -94,6 +94,55 @@ pub struct NfcConfig {
     /// PC/SC reader name (or a part of it) → Passdesk reader id. Unmapped readers get an id
     /// made from their name (`Virtual PCD 00 00` → `pcsc-virtual-pcd-00-00`).
     pub reader_ids: BTreeMap<String, String>,
+    /// Init commands per reader model (`[[nfc.reader_init]]`), e.g. to switch on Apple's ECP
+    /// polling frame on readers that need it (see docs/readers.md).
+    pub reader_init: Vec<ReaderInitConfig>,
+}
+
+/// Commands for the readers whose PC/SC name contains `reader`. A failing one is reported on
+/// the status screen and in the log; the reader keeps reading taps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReaderInitConfig {
+    pub reader: String,
+    /// Escape commands, sent with `SCardControl` when the reader appears (plugged in, pcscd
+    /// back, service start).
+    #[serde(default)]
+    pub escape: Vec<EscapeConfig>,
+    /// APDUs sent on every connect to a card or phone, before it is read.
+    #[serde(default)]
+    pub apdu: Vec<InitApduConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscapeConfig {
+    /// The n of `SCARD_CTL_CODE(n)`: 3500 is the CCID escape on pcsc-lite.
+    #[serde(default = "default_ctl_code")]
+    pub ctl_code: u32,
+    /// The command bytes, hex (spaces and colons allowed).
+    pub hex: String,
+    /// Hex the reader's answer must start with; unset: any answer is fine.
+    #[serde(default)]
+    pub expect: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitApduConfig {
+    /// The command APDU, hex (spaces and colons allowed).
+    pub hex: String,
+    /// The status word it must answer, hex.
+    #[serde(default = "default_expect_sw")]
+    pub expect_sw: String,
+}
+
+fn default_ctl_code() -> u32 {
+    3500
+}
+
+fn default_expect_sw() -> String {
+    "9000".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +165,7 @@ impl Default for NfcConfig {
             ndef: true,
             uid: true,
             reader_ids: BTreeMap::new(),
+            reader_init: Vec::new(),
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum Cmd {
     Loyalty(super::bench_loyalty::LoyaltyArgs),
     /// QR decode rate on the real-photo set, and time per 720p camera frame.
     Qr(super::bench_qr::Args),
+    /// NFC taps (Apple VAS, Google Smart Tap) through pcscd and a vpcd virtual reader.
+    Nfc(super::bench_nfc::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +64,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Checkin(args) => args,
         Cmd::Loyalty(args) => return super::bench_loyalty::run(ctx, args),
         Cmd::Qr(args) => return super::bench_qr::run(ctx, args),
+        Cmd::Nfc(args) => return super::bench_nfc::run(ctx, args),
     };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_loyalty;
+pub mod bench_nfc;
 pub mod bench_qr;
 pub mod demo;
 pub mod import;

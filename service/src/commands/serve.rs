@@ -44,7 +44,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     // Key files are read now: a wrong path stops the start with its name.
     let tap = if config.nfc.enabled {
-        Some(pcsc::tap_config(&config.nfc)?)
+        Some((
+            pcsc::tap_config(&config.nfc)?,
+            pcsc::reader_inits(&config.nfc)?,
+        ))
     } else {
         None
     };
@@ -80,11 +83,12 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let (stop_streams, shutdown) = tokio::sync::watch::channel(false);
         let state = server::state(db.clone(), node, config, shutdown);
         let stop = Arc::new(AtomicBool::new(false));
-        let readers = tap.map(|tap| {
+        let readers = tap.map(|(tap, inits)| {
             pcsc::spawn(
                 state.clone(),
                 nfc,
                 tap,
+                inits,
                 tokio::runtime::Handle::current(),
                 stop.clone(),
             )
