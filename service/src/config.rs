@@ -28,6 +28,64 @@ pub struct Config {
     /// Serial readers: VTAPs and serial barcode scanners (`[[serial]]`, one table per port).
     #[serde(default)]
     pub serial: Vec<SerialConfig>,
+    /// The camera that reads QR codes (`[camera]`).
+    #[serde(default)]
+    pub camera: CameraConfig,
+}
+
+/// The QR camera. With no camera attached the status says "no camera" and it is looked for
+/// every 2 s: plugging one in is enough.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraConfig {
+    pub enabled: bool,
+    /// Which camera: `"auto"` (the first that works), an index (`0` for /dev/video0), a device
+    /// path, or a part of its name (`"C920"`).
+    pub device: CameraDevice,
+    /// The reader id its scans carry.
+    pub reader_id: String,
+    /// Frame size to ask for; the camera's nearest mode is used.
+    pub width: u32,
+    pub height: u32,
+    /// A code held in view continuously scans again after this many seconds (one taken
+    /// away and shown again scans again after 1.5 s out of view).
+    pub repeat_after_secs: u64,
+    /// Play the images of this directory as the camera's frames instead (demos, tests).
+    pub frames_dir: Option<PathBuf>,
+    /// Frames per second of `frames_dir`.
+    pub frames_fps: u32,
+}
+
+/// `device = 0` or `device = "C920"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CameraDevice {
+    Index(u32),
+    Name(String),
+}
+
+impl CameraDevice {
+    pub fn selector(&self) -> passdesk_hardware::camera::CameraSelector {
+        match self {
+            Self::Index(i) => passdesk_hardware::camera::CameraSelector::Index(*i),
+            Self::Name(n) => n.parse().unwrap_or_default(),
+        }
+    }
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            device: CameraDevice::Name("auto".into()),
+            reader_id: "camera".into(),
+            width: 1280,
+            height: 720,
+            repeat_after_secs: 10,
+            frames_dir: None,
+            frames_fps: 10,
+        }
+    }
 }
 
 /// One serial reader. Give `port` (a path) or `usb` (`VID:PID[/SERIAL]`, so that a renumbered
@@ -129,6 +187,7 @@ impl Default for Config {
             body_limit_bytes: 1 << 20,
             nfc: NfcConfig::default(),
             serial: Vec::new(),
+            camera: CameraConfig::default(),
         }
     }
 }

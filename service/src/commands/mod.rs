@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod bench_loyalty;
 pub mod bench_qr;
+pub mod camera;
 pub mod demo;
 pub mod import;
 pub mod init;
