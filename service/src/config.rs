@@ -212,3 +212,37 @@ impl Config {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), toml).unwrap();
+        Config::load(dir.path())
+    }
+
+    #[test]
+    fn the_camera_is_chosen_by_index_or_by_name() {
+        use passdesk_hardware::camera::CameraSelector;
+        let c = load("").unwrap().camera;
+        assert!(c.enabled);
+        assert_eq!(c.device.selector(), CameraSelector::First);
+        assert_eq!((c.width, c.height), (1280, 720));
+        let c = load("[camera]\ndevice = 2\n").unwrap().camera;
+        assert_eq!(c.device.selector(), CameraSelector::Index(2));
+        let c = load("[camera]\ndevice = \"C920\"\nreader_id = \"till-cam\"\n")
+            .unwrap()
+            .camera;
+        assert_eq!(c.device.selector(), CameraSelector::Name("C920".into()));
+        assert_eq!(c.reader_id, "till-cam");
+        let c = load("[camera]\ndevice = \"/dev/video4\"\n").unwrap().camera;
+        assert_eq!(
+            c.device.selector(),
+            CameraSelector::Path("/dev/video4".into())
+        );
+        let err = load("[camera]\ndevise = 0\n").unwrap_err();
+        assert!(format!("{err:#}").contains("devise"), "{err:#}");
+    }
+}
