@@ -15,15 +15,12 @@
 use crate::context::Context;
 use crate::output::print_json;
 use anyhow::Context as _;
-use passdesk_hardware::camera::{
-    CameraEvent, CameraScanner, CameraSelector, CameraSettings, CameraStatus,
-};
+use passdesk_hardware::camera::{CameraSelector, CameraSettings};
 use passdesk_hardware::qr::{Clocked, DedupPolicy, FrameDecoder, ImageFiles, QrDeduper, QrScanner};
 use passdesk_hardware::Scan;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
 /// `watch` ended without a camera ever connecting.
@@ -140,7 +137,9 @@ fn scan_json(s: &Scan) -> Value {
     })
 }
 
-fn status_json(s: &CameraStatus) -> Value {
+#[cfg(feature = "camera")]
+fn status_json(s: &passdesk_hardware::camera::CameraStatus) -> Value {
+    use passdesk_hardware::camera::CameraStatus;
     let mut line = json!({
         "event": "status",
         "status": s.code(),
@@ -156,6 +155,8 @@ fn status_json(s: &CameraStatus) -> Value {
 
 #[cfg(feature = "camera")]
 fn watch_camera(args: &WatchArgs) -> anyhow::Result<ExitCode> {
+    use passdesk_hardware::camera::{CameraEvent, CameraScanner};
+    use std::sync::mpsc::{channel, RecvTimeoutError};
     let (tx, rx) = channel();
     let scanner = CameraScanner::spawn(passdesk_hardware::camera::V4lCameras, settings(args)?, tx)
         .context("start the camera threads")?;
