@@ -28,6 +28,64 @@ pub struct Config {
     /// Serial readers: VTAPs and serial barcode scanners (`[[serial]]`, one table per port).
     #[serde(default)]
     pub serial: Vec<SerialConfig>,
+    /// The camera that reads QR codes (`[camera]`).
+    #[serde(default)]
+    pub camera: CameraConfig,
+}
+
+/// The QR camera. With no camera attached the status says "no camera" and it is looked for
+/// every 2 s: plugging one in is enough.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraConfig {
+    pub enabled: bool,
+    /// Which camera: `"auto"` (the first that works), an index (`0` for /dev/video0), a device
+    /// path, or a part of its name (`"C920"`).
+    pub device: CameraDevice,
+    /// The reader id its scans carry.
+    pub reader_id: String,
+    /// Frame size to ask for; the camera's nearest mode is used.
+    pub width: u32,
+    pub height: u32,
+    /// A code held in view continuously scans again after this many seconds (one taken
+    /// away and shown again scans again after 1.5 s out of view).
+    pub repeat_after_secs: u64,
+    /// Play the images of this directory as the camera's frames instead (demos, tests).
+    pub frames_dir: Option<PathBuf>,
+    /// Frames per second of `frames_dir`.
+    pub frames_fps: u32,
+}
+
+/// `device = 0` or `device = "C920"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CameraDevice {
+    Index(u32),
+    Name(String),
+}
+
+impl CameraDevice {
+    pub fn selector(&self) -> passdesk_hardware::camera::CameraSelector {
+        match self {
+            Self::Index(i) => passdesk_hardware::camera::CameraSelector::Index(*i),
+            Self::Name(n) => n.parse().unwrap_or_default(),
+        }
+    }
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            device: CameraDevice::Name("auto".into()),
+            reader_id: "camera".into(),
+            width: 1280,
+            height: 720,
+            repeat_after_secs: 10,
+            frames_dir: None,
+            frames_fps: 10,
+        }
+    }
 }
 
 /// One serial reader. Give `port` (a path) or `usb` (`VID:PID[/SERIAL]`, so that a renumbered
@@ -179,6 +237,7 @@ impl Default for Config {
             body_limit_bytes: 1 << 20,
             nfc: NfcConfig::default(),
             serial: Vec::new(),
+            camera: CameraConfig::default(),
         }
     }
 }
@@ -201,5 +260,39 @@ impl Config {
                     file.display()
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), toml).unwrap();
+        Config::load(dir.path())
+    }
+
+    #[test]
+    fn the_camera_is_chosen_by_index_or_by_name() {
+        use passdesk_hardware::camera::CameraSelector;
+        let c = load("").unwrap().camera;
+        assert!(c.enabled);
+        assert_eq!(c.device.selector(), CameraSelector::First);
+        assert_eq!((c.width, c.height), (1280, 720));
+        let c = load("[camera]\ndevice = 2\n").unwrap().camera;
+        assert_eq!(c.device.selector(), CameraSelector::Index(2));
+        let c = load("[camera]\ndevice = \"C920\"\nreader_id = \"till-cam\"\n")
+            .unwrap()
+            .camera;
+        assert_eq!(c.device.selector(), CameraSelector::Name("C920".into()));
+        assert_eq!(c.reader_id, "till-cam");
+        let c = load("[camera]\ndevice = \"/dev/video4\"\n").unwrap().camera;
+        assert_eq!(
+            c.device.selector(),
+            CameraSelector::Path("/dev/video4".into())
+        );
+        let err = load("[camera]\ndevise = 0\n").unwrap_err();
+        assert!(format!("{err:#}").contains("devise"), "{err:#}");
     }
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_loyalty;
 pub mod bench_nfc;
 pub mod bench_qr;
+pub mod camera;
 pub mod demo;
 pub mod import;
 pub mod init;

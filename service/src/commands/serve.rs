@@ -28,6 +28,9 @@ pub struct Args {
     /// Do not watch PC/SC readers (whatever `[nfc] enabled` says).
     #[arg(long)]
     pub no_readers: bool,
+    /// Do not use the camera (whatever `[camera] enabled` says).
+    #[arg(long)]
+    pub no_camera: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -41,6 +44,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.no_readers {
         config.nfc.enabled = false;
+    }
+    if args.no_camera {
+        config.camera.enabled = false;
     }
     // Key files are read now: a wrong path stops the start with its name.
     let tap = if config.nfc.enabled {
@@ -56,6 +62,11 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(crate::pipeline::serial::reader_config)
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let camera_settings = if config.camera.enabled {
+        Some(crate::pipeline::camera::settings(&config.camera)?)
+    } else {
+        None
+    };
     let (store, node) = ctx.open_with_node()?;
     let launch_key = if args.demo {
         let (key, text) = api_keys::create(
@@ -80,6 +91,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         let node_id = node.node_id.clone();
         let nfc = config.nfc.clone();
+        let camera_config = config.camera.clone();
         let (stop_streams, shutdown) = tokio::sync::watch::channel(false);
         let state = server::state(db.clone(), node, config, shutdown);
         let stop = Arc::new(AtomicBool::new(false));
@@ -98,6 +110,16 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             serial_configs,
             tokio::runtime::Handle::current(),
         )?;
+        let camera = camera_settings
+            .map(|settings| {
+                crate::pipeline::camera::spawn(
+                    state.clone(),
+                    &camera_config,
+                    settings,
+                    tokio::runtime::Handle::current(),
+                )
+            })
+            .transpose()?;
         let mut ready = json!({
             "listening": format!("http://{addr}"),
             "nodeId": node_id,
@@ -121,6 +143,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
         }
         tokio::task::spawn_blocking(move || serial.stop()).await?;
+        if let Some(camera) = camera {
+            tokio::task::spawn_blocking(move || camera.stop()).await?;
+        }
         if let Some((id, _)) = launch_key {
             // The demo's launch key lives only as long as this run.
             db.write(move |s| api_keys::revoke(s.conn(), &id, Timestamp::now()))
