@@ -447,7 +447,7 @@ export interface components {
         };
         /** @description What the status screen shows of a device. */
         DeviceStatus: {
-            /** @description `pcsc`, later `serial`, `camera`. */
+            /** @description `pcsc`, `serial` or `camera`. */
             kind: string;
             /** @description The device's own name (the PC/SC reader name). */
             name: string;
