@@ -15,6 +15,8 @@ passdesk_tauri_test_deps
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The decoders and the service also build without the camera (feature `camera`, nokhwa).
+cargo clippy -p passdesk --no-default-features --locked -- -D warnings
 # The end-to-end tests run target/debug/passdesk: build it first.
 cargo build --workspace --locked
 cargo test --workspace --locked

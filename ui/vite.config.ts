@@ -9,7 +9,7 @@ export default defineConfig({
     target: 'es2022',
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
-    reportCompressedSize: false,
+    reportCompressedSize: true, // the gzip sizes are the UI bundle size reported
   },
   server: {
     proxy: { '/api': 'http://127.0.0.1:8917' },

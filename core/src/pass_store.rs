@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 /// Which column a scanned value matched: the audit log and the UI say how a pass was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum MatchedBy {
     Barcode,
@@ -168,7 +168,7 @@ pub struct PassFilter {
     pub device_type: Option<String>,
     pub created_after: Option<Timestamp>,
     pub created_before: Option<Timestamp>,
-    /// Matches holder name, extId, barcode or NFC value (case-insensitive substring).
+    /// Matches holder name, email, extId, barcode or NFC value (case-insensitive substring).
     pub text: Option<String>,
     pub limit: u32,
     pub offset: u32,
@@ -177,7 +177,7 @@ pub struct PassFilter {
 const FILTER_WHERE: &str = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR template_id = ?2)
     AND (?3 IS NULL OR event_id = ?3) AND (?4 IS NULL OR group_tag = ?4)
     AND (?5 IS NULL OR holder_name LIKE ?5 OR ext_id LIKE ?5 OR barcode_value LIKE ?5
-         OR nfc_value LIKE ?5 OR id LIKE ?5)
+         OR nfc_value LIKE ?5 OR id LIKE ?5 OR json_extract(pass_content, '$.email') LIKE ?5)
     AND (?6 IS NULL OR device_type = ?6) AND (?7 IS NULL OR created_at > ?7)
     AND (?8 IS NULL OR created_at < ?8)";
 

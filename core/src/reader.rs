@@ -5,7 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Which way a person passes the reader. A gate's readers have a default; a scan may override it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     #[default]
@@ -42,7 +44,7 @@ impl FromStr for Direction {
 }
 
 /// A reader as configured. Permission names follow PassEntry's reader object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Reader {
     pub id: String,

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 /// How the value was read. NFC kinds are kept apart because the audit log and the UI tell them
 /// apart (an Apple VAS tap is proof of a wallet; a card UID is not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Medium {
     Qr,

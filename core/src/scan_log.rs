@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 /// One row of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanRecord {
     pub id: String,
@@ -204,6 +204,37 @@ pub fn list(conn: &Connection, f: &ScanFilter) -> StoreResult<Vec<ScanRecord>> {
         out.push(row??);
     }
     Ok(out)
+}
+
+/// Scans matching the filter (its `limit` aside), a repeat inside the duplicate window not
+/// counted again: what a gate's "admitted / refused today" shows, however busy the day was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Totals {
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+pub fn totals(conn: &Connection, f: &ScanFilter) -> StoreResult<Totals> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT coalesce(sum(verdict = 'accept'), 0), coalesce(sum(verdict = 'reject'), 0) FROM scans
+         WHERE (?1 IS NULL OR pass_id = ?1) AND (?2 IS NULL OR reader_id = ?2)
+           AND (?3 IS NULL OR verdict = ?3) AND (?4 IS NULL OR at >= ?4)
+           AND duplicate_of IS NULL",
+    )?;
+    Ok(stmt.query_row(
+        params![
+            f.pass_id,
+            f.reader_id,
+            f.verdict.map(Verdict::as_str),
+            f.since,
+        ],
+        |r| {
+            Ok(Totals {
+                accepted: r.get(0)?,
+                rejected: r.get(1)?,
+            })
+        },
+    )?)
 }
 
 pub fn count(conn: &Connection) -> StoreResult<u64> {

@@ -174,6 +174,78 @@ mod tests {
         assert_eq!((mode.as_str(), sync, fk), ("wal", 2, 1));
     }
 
+    /// Migration 04 rebuilds the loyalty tables: a store written before it keeps every account,
+    /// lot and reward, and its ledger still folds to its accounts.
+    #[test]
+    fn compact_loyalty_migration_keeps_every_row() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        MIGRATIONS.to_version(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO templates (id, name, created_at, updated_at) VALUES ('t', 'Card', 1, 1);
+             INSERT INTO passes (id, status, pass_type, template_id, created_at, updated_at)
+                 VALUES ('p1', 'active', 'storeCard', 't', 1, 1), ('p2', 'active', 'storeCard', 't', 1, 1);
+             INSERT INTO loyalty_ledger (id, op_id, node_id, pass_id, kind, points, at)
+                 VALUES ('e1', 'o1', 'n', 'p1', 'earn', 30, 10), ('e2', 'o2', 'n', 'p2', 'earn', 70, 11),
+                        ('e3', 'o3', 'n', 'p2', 'reward_create', -50, 12);
+             UPDATE loyalty_ledger SET reserved_points = 50, reward_id = 'r1' WHERE id = 'e3';
+             INSERT INTO loyalty_lots (entry_id, pass_id, seq, remaining, expires_at)
+                 VALUES ('e1', 'p1', 1, 30, 99), ('e2', 'p2', 2, 20, NULL);
+             INSERT INTO loyalty_accounts (pass_id, points, reserved_points, updated_at)
+                 VALUES ('p1', 30, 0, 10), ('p2', 20, 50, 12);
+             INSERT INTO loyalty_rewards (id, pass_id, tier_name, unit, cost, status, created_at)
+                 VALUES ('r1', 'p2', 'Coffee', 'points', 50, 'available', 12);
+             INSERT INTO loyalty_operations (op_id, request_hash, result, at) VALUES ('o1', 'h1', '{\"opId\":\"o1\"}', 10);
+             INSERT INTO outbox (id, topic, subject_id, payload, created_at)
+                 VALUES ('x1', 'passLoyaltyUpdated', 'p1', '{\"opId\":\"o1\"}', 10);",
+        )
+        .unwrap();
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+        let rows = |sql: &str| -> Vec<String> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            stmt.query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(
+            rows("SELECT pass_id || ':' || points || ':' || reserved_points FROM loyalty_accounts ORDER BY 1"),
+            ["p1:30:0", "p2:20:50"]
+        );
+        assert_eq!(
+            rows("SELECT pass_id || ':' || seq || ':' || entry_id || ':' || remaining || ':' || ifnull(expires_at, '-') FROM loyalty_lots ORDER BY 1"),
+            ["p1:1:e1:30:99", "p2:2:e2:20:-"]
+        );
+        assert_eq!(
+            rows("SELECT id || ':' || pass_id || ':' || status FROM loyalty_rewards"),
+            ["r1:p2:available"]
+        );
+        let (checked, drift) = crate::loyalty::ledger::verify(&conn).unwrap();
+        assert_eq!((checked, drift.len()), (2, 0));
+        // Migration 05: an operation recorded before it still answers a replay with its result.
+        assert_eq!(
+            rows("SELECT op_id || ':' || request_hash || ':' || result FROM loyalty_operations"),
+            [r#"o1:h1:{"opId":"o1"}"#]
+        );
+        assert_eq!(rows("SELECT id || ':' || seq FROM outbox"), ["x1:1"]);
+    }
+
+    /// An outbox event that answers a loyalty replay cannot be deleted.
+    #[test]
+    fn an_operations_event_is_kept() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO outbox (id, topic, subject_id, payload, created_at)
+                 VALUES ('x1', 'passLoyaltyUpdated', 'p1', '{}', 10);
+             INSERT INTO loyalty_operations (op_id, request_hash, outbox_seq, at) VALUES ('o1', 'h1', 1, 10);",
+        )
+        .unwrap();
+        let err = conn.execute("DELETE FROM outbox", []).unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+    }
+
     #[test]
     fn must_exist_names_the_missing_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 //! or values out) and unit-testable without a device; device code is a thin shell around it.
 //! No input from a device may panic the process.
 
+pub mod camera;
 pub mod nfc;
 pub mod pcsc;
 pub mod qr;

@@ -46,7 +46,7 @@ pub enum Command {
     Token(commands::token::Cmd),
     /// Fill the database with a believable demo: a festival, a jazz night, a coffee shop.
     Demo(commands::demo::Args),
-    /// Run the counter: the HTTP service (and, later, the readers).
+    /// Run the counter: the HTTP service, the readers and the camera.
     Serve(commands::serve::Args),
     /// API keys for the HTTP service.
     #[command(subcommand)]
@@ -66,6 +66,11 @@ pub enum Command {
     /// Serial readers (VTAP, barcode scanners): list ports, watch reads.
     #[command(subcommand)]
     Serial(commands::serial::Cmd),
+    /// Print the HTTP API's OpenAPI document (JSON).
+    Openapi(commands::openapi::Args),
+    /// The QR camera: list cameras, watch the codes one sees.
+    #[command(subcommand)]
+    Camera(commands::camera::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -87,5 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Readers(c) => commands::readers::run(&ctx, c),
         Command::Qr(c) => commands::qr::run(&ctx, c),
         Command::Serial(c) => commands::serial::run(&ctx, c),
+        Command::Openapi(a) => commands::openapi::run(&ctx, a),
+        Command::Camera(c) => commands::camera::run(&ctx, c),
     }
 }

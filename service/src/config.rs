@@ -28,6 +28,9 @@ pub struct Config {
     /// Serial readers: VTAPs and serial barcode scanners (`[[serial]]`, one table per port).
     #[serde(default)]
     pub serial: Vec<SerialConfig>,
+    /// The camera that reads QR codes (`[camera]`).
+    #[serde(default)]
+    pub camera: CameraConfig,
     /// The desktop app (`passdesk-app`, `[app]`); `passdesk serve` ignores it.
     #[serde(default)]
     pub app: AppConfig,
@@ -62,6 +65,61 @@ impl Default for AppConfig {
             autostart: false,
             tray: true,
             hide_cursor_after_secs: 3,
+        }
+    }
+}
+
+/// The QR camera. With no camera attached the status says "no camera" and it is looked for
+/// every 2 s: plugging one in is enough.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraConfig {
+    pub enabled: bool,
+    /// Which camera: `"auto"` (the first that works), an index (`0` for /dev/video0), a device
+    /// path, or a part of its name (`"C920"`).
+    pub device: CameraDevice,
+    /// The reader id its scans carry.
+    pub reader_id: String,
+    /// Frame size to ask for; the camera's nearest mode is used.
+    pub width: u32,
+    pub height: u32,
+    /// A code held in view continuously scans again after this many seconds (one taken
+    /// away and shown again scans again after 1.5 s out of view).
+    pub repeat_after_secs: u64,
+    /// Play the images of this directory as the camera's frames instead (demos, tests).
+    pub frames_dir: Option<PathBuf>,
+    /// Frames per second of `frames_dir`.
+    pub frames_fps: u32,
+}
+
+/// `device = 0` or `device = "C920"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CameraDevice {
+    Index(u32),
+    Name(String),
+}
+
+impl CameraDevice {
+    pub fn selector(&self) -> passdesk_hardware::camera::CameraSelector {
+        match self {
+            Self::Index(i) => passdesk_hardware::camera::CameraSelector::Index(*i),
+            Self::Name(n) => n.parse().unwrap_or_default(),
+        }
+    }
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            device: CameraDevice::Name("auto".into()),
+            reader_id: "camera".into(),
+            width: 1280,
+            height: 720,
+            repeat_after_secs: 10,
+            frames_dir: None,
+            frames_fps: 10,
         }
     }
 }
@@ -130,6 +188,55 @@ pub struct NfcConfig {
     /// PC/SC reader name (or a part of it) → Passdesk reader id. Unmapped readers get an id
     /// made from their name (`Virtual PCD 00 00` → `pcsc-virtual-pcd-00-00`).
     pub reader_ids: BTreeMap<String, String>,
+    /// Init commands per reader model (`[[nfc.reader_init]]`), e.g. to switch on Apple's ECP
+    /// polling frame on readers that need it (see docs/readers.md).
+    pub reader_init: Vec<ReaderInitConfig>,
+}
+
+/// Commands for the readers whose PC/SC name contains `reader`. A failing one is reported on
+/// the status screen and in the log; the reader keeps reading taps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReaderInitConfig {
+    pub reader: String,
+    /// Escape commands, sent with `SCardControl` when the reader appears (plugged in, pcscd
+    /// back, service start).
+    #[serde(default)]
+    pub escape: Vec<EscapeConfig>,
+    /// APDUs sent on every connect to a card or phone, before it is read.
+    #[serde(default)]
+    pub apdu: Vec<InitApduConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscapeConfig {
+    /// The n of `SCARD_CTL_CODE(n)`: 3500 is the CCID escape on pcsc-lite.
+    #[serde(default = "default_ctl_code")]
+    pub ctl_code: u32,
+    /// The command bytes, hex (spaces and colons allowed).
+    pub hex: String,
+    /// Hex the reader's answer must start with; unset: any answer is fine.
+    #[serde(default)]
+    pub expect: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitApduConfig {
+    /// The command APDU, hex (spaces and colons allowed).
+    pub hex: String,
+    /// The status word it must answer, hex.
+    #[serde(default = "default_expect_sw")]
+    pub expect_sw: String,
+}
+
+fn default_ctl_code() -> u32 {
+    3500
+}
+
+fn default_expect_sw() -> String {
+    "9000".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +259,7 @@ impl Default for NfcConfig {
             ndef: true,
             uid: true,
             reader_ids: BTreeMap::new(),
+            reader_init: Vec::new(),
         }
     }
 }
@@ -165,6 +273,7 @@ impl Default for Config {
             body_limit_bytes: 1 << 20,
             nfc: NfcConfig::default(),
             serial: Vec::new(),
+            camera: CameraConfig::default(),
             app: AppConfig::default(),
         }
     }
@@ -188,5 +297,39 @@ impl Config {
                     file.display()
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), toml).unwrap();
+        Config::load(dir.path())
+    }
+
+    #[test]
+    fn the_camera_is_chosen_by_index_or_by_name() {
+        use passdesk_hardware::camera::CameraSelector;
+        let c = load("").unwrap().camera;
+        assert!(c.enabled);
+        assert_eq!(c.device.selector(), CameraSelector::First);
+        assert_eq!((c.width, c.height), (1280, 720));
+        let c = load("[camera]\ndevice = 2\n").unwrap().camera;
+        assert_eq!(c.device.selector(), CameraSelector::Index(2));
+        let c = load("[camera]\ndevice = \"C920\"\nreader_id = \"till-cam\"\n")
+            .unwrap()
+            .camera;
+        assert_eq!(c.device.selector(), CameraSelector::Name("C920".into()));
+        assert_eq!(c.reader_id, "till-cam");
+        let c = load("[camera]\ndevice = \"/dev/video4\"\n").unwrap().camera;
+        assert_eq!(
+            c.device.selector(),
+            CameraSelector::Path("/dev/video4".into())
+        );
+        let err = load("[camera]\ndevise = 0\n").unwrap_err();
+        assert!(format!("{err:#}").contains("devise"), "{err:#}");
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::pipeline::{pcsc, serial, DeviceStatus};
+use crate::pipeline::{camera, pcsc, serial, DeviceStatus};
 use crate::server::{self, state::AppState};
 use anyhow::Context as _;
 use passdesk_core::api_keys::{self, Role};
@@ -23,6 +23,8 @@ pub struct Options {
     pub listen: Option<SocketAddr>,
     /// Do not watch PC/SC readers, whatever `[nfc] enabled` says.
     pub no_readers: bool,
+    /// Do not use the camera, whatever `[camera] enabled` says.
+    pub no_camera: bool,
     /// Create a key for this launch (shown once, revoked at shutdown).
     pub launch_key: Option<LaunchKey>,
 }
@@ -77,6 +79,7 @@ pub struct Running {
     stop_readers: Arc<AtomicBool>,
     readers: Option<JoinHandle<()>>,
     serial: Option<serial::SerialReaders>,
+    camera: Option<camera::Camera>,
     launch_key_id: Option<String>,
 }
 
@@ -90,9 +93,15 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     if options.no_readers {
         config.nfc.enabled = false;
     }
+    if options.no_camera {
+        config.camera.enabled = false;
+    }
     // Key files are read now: a wrong path stops the start with its name.
     let tap = if config.nfc.enabled {
-        Some(pcsc::tap_config(&config.nfc)?)
+        Some((
+            pcsc::tap_config(&config.nfc)?,
+            pcsc::reader_inits(&config.nfc)?,
+        ))
     } else {
         None
     };
@@ -101,6 +110,11 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         .iter()
         .map(serial::reader_config)
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let camera_settings = if config.camera.enabled {
+        Some(camera::settings(&config.camera)?)
+    } else {
+        None
+    };
     let (store, node) = ctx.open_with_node()?;
     let launch_key = match &options.launch_key {
         Some(k) => {
@@ -131,6 +145,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let node_id = node.node_id.clone();
     let nfc = config.nfc.clone();
+    let camera_config = config.camera.clone();
     let handle = runtime.handle().clone();
     let (stop_streams, shutdown) = tokio::sync::watch::channel(false);
     let state = {
@@ -138,11 +153,12 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         server::state(db.clone(), node, config, shutdown)
     };
     let stop_readers = Arc::new(AtomicBool::new(false));
-    let readers = tap.map(|tap| {
+    let readers = tap.map(|(tap, inits)| {
         pcsc::spawn(
             state.clone(),
             nfc,
             tap,
+            inits,
             handle.clone(),
             stop_readers.clone(),
         )
@@ -150,6 +166,12 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let serial = {
         let _guard = runtime.enter();
         serial::spawn(state.clone(), serial_configs, handle.clone())?
+    };
+    let camera = {
+        let _guard = runtime.enter();
+        camera_settings
+            .map(|settings| camera::spawn(state.clone(), &camera_config, settings, handle.clone()))
+            .transpose()?
     };
     let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = runtime.spawn(server::serve(listener, state.clone(), async move {
@@ -171,6 +193,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         stop_readers,
         readers,
         serial: Some(serial),
+        camera,
         launch_key_id,
     })
 }
@@ -238,6 +261,9 @@ impl Running {
         }
         if let Some(s) = self.serial.take() {
             s.stop();
+        }
+        if let Some(c) = self.camera.take() {
+            c.stop();
         }
         if let Some(id) = self.launch_key_id.take() {
             let db = self.state.db.clone();

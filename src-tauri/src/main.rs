@@ -61,6 +61,9 @@ struct Args {
     /// Do not watch PC/SC readers.
     #[arg(long)]
     no_readers: bool,
+    /// Do not use the camera.
+    #[arg(long)]
+    no_camera: bool,
     /// Added by WebKitWebDriver when it launches the app for a test.
     #[arg(long, hide = true)]
     automation: bool,
@@ -131,6 +134,7 @@ fn run(args: Args, started: Instant) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
         ),
         no_readers: args.no_readers,
+        no_camera: args.no_camera,
         // The screens need a manager's rights (issue, void); never an admin's.
         launch_key: Some(LaunchKey {
             name: LAUNCH_KEY_NAME.into(),

@@ -1,106 +1,11 @@
-//! Virtual cards on a real pcscd: a simulated phone or tag plugged into vpcd (Debian
-//! `vsmartcard-vpcd`), which shows up as the reader "Virtual PCD 00 00" (port 35963) or
-//! "Virtual PCD 00 01" (port 35964).
-//!
-//! vpcd protocol: every message either way is `u16 BE length ‖ bytes`. A 1-byte message from
-//! vpcd is control (`00` off, `01` on, `02` reset, `04` send your ATR); longer ones are command
-//! APDUs, answered with `data ‖ SW`. Connecting inserts the card, closing removes it.
+//! Virtual cards on a real pcscd for the end-to-end tests. The vpcd client itself lives in
+//! `passdesk_hardware::nfc::sim::vpcd` (the `bench nfc` command uses it too); this adds what
+//! only tests do: take turns on the machine-wide readers and start pcscd when it is not running.
 
-use passdesk_hardware::nfc::sim::VirtualCard;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsRawFd;
+pub use passdesk_hardware::nfc::sim::vpcd::{InsertedCard, ATR, READERS};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-pub const READERS: [(&str, u16); 2] = [("Virtual PCD 00 00", 35963), ("Virtual PCD 00 01", 35964)];
-/// An ATR as vpcd's own examples use.
-pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
-
-/// A virtual card in a vpcd reader, answering on its own thread until [`InsertedCard::remove`].
-pub struct InsertedCard {
-    stream: TcpStream,
-    apdus: Arc<AtomicUsize>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl InsertedCard {
-    pub fn insert(port: u16, mut card: impl VirtualCard + Send + 'static) -> io::Result<Self> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_nodelay(true)?;
-        let apdus = Arc::new(AtomicUsize::new(0));
-        let (mut s, count) = (stream.try_clone()?, apdus.clone());
-        let thread = std::thread::spawn(move || {
-            // Ends when vpcd or `remove` closes the socket.
-            let _ = serve(&mut s, &mut card, &count);
-        });
-        Ok(Self {
-            stream,
-            apdus,
-            thread: Some(thread),
-        })
-    }
-
-    /// Takes the card away; returns how many APDUs it answered.
-    pub fn remove(mut self) -> usize {
-        self.close();
-        self.apdus.load(Ordering::SeqCst)
-    }
-
-    fn close(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for InsertedCard {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-fn serve(s: &mut TcpStream, card: &mut dyn VirtualCard, count: &AtomicUsize) -> io::Result<()> {
-    loop {
-        // Debian's vpcd writes the length and the body separately: without quick ACKs every
-        // APDU would wait for the delayed-ACK timer (~40 ms).
-        quickack(s);
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len)?;
-        let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        quickack(s);
-        s.read_exact(&mut msg)?;
-        let answer = match msg.as_slice() {
-            [0x04] => ATR.to_vec(),
-            [_] => continue, // power off / on / reset: nothing to answer
-            apdu => {
-                count.fetch_add(1, Ordering::SeqCst);
-                card.respond(apdu)
-            }
-        };
-        let mut out = (answer.len() as u16).to_be_bytes().to_vec();
-        out.extend_from_slice(&answer);
-        s.write_all(&out)?;
-    }
-}
-
-fn quickack(s: &TcpStream) {
-    let one: libc::c_int = 1;
-    // SAFETY: a valid socket descriptor and a correctly sized int option value.
-    unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
-}
 
 /// The vpcd readers are machine-wide: tests that use them take turns.
 pub fn exclusive() -> MutexGuard<'static, ()> {

@@ -34,3 +34,55 @@ fn bench_checkin_reports_percentiles_for_every_kind() {
     let again = node.ok(&["bench", "checkin", "--passes", "3000", "--rounds", "40"]);
     assert!(again["buildSeconds"].is_null());
 }
+
+/// `bench nfc` taps through the real pcsc crate, pcscd and vpcd, and reports each protocol's
+/// APDUs and host time, and the decryption steps alone.
+#[test]
+fn bench_nfc_reports_every_protocol_through_pcscd() {
+    let _turn = passdesk_tests::vpcd::exclusive();
+    passdesk_tests::vpcd::ensure_pcscd();
+    let node = Node::empty();
+    let report = node.ok(&["bench", "nfc", "--taps", "10", "--decrypts", "20"]);
+    assert_eq!(report["bench"], "nfc");
+    assert_eq!(report["reader"], "Virtual PCD 00 00");
+    let results = report["results"].as_array().unwrap();
+    let apdus: Vec<(&str, u64, u64)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["protocol"].as_str().unwrap(),
+                r["apdusMin"].as_u64().unwrap(),
+                r["apdusMax"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The protocol minimum: VAS is SELECT + GET DATA; Smart Tap adds NEGOTIATE, and the second
+    // SELECT only for handsets that ask for it; a bundle in parts adds GET MOREs.
+    assert_eq!(apdus[0], ("vas", 2, 2));
+    assert_eq!(apdus[1], ("smart_tap", 3, 3));
+    assert_eq!(apdus[2], ("smart_tap_select", 4, 4));
+    assert_eq!(apdus[3].0, "smart_tap_get_more");
+    assert!(apdus[3].1 > 3, "{apdus:?}");
+    for r in results {
+        assert_eq!(r["taps"], 10);
+        let h = &r["hostMs"];
+        assert!(h["p50"].as_f64().unwrap() <= h["p95"].as_f64().unwrap());
+        assert!(h["p95"].as_f64().unwrap() <= h["p99"].as_f64().unwrap());
+        assert!(h["p99"].as_f64().unwrap() <= h["max"].as_f64().unwrap());
+        assert!(r["withPhoneMs"]["p50"].as_f64().is_some());
+    }
+    let steps: Vec<&str> = report["decryption"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["vas_decrypt", "smart_tap_decrypt", "smart_tap_session"]
+    );
+    for d in report["decryption"].as_array().unwrap() {
+        assert_eq!(d["runs"], 20);
+        assert!(d["p50Us"].as_f64().unwrap() > 0.0);
+    }
+}

@@ -113,3 +113,58 @@ fn a_phone_tap_is_decided_and_streamed() {
     assert_eq!(failed["readerId"], "gate-a");
     std::thread::sleep(Duration::from_millis(900));
 }
+
+/// A reader whose escape command fails stays connected: the status line says what failed,
+/// and taps are still decided.
+#[test]
+fn a_failing_reader_init_shows_on_status_and_taps_still_work() {
+    let _turn = exclusive();
+    ensure_pcscd();
+    let (reader, port) = READERS[0];
+    let app = TestApp::start_with(
+        |node| {
+            let config = format!(
+                "[nfc]\nreader_filter = \"{reader}\"\n\n[nfc.reader_ids]\n\"{reader}\" = \"gate-b\"\n\n\
+                 [[nfc.reader_init]]\nreader = \"Virtual PCD\"\nescape = [{{ hex = \"E0 00 00 18 00\" }}]\n"
+            );
+            std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
+        },
+        true,
+    );
+    let until = Instant::now() + Duration::from_secs(15);
+    let device = loop {
+        let status = app.get("/api/v1/status", &app.reader_key);
+        let devices = status.body["data"]["attributes"]["devices"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if let Some(d) = devices
+            .iter()
+            .find(|d| d["readerId"] == "gate-b" && d["detail"].is_string())
+        {
+            break d.clone();
+        }
+        assert!(
+            Instant::now() < until,
+            "no init failure on status: {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(device["connected"], true, "{device}");
+    assert!(
+        device["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("init command failed: escape command #1"),
+        "{device}"
+    );
+    // A plastic card's UID is still read and decided (unknown here: a reject, but a decision).
+    let events = app.events();
+    let card =
+        InsertedCard::insert(port, sim::VirtualTag::plastic(&[0xDE, 0xAD, 0xBE, 0xEF])).unwrap();
+    let d = next(&events, "decision");
+    card.remove();
+    assert_eq!(d["attributes"]["readerId"], "gate-b", "{d}");
+    assert_eq!(d["attributes"]["medium"], "nfc_uid", "{d}");
+    std::thread::sleep(Duration::from_millis(900));
+}

@@ -243,3 +243,68 @@ fn a_phone_left_on_the_reader_is_read_once() {
     assert_eq!(e["value"], "HLF-0009");
     watch.finish();
 }
+
+/// `[[nfc.reader_init]]`: init APDUs reach the phone on every connect, before the tap is read;
+/// an init APDU answered with the wrong status and an escape command vpcd refuses are each
+/// reported once, and the reader keeps reading taps.
+#[test]
+fn reader_init_commands_are_sent_and_failures_reported_not_fatal() {
+    let _turn = exclusive();
+    ensure_pcscd();
+    let node = Node::empty();
+    // SELECT OSE.VAS.01 (the iPhone answers 9000), then a PN532 pseudo-APDU it does not know
+    // (6D00, where 9000 is expected).
+    let select_ose = "00A404000A4F53452E5641532E303100";
+    std::fs::write(
+        node.data_dir().join("passdesk.toml"),
+        format!(
+            "[[nfc.reader_init]]\nreader = \"{READER}\"\nescape = [{{ ctl_code = 3500, hex = \"E0 00 00 18 00\" }}]\n\
+             apdu = [{{ hex = \"{select_ose}\" }}, {{ hex = \"FF 00 00 00 02 D4 02\", expect_sw = \"9000\" }}]\n"
+        ),
+    )
+    .unwrap();
+    let watch = Watch::start(&node, 2);
+    let escape = watch.next();
+    assert_eq!(escape["event"], "readerInitFailed", "{escape}");
+    assert_eq!(escape["reader"], READER);
+    assert!(
+        escape["error"]
+            .as_str()
+            .unwrap()
+            .contains("escape command #1 (SCardControl, SCARD_CTL_CODE(3500))"),
+        "{escape}"
+    );
+
+    let key = sim::demo_vas_key().public_key();
+    for round in 0..2 {
+        let card = InsertedCard::insert_recording(
+            PORT,
+            VirtualIPhone::new(sim::DEMO_PASS_TYPE_ID, key, "PASS-INIT-1"),
+        )
+        .unwrap();
+        let mut event = watch.next();
+        if round == 0 {
+            // Reported on the first tap only, not on every tap.
+            assert_eq!(event["event"], "readerInitFailed", "{event}");
+            assert!(
+                event["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("init APDU #2 failed: status 6D00 where 9000 was expected"),
+                "{event}"
+            );
+            event = watch.next();
+        }
+        assert_eq!(event["event"], "scan", "round {round}: {event}");
+        assert_eq!(event["value"], "PASS-INIT-1");
+        let commands = card.commands();
+        card.remove();
+        let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02X}")).collect::<String>();
+        assert_eq!(hex(&commands[0]), select_ose);
+        assert_eq!(hex(&commands[1]), "FF00000002D402");
+        // Then the tap itself: SELECT OSE.VAS.01 and VAS GET DATA.
+        assert_eq!(commands.len(), 4, "{commands:?}");
+        std::thread::sleep(Duration::from_millis(900));
+    }
+    watch.finish();
+}

@@ -1,6 +1,6 @@
 //! `passdesk qr decode` and `passdesk bench qr`, run as the real binary. No timing asserted.
 
-use passdesk_tests::{describe, json_lines, Node};
+use passdesk_tests::{blank_png, describe, json_lines, Node};
 
 const TESTSET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/qr");
 
@@ -53,59 +53,6 @@ fn qr_decode_of_a_code_free_image_is_null() {
     let line = &json_lines(&out)[0];
     assert!(line["text"].is_null(), "{line}");
     assert!(line["decoder"].is_null(), "{line}");
-}
-
-/// An uncompressed grayscale PNG (stored deflate blocks), written by hand so this crate needs
-/// no image library.
-fn blank_png(w: u32, h: u32) -> Vec<u8> {
-    let mut raw = Vec::new();
-    for _ in 0..h {
-        raw.push(0u8); // filter: none
-        raw.extend(std::iter::repeat_n(200u8, w as usize));
-    }
-    let mut z = vec![0x78, 0x01];
-    for (i, chunk) in raw.chunks(65_535).enumerate() {
-        let last = (i + 1) * 65_535 >= raw.len();
-        z.push(u8::from(last));
-        let len = chunk.len() as u16;
-        z.extend(len.to_le_bytes());
-        z.extend((!len).to_le_bytes());
-        z.extend(chunk);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in &raw {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    z.extend(((b << 16) | a).to_be_bytes());
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend(w.to_be_bytes());
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 0, 0, 0, 0]); // 8-bit grayscale
-    for (kind, data) in [(&b"IHDR"[..], ihdr), (b"IDAT", z), (b"IEND", Vec::new())] {
-        png.extend((data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend(&data);
-        png.extend(&body);
-        png.extend(crc32(&body).to_be_bytes());
-    }
-    png
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]

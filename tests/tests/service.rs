@@ -567,3 +567,64 @@ fn templates_and_events_can_be_updated() {
         404
     );
 }
+
+#[test]
+fn the_scan_list_counts_all_of_today_whatever_its_limit_and_search_finds_an_email() {
+    let app = TestApp::start();
+    let before = app.get("/api/v1/scans?limit=1", &app.cashier_key);
+    assert_eq!(before.status, 200, "{before:?}");
+    let (a0, r0) = (
+        before.body["meta"]["totals"]["accepted"].as_u64().unwrap(),
+        before.body["meta"]["totals"]["rejected"].as_u64().unwrap(),
+    );
+    app.scan("HLF-0002", "gate-a");
+    app.scan("HLF-0002", "gate-a"); // the same tap again: shown, not counted twice
+    app.scan("HLF-0040", "gate-a"); // voided
+    app.scan("NOPE-1", "gate-a");
+    let after = app.get("/api/v1/scans?limit=1", &app.cashier_key);
+    assert_eq!(after.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(after.body["meta"]["count"], 1);
+    assert_eq!(after.body["meta"]["totals"]["accepted"], a0 + 1);
+    assert_eq!(after.body["meta"]["totals"]["rejected"], r0 + 2);
+    let gate = app.get(
+        "/api/v1/scans?readerId=gate-a&verdict=reject",
+        &app.cashier_key,
+    );
+    assert_eq!(gate.body["meta"]["totals"]["accepted"], 0);
+    assert_eq!(gate.body["meta"]["totals"]["rejected"], 2);
+
+    let created = app.post(
+        "/api/v1/passes",
+        &app.manager_key,
+        json!({"passTemplate": "tpl-hlf-ticket", "eventUuid": "ev-harbour-lights",
+               "pass": {"fullName": "Grace Hopper", "email": "grace@navy.example"}}),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let found = app.get("/api/v1/passes?search=navy.example", &app.cashier_key);
+    assert_eq!(found.body["meta"]["totalCount"], 1, "{found:?}");
+    assert_eq!(found.body["data"][0]["id"], created.body["data"]["id"]);
+}
+
+#[test]
+fn openapi_command_prints_the_served_document() {
+    let app = TestApp::start();
+    let served = app.get("/api/v1/openapi.json", &app.cashier_key);
+    let out = std::process::Command::new(passdesk_tests::passdesk_bin())
+        .arg("openapi")
+        .output()
+        .expect("run passdesk openapi");
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, served.body);
+    // The response shapes are typed, so generated clients (the UI's) know them.
+    let schemas = &printed["components"]["schemas"];
+    for name in [
+        "Decision",
+        "ScanDoc",
+        "LoyaltyOperationDoc",
+        "PassPage",
+        "StatusDoc",
+    ] {
+        assert!(schemas[name].is_object(), "{name} is in the document");
+    }
+}

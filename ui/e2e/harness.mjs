@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SHOTS = join(here, 'screenshots');
-const BIN = process.env.PASSDESK_BIN ?? resolve(here, '../../target/debug/passdesk');
+export const BIN = process.env.PASSDESK_BIN ?? resolve(here, '../../target/debug/passdesk');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** Starts the service; resolves when it printed its address. */

@@ -20,5 +20,7 @@ export interface App {
 
 export interface Screen {
   title: string;
+  /** The screen shows this station's decisions itself; others get a toast for each. */
+  showsDecisions?: boolean;
   mount(root: HTMLElement, app: App, params: URLSearchParams): () => void;
 }

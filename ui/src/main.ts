@@ -6,9 +6,10 @@
 import './style.css';
 import { api, ApiError, getKey, onFetchState, OfflineError, setKey, setOnUnauthorized } from './api/client';
 import { openStream } from './api/stream';
-import type { Decision, ScanResource } from './api/types';
+import type { Decision, ScanDoc } from './api/types';
 import type { App, Screen } from './app';
 import { clear, h } from './dom';
+import { decisionMessage, holder } from './format';
 import { play } from './sound';
 import { gate } from './screens/gate';
 import { cashier } from './screens/cashier';
@@ -57,6 +58,7 @@ let streamUp = false;
 let fetchUp = true;
 let readerId = localStorage.getItem(READER_KEY) || 'desk-1';
 let unmount: (() => void) | null = null;
+let currentScreen = '';
 let stopStream: (() => void) | null = null;
 
 const badge = h('span.badge', { 'data-testid': 'online-badge', role: 'status' });
@@ -118,6 +120,14 @@ function ingest(d: Decision, own: boolean): void {
   for (const l of decisionListeners) l(d, own);
 }
 
+/** A code scanned on the manager or status screen still gets its answer, in words. */
+function answerInToast(d: Decision): void {
+  if (SCREENS[currentScreen]?.showsDecisions) return;
+  const who = holder(d);
+  const word = d.verdict === 'reject' ? 'Refused' : d.warnings.length ? 'Check' : 'OK';
+  toast(`${word}: ${decisionMessage(d)}${who ? ' · ' + who : ''}`, d.verdict === 'reject' ? 'error' : 'ok');
+}
+
 const app: App = {
   reader: () => readerId,
   onDecision(fn) {
@@ -128,10 +138,12 @@ const app: App = {
     const v = value.trim();
     if (!v) return null;
     try {
-      const res = await api<{ data: ScanResource }>('POST', '/api/v1/scans', {
+      const res = await api<ScanDoc>('POST', '/api/v1/scans', {
         body: { value: v, readerId, medium },
       });
+      // (the stream may have brought it first: then this is a no-op)
       ingest(res.data.attributes, true);
+      answerInToast(res.data.attributes);
       return res.data.attributes;
     } catch (e) {
       if (e instanceof OfflineError) toast('Not scanned: the counter service does not answer. Scan again.', 'error');
@@ -151,16 +163,35 @@ const app: App = {
 };
 
 // Keyboard-wedge scanners type fast and end with Enter. The scan box takes them wherever
-// focus is (a button, the page, after a dialog or a toast), unless someone is typing into
-// another field on purpose.
+// focus is (a button, a list, the page, after a dialog or a toast), unless someone is typing
+// into another text field on purpose.
 function isTypingField(el: Element | null): boolean {
   if (!el) return false;
   if (el === scanInput) return true;
-  if (el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) return true;
+  if (el instanceof HTMLTextAreaElement) return true;
   if (el instanceof HTMLInputElement) {
-    return !['button', 'submit', 'checkbox', 'radio', 'range', 'reset'].includes(el.type);
+    return !['button', 'submit', 'checkbox', 'radio', 'range', 'reset', 'color', 'file'].includes(el.type);
   }
+  // A <select> is not typed into: its type-ahead would swallow a code and change the choice.
   return (el as HTMLElement).isContentEditable === true;
+}
+
+// Keys typed into a number field (the cashier's amount), with when: a scanner's digits come in a
+// burst, a person's do not. A burst of digits ending in Enter is a code, not an amount.
+let numericBurst: number[] = [];
+
+function takeBurstFrom(field: HTMLInputElement): void {
+  const n = numericBurst.length;
+  const typed = field.value.slice(-n);
+  field.value = field.value.slice(0, field.value.length - n);
+  field.dispatchEvent(new Event('input', { bubbles: true }));
+  scanInput.value += typed;
+  keyTimes.push(...numericBurst);
+  numericBurst = [];
+}
+
+function isBurst(times: number[]): boolean {
+  return times.length >= 4 && (times[times.length - 1] - times[0]) / (times.length - 1) < 30;
 }
 
 document.addEventListener(
@@ -168,13 +199,33 @@ document.addEventListener(
   (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const active = document.activeElement;
-    // A number field (the cashier's amount) passes a scanner's letters on to the scan box.
-    const numeric = active instanceof HTMLElement && active.dataset.numeric !== undefined;
-    if (numeric && e.key.length === 1 && !/[0-9.,]/.test(e.key)) {
-      e.preventDefault();
-      scanInput.focus({ preventScroll: true });
-      scanInput.value += e.key;
-      noteKey();
+    // A number field (the cashier's amount) passes a scanner's code on to the scan box.
+    if (active instanceof HTMLInputElement && active.dataset.numeric !== undefined) {
+      const now = performance.now();
+      if (e.key.length === 1 && /[0-9.,]/.test(e.key)) {
+        const last = numericBurst[numericBurst.length - 1];
+        if (last !== undefined && now - last > 60) numericBurst = [];
+        numericBurst.push(now);
+        return;
+      }
+      if (e.key.length === 1) {
+        e.preventDefault();
+        if (isBurst([...numericBurst, now])) takeBurstFrom(active);
+        numericBurst = [];
+        scanInput.focus({ preventScroll: true });
+        scanInput.value += e.key;
+        noteKey();
+        return;
+      }
+      if (e.key === 'Enter' && isBurst([...numericBurst, now])) {
+        // Not the amount's Enter (that adds points): the scanner's end of code.
+        e.preventDefault();
+        e.stopPropagation();
+        takeBurstFrom(active);
+        submitScan();
+        return;
+      }
+      numericBurst = [];
       return;
     }
     if (isTypingField(active)) return;
@@ -237,6 +288,10 @@ readerInput.addEventListener('change', () => {
   if (!v) return (readerInput.value = readerId), undefined;
   readerId = v;
   localStorage.setItem(READER_KEY, v);
+  // The address says which reader too (a bookmark, a reload): keep it the same.
+  const r = parseHash();
+  r.params.set('reader', v);
+  history.replaceState(null, '', `#/${r.name}?${r.params.toString()}`);
   toast(`This station scans as reader ${v}`);
   route();
 });
@@ -288,6 +343,7 @@ function route(): void {
     localStorage.setItem(READER_KEY, fromUrl);
   }
   const screen = SCREENS[r.name];
+  currentScreen = r.name;
   document.title = `Passdesk · ${screen.title}`;
   document.body.dataset.screen = r.name;
   clear(

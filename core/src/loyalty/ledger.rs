@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Earn,
@@ -61,7 +61,7 @@ impl FromStr for EntryKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerEntry {
     pub id: String,
@@ -103,7 +103,7 @@ impl LedgerEntry {
 
 /// A pass's loyalty state: the fold of its ledger. `points` is the spendable balance
 /// (PassEntry's `balance`); reserved amounts are held by created, unredeemed rewards.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     pub points: i64,
@@ -197,15 +197,31 @@ pub(crate) fn append(
     match lots {
         Lots::Credit { expires_at } if e.points > 0 => {
             conn.prepare_cached(
-                "INSERT INTO loyalty_lots (entry_id, pass_id, seq, remaining, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO loyalty_lots (pass_id, seq, entry_id, remaining, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
-            .and_then(|mut s| s.execute(params![e.id, e.pass_id, seq, e.points, expires_at]))
+            .and_then(|mut s| s.execute(params![e.pass_id, seq, e.id, e.points, expires_at]))
             .map_err(StoreError::from)?;
         }
         Lots::Debit { prefer } if e.points < 0 => debit_lots(conn, &e.pass_id, -e.points, prefer)?,
         _ => {}
     }
     Ok(next)
+}
+
+/// Points still held by one credit: a pass's lot, named by the seq of the entry that credited it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lot {
+    pub seq: i64,
+    pub entry_id: String,
+    pub remaining: i64,
+}
+
+fn lot_from_row(r: &Row<'_>) -> rusqlite::Result<Lot> {
+    Ok(Lot {
+        seq: r.get(0)?,
+        entry_id: r.get(1)?,
+        remaining: r.get(2)?,
+    })
 }
 
 /// Takes `amount` points from the open lots, oldest first. What the lots cannot cover is a
@@ -216,50 +232,47 @@ fn debit_lots(
     mut amount: i64,
     prefer: Option<&str>,
 ) -> StoreResult<()> {
-    let mut open: Vec<(String, i64)> = conn
+    // A pass's lots are one run of the (pass_id, seq) key: one page, oldest first.
+    let mut open: Vec<Lot> = conn
         .prepare_cached(
-            "SELECT entry_id, remaining FROM loyalty_lots WHERE pass_id = ?1 AND remaining > 0 ORDER BY seq",
+            "SELECT seq, entry_id, remaining FROM loyalty_lots WHERE pass_id = ?1 AND remaining > 0 ORDER BY seq",
         )?
-        .query_map([pass_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([pass_id], lot_from_row)?
         .collect::<Result<_, _>>()?;
     if let Some(p) = prefer {
-        if let Some(i) = open.iter().position(|(id, _)| id == p) {
+        if let Some(i) = open.iter().position(|lot| lot.entry_id == p) {
             let lot = open.remove(i);
             open.insert(0, lot);
         }
     }
-    for (id, remaining) in open {
+    for lot in open {
         if amount == 0 {
             break;
         }
-        let take = remaining.min(amount);
+        let take = lot.remaining.min(amount);
         conn.prepare_cached(
-            "UPDATE loyalty_lots SET remaining = remaining - ?2 WHERE entry_id = ?1",
+            "UPDATE loyalty_lots SET remaining = remaining - ?3 WHERE pass_id = ?1 AND seq = ?2",
         )?
-        .execute(params![id, take])?;
+        .execute(params![pass_id, lot.seq, take])?;
         amount -= take;
     }
     Ok(())
 }
 
 /// Lots past their expiry that still hold points, oldest first.
-pub(crate) fn due_lots(
-    conn: &Connection,
-    pass_id: &str,
-    at: Timestamp,
-) -> StoreResult<Vec<(String, i64)>> {
+pub(crate) fn due_lots(conn: &Connection, pass_id: &str, at: Timestamp) -> StoreResult<Vec<Lot>> {
     Ok(conn
         .prepare_cached(
-            "SELECT entry_id, remaining FROM loyalty_lots
+            "SELECT seq, entry_id, remaining FROM loyalty_lots
              WHERE pass_id = ?1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?2 ORDER BY seq",
         )?
-        .query_map(params![pass_id, at], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![pass_id, at], lot_from_row)?
         .collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn close_lot(conn: &Connection, entry_id: &str) -> StoreResult<()> {
-    conn.prepare_cached("UPDATE loyalty_lots SET remaining = 0 WHERE entry_id = ?1")?
-        .execute([entry_id])?;
+pub(crate) fn close_lot(conn: &Connection, pass_id: &str, lot: &Lot) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE loyalty_lots SET remaining = 0 WHERE pass_id = ?1 AND seq = ?2")?
+        .execute(params![pass_id, lot.seq])?;
     Ok(())
 }
 
@@ -324,7 +337,9 @@ pub fn history(conn: &Connection, pass_id: &str) -> StoreResult<Vec<LedgerEntry>
     Ok(out)
 }
 
-/// Redemptions of a pass this node made since `since` that upstream has not seen yet.
+/// Redemptions of a pass this node made since `since` that upstream has not seen yet. Found
+/// through the ledger's (pass_id, seq) index: a pass has few entries, and a separate index
+/// would cost every redemption another page write.
 pub(crate) fn unsynced_redemptions_since(
     conn: &Connection,
     pass_id: &str,

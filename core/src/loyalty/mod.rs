@@ -98,7 +98,7 @@ impl LoyaltyError {
 }
 
 /// What the cashier sees of a pass's loyalty on a scan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoyaltyView {
     /// Spendable points (PassEntry's `balance`); negative after a refund of spent points.

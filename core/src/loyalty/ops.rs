@@ -65,7 +65,7 @@ pub enum Operation {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OpResult {
     pub op_id: String,
@@ -105,9 +105,10 @@ pub fn apply(
         let mut run = Run { conn: tx, node_id, op_id: &op_id, pass: &pass, program: &program, at, entries: Vec::new(), account };
         let reward = run.execute(&op)?;
         let result = OpResult { op_id: op_id.clone(), pass_id: pass.id.clone(), entries: run.entries, account: run.account, reward, replayed: false };
-        outbox::append(tx, outbox::topic::PASS_LOYALTY_UPDATED, &pass.id, &result, at)?;
-        tx.prepare_cached("INSERT INTO loyalty_operations (op_id, request_hash, result, at) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![op_id, hash, serde_json::to_string(&result).expect("results serialise"), at])?;
+        // The event's payload is the result a replay of this op id answers with.
+        let event = outbox::append(tx, outbox::topic::PASS_LOYALTY_UPDATED, &pass.id, &result, at)?;
+        tx.prepare_cached("INSERT INTO loyalty_operations (op_id, request_hash, outbox_seq, at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![op_id, hash, event.seq, at])?;
         Ok(result)
     })
 }
@@ -125,7 +126,10 @@ pub fn expire_due(
 /// The same id with the same request: the stored result. With another request: a conflict.
 fn recall(conn: &Connection, op_id: &str, hash: &str) -> Result<Option<OpResult>, LoyaltyError> {
     let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT request_hash, result FROM loyalty_operations WHERE op_id = ?1")?
+        .prepare_cached(
+            "SELECT o.request_hash, coalesce(o.result, e.payload)
+             FROM loyalty_operations o LEFT JOIN outbox e ON e.seq = o.outbox_seq WHERE o.op_id = ?1",
+        )?
         .query_row([op_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match row {
@@ -193,11 +197,12 @@ fn expire_lots(
     at: Timestamp,
 ) -> Result<Vec<LedgerEntry>, LoyaltyError> {
     let mut written = Vec::new();
-    for (lot, remaining) in ledger::due_lots(conn, pass_id, at)? {
+    for due in ledger::due_lots(conn, pass_id, at)? {
         // Expiry takes what the lot still holds, but never takes the balance below zero.
         let balance = ledger::account(conn, pass_id)?.points;
-        let amount = remaining.min(balance.max(0));
-        ledger::close_lot(conn, &lot)?;
+        let amount = due.remaining.min(balance.max(0));
+        ledger::close_lot(conn, pass_id, &due)?;
+        let lot = &due.entry_id;
         if amount > 0 {
             let mut e = LedgerEntry::new(
                 &format!("expire:{lot}"),

@@ -5,6 +5,7 @@ use crate::nfc::{ApduTransport, TransportError};
 pub struct CardTransport<'a> {
     card: &'a pcsc::Card,
     buf: Vec<u8>,
+    sent: usize,
 }
 
 impl<'a> CardTransport<'a> {
@@ -12,12 +13,19 @@ impl<'a> CardTransport<'a> {
         Self {
             card,
             buf: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+            sent: 0,
         }
+    }
+
+    /// Command APDUs transmitted so far (GET RESPONSE and retries included).
+    pub fn sent(&self) -> usize {
+        self.sent
     }
 }
 
 impl ApduTransport for CardTransport<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.sent += 1;
         match self.card.transmit(apdu, &mut self.buf) {
             Ok(r) => Ok(r.to_vec()),
             Err(

@@ -1,13 +1,14 @@
 //! Waiting for taps on every reader: one card or phone put on a reader gives one event, however
 //! long it stays there; readers may come and go (USB), and so may pcscd.
 
-use super::{establish, reader_names, CardTransport, PcscError};
-use crate::nfc::{read_tap, TapConfig, TapError, TransportError};
+use super::init::{run_escapes, InitError, ReaderInit};
+use super::{establish, reader_names, tap_card, PcscError};
+use crate::nfc::{TapConfig, TapError};
 use crate::Scan;
-use pcsc::{Context, Disposition, Protocols, ReaderState, ShareMode, State, PNP_NOTIFICATION};
+use pcsc::{Context, ReaderState, State, PNP_NOTIFICATION};
 use std::collections::HashMap;
 use std::ffi::CString;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReaderEvent {
@@ -19,6 +20,12 @@ pub enum ReaderEvent {
     TapFailed {
         reader: String,
         error: TapError,
+    },
+    /// An init command of the reader's config failed (see [`ReaderInit`]). Reported once until
+    /// it succeeds again or fails differently; the reader keeps reading taps.
+    InitFailed {
+        reader: String,
+        error: InitError,
     },
 }
 
@@ -33,6 +40,9 @@ pub struct Watcher {
     /// reader is read once, and a quick remove-and-tap-again between two polls is read again.
     read: HashMap<String, u32>,
     refresh: bool,
+    inits: Vec<ReaderInit>,
+    /// Per reader: the init failure last reported, so a bad init APDU is not an event per tap.
+    init_failures: HashMap<String, InitError>,
 }
 
 impl Watcher {
@@ -44,7 +54,16 @@ impl Watcher {
             states: Vec::new(),
             read: HashMap::new(),
             refresh: true,
+            inits: Vec::new(),
+            init_failures: HashMap::new(),
         }
+    }
+
+    /// Init commands for the readers they name (escape commands on appearance, APDUs on
+    /// every connect).
+    pub fn with_reader_init(mut self, inits: Vec<ReaderInit>) -> Self {
+        self.inits = inits;
+        self
     }
 
     pub fn only_readers_matching(mut self, part: impl Into<String>) -> Self {
@@ -79,6 +98,7 @@ impl Watcher {
             self.ctx = None;
             self.states.clear();
             self.read.clear();
+            self.init_failures.clear();
             // The caller learns of the removals only when they are all it gets.
             if !events.is_empty() {
                 return Ok(events);
@@ -135,7 +155,7 @@ impl Watcher {
                 continue;
             }
             self.read.insert(label.clone(), count);
-            events.push(self.tap(&ctx, &name, label));
+            self.tap(&ctx, &name, label, events);
         }
         if self.refresh {
             self.refresh_readers(&ctx, events)?;
@@ -157,6 +177,7 @@ impl Watcher {
         for gone in known.iter().filter(|k| !names.contains(k)) {
             events.push(ReaderEvent::ReaderRemoved(gone.clone()));
             self.read.remove(gone);
+            self.init_failures.remove(gone);
         }
         self.states.retain(|s| {
             s.name() == PNP_NOTIFICATION()
@@ -164,42 +185,56 @@ impl Watcher {
         });
         for new in names.iter().filter(|n| !known.contains(n)) {
             if let Ok(c) = CString::new(new.as_bytes()) {
-                self.states.push(ReaderState::new(c, State::UNAWARE));
                 events.push(ReaderEvent::ReaderAdded(new.clone()));
+                let init = run_escapes(ctx, &c, &self.inits);
+                self.note_init(new, init, events);
+                self.states.push(ReaderState::new(c, State::UNAWARE));
             }
         }
         Ok(())
     }
 
-    fn tap(&self, ctx: &Context, name: &std::ffi::CStr, label: String) -> ReaderEvent {
-        let card = match ctx.connect(name, ShareMode::Shared, Protocols::ANY) {
-            Ok(c) => c,
-            Err(e) => {
-                return ReaderEvent::TapFailed {
-                    reader: label,
-                    error: TapError::Transport(match e {
-                        pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard => {
-                            TransportError::CardRemoved
-                        }
-                        e => TransportError::Io(e.to_string()),
-                    }),
-                }
-            }
-        };
-        let result = read_tap(
-            &mut CardTransport::new(&card),
-            &self.cfg,
-            &label,
-            SystemTime::now(),
-        );
-        // Leave the card as it is: a reset would make some phones start over.
-        let _ = card.disconnect(Disposition::LeaveCard);
-        match result {
+    fn tap(
+        &mut self,
+        ctx: &Context,
+        name: &std::ffi::CStr,
+        label: String,
+        events: &mut Vec<ReaderEvent>,
+    ) {
+        let outcome = tap_card(ctx, name, &label, &self.cfg, &self.inits);
+        if let Some(init) = outcome.init {
+            self.note_init(&label, init, events);
+        }
+        events.push(match outcome.result {
             Ok(scan) => ReaderEvent::Scan(scan),
             Err(error) => ReaderEvent::TapFailed {
                 reader: label,
                 error,
             },
+        });
+    }
+
+    /// Reports an init failure unless it is the one already reported for this reader.
+    fn note_init(
+        &mut self,
+        reader: &str,
+        result: Result<(), InitError>,
+        events: &mut Vec<ReaderEvent>,
+    ) {
+        match result {
+            Ok(()) => {
+                self.init_failures.remove(reader);
+            }
+            Err(error) => {
+                tracing::debug!(%reader, %error, "reader init failed");
+                if self.init_failures.get(reader) != Some(&error) {
+                    self.init_failures.insert(reader.to_owned(), error.clone());
+                    events.push(ReaderEvent::InitFailed {
+                        reader: reader.to_owned(),
+                        error,
+                    });
+                }
+            }
         }
     }
 }

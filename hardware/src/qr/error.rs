@@ -32,6 +32,8 @@ pub enum QrError {
         expected: usize,
         actual: usize,
     },
+    #[error("unreadable camera frame: {0}")]
+    CameraFrame(String),
     #[error("cannot list the directory {path}: {source}")]
     ListDir {
         path: PathBuf,

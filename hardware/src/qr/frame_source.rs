@@ -1,8 +1,6 @@
-//! Where frames come from. Image files and directories here; the camera (nokhwa, MJPEG to
-//! grayscale) is another implementation of [`FrameSource`] that lives beside this one when it
-//! is written: it needs libclang at build time and a /dev/video* device at run time, so it
-//! will sit behind a cargo feature, and it must convert each frame to a [`GrayFrame`] and
-//! return `Ok(None)` never (a camera does not run out), `Err` for a lost device.
+//! Where frames come from. Image files and directories here ([`ImageFiles`], and [`Clocked`]
+//! to give them camera timestamps); the camera's frames come through
+//! [`crate::camera::CameraScanner`]'s mailbox, another [`FrameSource`].
 
 use super::error::QrError;
 use super::gray::GrayFrame;
@@ -92,6 +90,36 @@ impl FrameSource for ImageFiles {
             at: SystemTime::now(),
             label: path.display().to_string(),
         }))
+    }
+}
+
+/// Frames stamped as a camera at `fps` would have taken them, from `start` on: the deduper
+/// then sees the same times on every run, however fast the frames are decoded (tests, and
+/// `passdesk camera watch --frames`).
+pub struct Clocked<S> {
+    inner: S,
+    start: SystemTime,
+    interval: std::time::Duration,
+    n: u32,
+}
+
+impl<S: FrameSource> Clocked<S> {
+    pub fn new(inner: S, start: SystemTime, fps: u32) -> Self {
+        Self {
+            inner,
+            start,
+            interval: std::time::Duration::from_secs(1) / fps.max(1),
+            n: 0,
+        }
+    }
+}
+
+impl<S: FrameSource> FrameSource for Clocked<S> {
+    fn next_frame(&mut self) -> Option<Result<Frame, QrError>> {
+        let next = self.inner.next_frame()?;
+        let at = self.start + self.interval * self.n;
+        self.n += 1;
+        Some(next.map(|f| Frame { at, ..f }))
     }
 }
 

@@ -33,7 +33,7 @@ pub use cascade::{Cascade, Outcome, Read};
 pub use dedup::{DedupPolicy, QrDeduper};
 pub use error::QrError;
 pub use frame_decoder::FrameDecoder;
-pub use frame_source::{Frame, FrameSource, ImageFiles};
+pub use frame_source::{Clocked, Frame, FrameSource, ImageFiles};
 pub use gray::GrayFrame;
 pub use scanner::QrScanner;
 pub use stage::Stage;

@@ -14,6 +14,9 @@ pub struct QrScanner<S> {
     source: S,
     decoder: FrameDecoder,
     deduper: QrDeduper,
+    /// The label of the frame the last scan came from.
+    last_label: String,
+    frames: u64,
 }
 
 impl<S: FrameSource> QrScanner<S> {
@@ -22,7 +25,19 @@ impl<S: FrameSource> QrScanner<S> {
             source,
             decoder,
             deduper,
+            last_label: String::new(),
+            frames: 0,
         }
+    }
+
+    /// The label of the frame the last scan was read in (a file name, a frame number).
+    pub fn last_label(&self) -> &str {
+        &self.last_label
+    }
+
+    /// Frames decoded so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
     }
 }
 
@@ -35,12 +50,14 @@ impl<S: FrameSource> Iterator for QrScanner<S> {
                 Ok(frame) => frame,
                 Err(e) => return Some(Err(e)),
             };
+            self.frames += 1;
             let outcome = self.decoder.decode(&frame.image);
             for (stage, msg) in &outcome.panics {
                 tracing::warn!(frame = %frame.label, stage = stage.name(), panic = %msg, "QR decoder panicked");
             }
             let text = outcome.read.as_ref().map(|r| r.text.as_str());
             if let Some(scan) = self.deduper.observe(text, frame.at) {
+                self.last_label = frame.label;
                 return Some(Ok(scan));
             }
         }

@@ -20,7 +20,7 @@ use passdesk_core::{checkin, keys, pass_store, Decision, OpenMode, Reason, Store
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,8 @@ pub enum Cmd {
     Loyalty(super::bench_loyalty::LoyaltyArgs),
     /// QR decode rate on the real-photo set, and time per 720p camera frame.
     Qr(super::bench_qr::Args),
+    /// NFC taps (Apple VAS, Google Smart Tap) through pcscd and a vpcd virtual reader.
+    Nfc(super::bench_nfc::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +50,9 @@ pub struct CheckinArgs {
     /// Let commits run WAL checkpoints themselves (SQLite's default) instead of a checkpointer thread.
     #[arg(long)]
     pub autocheckpoint: bool,
+    /// Measure from a cold OS page cache (see `warm_page_cache`).
+    #[arg(long)]
+    pub cold: bool,
 }
 
 const GATE_1: &str = "bench-gate-1";
@@ -59,6 +64,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Checkin(args) => args,
         Cmd::Loyalty(args) => return super::bench_loyalty::run(ctx, args),
         Cmd::Qr(args) => return super::bench_qr::run(ctx, args),
+        Cmd::Nfc(args) => return super::bench_nfc::run(ctx, args),
     };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;
@@ -212,6 +218,29 @@ fn bench_pass(i: u32, ticket: bool, now: Timestamp) -> Pass {
 pub(crate) struct Samples {
     name: &'static str,
     micros: Vec<u64>,
+    /// WAL pages the timed operations appended (see [`count_wal_pages`]).
+    wal_pages: u64,
+}
+
+/// WAL pages appended by commits on connections that [`count_wal_pages`] watches. SQLite's WAL
+/// hook is a plain function pointer, so the count lives in a static.
+static WAL_PAGES: AtomicU64 = AtomicU64::new(0);
+static WAL_LAST_SIZE: AtomicU64 = AtomicU64::new(0);
+
+fn on_wal_commit(_: &rusqlite::hooks::Wal, pages_in_wal: std::ffi::c_int) -> rusqlite::Result<()> {
+    let now = u64::try_from(pages_in_wal).unwrap_or(0);
+    let before = WAL_LAST_SIZE.swap(now, Ordering::Relaxed);
+    // A smaller WAL than last time was restarted after a checkpoint: all of it is this commit.
+    let added = if now >= before { now - before } else { now };
+    WAL_PAGES.fetch_add(added, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Counts the pages each commit of `conn` writes to the WAL: the write amplification of an
+/// operation, a figure that does not depend on how busy the disk is. Replaces SQLite's
+/// autocheckpoint hook, so only for connections whose checkpoints run elsewhere.
+pub(crate) fn count_wal_pages(conn: &rusqlite::Connection) {
+    conn.wal_hook(Some(on_wal_commit));
 }
 
 impl Samples {
@@ -219,13 +248,16 @@ impl Samples {
         Self {
             name,
             micros: Vec::new(),
+            wal_pages: 0,
         }
     }
 
     pub(crate) fn time<T>(&mut self, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let pages = WAL_PAGES.load(Ordering::Relaxed);
         let start = Instant::now();
         let d = f()?;
         self.micros.push(start.elapsed().as_micros() as u64);
+        self.wal_pages += WAL_PAGES.load(Ordering::Relaxed) - pages;
         Ok(d)
     }
 
@@ -240,8 +272,10 @@ impl Samples {
                 self.micros[idx] as f64 / 1000.0
             }
         };
+        let wal_pages_per_op = (n > 0).then(|| self.wal_pages as f64 / n as f64);
         json!({ "kind": self.name, "count": n, "p50Ms": at(0.50), "p99Ms": at(0.99),
-                "maxMs": self.micros.last().map_or(0.0, |&m| m as f64 / 1000.0) })
+                "maxMs": self.micros.last().map_or(0.0, |&m| m as f64 / 1000.0),
+                "walPagesPerOp": wal_pages_per_op })
     }
 }
 
@@ -250,6 +284,9 @@ fn measure(
     args: &CheckinArgs,
     build_time: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
+    if !args.cold {
+        warm_page_cache(path)?;
+    }
     let mut store = Store::open(path, OpenMode::MustExist)?;
     let node = keys::load_node(store.conn())?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -257,6 +294,7 @@ fn measure(
         None
     } else {
         store.disable_autocheckpoint()?;
+        count_wal_pages(store.conn());
         Some(spawn_checkpointer(path, stop.clone()))
     };
 
@@ -365,20 +403,50 @@ fn measure(
 pub(crate) fn print_table(groups: &mut [Samples]) -> Vec<serde_json::Value> {
     let results: Vec<_> = groups.iter_mut().map(Samples::summary).collect();
     println!(
-        "{:<22} {:>7} {:>9} {:>9} {:>9}",
-        "kind", "count", "p50 ms", "p99 ms", "max ms"
+        "{:<22} {:>7} {:>9} {:>9} {:>9} {:>10}",
+        "kind", "count", "p50 ms", "p99 ms", "max ms", "WAL pages"
     );
     for r in &results {
+        let pages = r["walPagesPerOp"]
+            .as_f64()
+            .filter(|&p| p > 0.0)
+            .map_or_else(|| "-".to_owned(), |p| format!("{p:.1}"));
         println!(
-            "{:<22} {:>7} {:>9.3} {:>9.3} {:>9.3}",
+            "{:<22} {:>7} {:>9.3} {:>9.3} {:>9.3} {:>10}",
             r["kind"].as_str().unwrap_or(""),
             r["count"],
             r["p50Ms"].as_f64().unwrap_or(0.0),
             r["p99Ms"].as_f64().unwrap_or(0.0),
-            r["maxMs"].as_f64().unwrap_or(0.0)
+            r["maxMs"].as_f64().unwrap_or(0.0),
+            pages
         );
     }
     results
+}
+
+/// Reads the database file once, so the measurement starts where a counter that has been
+/// running for a while is: its store in the OS page cache. (A freshly built bench store may not
+/// be: the machine can drop cached pages at any time.) `--cold` skips this, to see what the
+/// first operations after a boot cost.
+pub(crate) fn warm_page_cache(path: &Path) -> anyhow::Result<()> {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    eprintln!(
+        "warmed the page cache: read {:.1} GB in {:.1} s",
+        total as f64 / 1e9,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// `PASSDESK_CHECKPOINT_MS` (default 2000): how often the checkpointer runs.

@@ -3,7 +3,10 @@
 //! return, idempotency check, expiry check, ledger, account, lots, outbox and durable commit
 //! (`synchronous=FULL`) included.
 
-use super::bench::{bench_db, bench_pass_id, prepare, print_table, spawn_checkpointer, Samples};
+use super::bench::{
+    bench_db, bench_pass_id, count_wal_pages, prepare, print_table, spawn_checkpointer,
+    warm_page_cache, Samples,
+};
 use crate::context::Context;
 use crate::output::print_json;
 use anyhow::ensure;
@@ -29,6 +32,9 @@ pub struct LoyaltyArgs {
     pub rounds: u32,
     #[arg(long)]
     pub rebuild: bool,
+    /// Measure from a cold OS page cache (see `bench::warm_page_cache`).
+    #[arg(long)]
+    pub cold: bool,
 }
 
 const ENTRY_POINTS: i64 = 10;
@@ -108,8 +114,8 @@ fn fill_ledger(path: &Path, passes: u32, per_pass: u32) -> anyhow::Result<bool> 
                 (done, end, per_pass, ENTRY_POINTS, now.unix_ms()),
             )?;
             tx.execute(
-                "INSERT INTO loyalty_lots (entry_id, pass_id, seq, remaining, expires_at)
-                 SELECT l.id, l.pass_id, l.seq, l.points, ?3 FROM loyalty_ledger l
+                "INSERT INTO loyalty_lots (pass_id, seq, entry_id, remaining, expires_at)
+                 SELECT l.pass_id, l.seq, l.id, l.points, ?3 FROM loyalty_ledger l
                  JOIN passes p ON p.id = l.pass_id WHERE p.rowid > ?1 AND p.rowid <= ?2",
                 (done, end, expires),
             )?;
@@ -141,9 +147,13 @@ fn measure(
     args: &LoyaltyArgs,
     build_seconds: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
+    if !args.cold {
+        warm_page_cache(path)?;
+    }
     let mut store = Store::open(path, OpenMode::MustExist)?;
     let node = keys::load_node(store.conn())?;
     store.disable_autocheckpoint()?;
+    count_wal_pages(store.conn());
     let stop = Arc::new(AtomicBool::new(false));
     let checkpointer = spawn_checkpointer(path, stop.clone());
     let (mut earn, mut redeem, mut replay) = (

@@ -3,13 +3,16 @@
 
 pub mod bench;
 pub mod bench_loyalty;
+pub mod bench_nfc;
 pub mod bench_qr;
+pub mod camera;
 pub mod demo;
 pub mod import;
 pub mod init;
 pub mod keys;
 pub mod loyalty;
 pub mod nfc;
+pub mod openapi;
 pub mod passes;
 pub mod policy;
 pub mod qr;

@@ -1,11 +1,13 @@
 //! `passdesk readers list|watch`: the PC/SC readers pcscd sees, and what is tapped on them.
 //!
 //! `watch` prints one JSON object per event (reader added or removed, a scan, a failed tap with
-//! the words to show the customer) until `--count` taps or `--timeout` seconds.
+//! the words to show the customer, a failed init command) until `--count` taps or `--timeout`
+//! seconds. Keys come from the command line; the readers' init commands from `[nfc]` in
+//! passdesk.toml, as `passdesk serve` sends them.
 
 use crate::context::Context;
 use crate::output::print_json;
-use anyhow::bail;
+use anyhow::{bail, Context as _};
 use passdesk_hardware::nfc::{
     vas, CollectorKey, SmartTapConfig, TapConfig, VasConfig, VasReaderKey,
 };
@@ -40,6 +42,17 @@ pub struct WatchArgs {
     /// Apple pass type identifier to ask for; repeat for several.
     #[arg(long = "pass-type-id", value_name = "ID", requires = "vas_keys")]
     pub pass_type_ids: Vec<String>,
+    /// Apple VAS merchant in one go: `PASS_TYPE_ID=KEYFILE`; repeat for several (adds to
+    /// --pass-type-id / --vas-key).
+    #[arg(long = "vas", value_name = "PASS_TYPE_ID=KEYFILE")]
+    pub vas: Vec<String>,
+    /// Google Smart Tap collector in one go: `COLLECTOR_ID:KEY_VERSION=KEYFILE`.
+    #[arg(
+        long = "smarttap",
+        value_name = "COLLECTOR_ID:KEY_VERSION=KEYFILE",
+        conflicts_with = "collector_key"
+    )]
+    pub smarttap: Option<String>,
     /// Freshness window for Apple VAS reads.
     #[arg(long, value_name = "SECS", default_value_t = vas::DEFAULT_MAX_AGE.as_secs())]
     pub vas_max_age: u64,
@@ -54,39 +67,81 @@ pub struct WatchArgs {
     pub collector_key_version: u32,
 }
 
-pub fn run(_ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
+pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::List => {
             let readers = pcsc::list()?;
             print_json(&json!({ "data": readers }))?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Watch(args) => watch(args),
+        Cmd::Watch(args) => watch(ctx, args),
     }
 }
 
 fn tap_config(args: &WatchArgs) -> anyhow::Result<TapConfig> {
     let mut cfg = TapConfig::default();
-    if !args.vas_keys.is_empty() {
+    let mut pass_type_ids = args.pass_type_ids.clone();
+    let mut key_files = args.vas_keys.clone();
+    for v in &args.vas {
+        let (id, file) = parse_vas(v)?;
+        if !pass_type_ids.contains(&id) {
+            pass_type_ids.push(id);
+        }
+        key_files.push(file);
+    }
+    if !key_files.is_empty() {
         cfg.vas = Some(VasConfig {
-            pass_type_ids: args.pass_type_ids.clone(),
-            keys: args
-                .vas_keys
+            pass_type_ids,
+            keys: key_files
                 .iter()
-                .map(|p| VasReaderKey::from_file(p))
-                .collect::<Result<_, _>>()?,
+                .map(|p| {
+                    VasReaderKey::from_file(p).with_context(|| format!("VAS key {}", p.display()))
+                })
+                .collect::<anyhow::Result<_>>()?,
             max_age: Duration::from_secs(args.vas_max_age),
         });
     }
-    if let (Some(path), Some(id)) = (&args.collector_key, args.collector_id) {
-        let key = CollectorKey::from_file(id, args.collector_key_version, path)?;
+    let collector = match (&args.smarttap, &args.collector_key, args.collector_id) {
+        (Some(s), _, _) => Some(parse_smarttap(s)?),
+        (None, Some(path), Some(id)) => Some((id, args.collector_key_version, path.clone())),
+        _ => None,
+    };
+    if let Some((id, version, path)) = collector {
+        let key = CollectorKey::from_file(id, version, &path)
+            .with_context(|| format!("Smart Tap key {}", path.display()))?;
         cfg.smart_tap = Some(SmartTapConfig::new(key));
     }
     Ok(cfg)
 }
 
-fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let mut watcher = Watcher::new(tap_config(&args)?);
+/// `PASS_TYPE_ID=KEYFILE`.
+fn parse_vas(s: &str) -> anyhow::Result<(String, PathBuf)> {
+    match s.split_once('=') {
+        Some((id, file)) if !id.is_empty() && !file.is_empty() => {
+            Ok((id.to_owned(), PathBuf::from(file)))
+        }
+        _ => bail!("--vas {s:?}: expected PASS_TYPE_ID=KEYFILE"),
+    }
+}
+
+/// `COLLECTOR_ID:KEY_VERSION=KEYFILE`.
+fn parse_smarttap(s: &str) -> anyhow::Result<(u32, u32, PathBuf)> {
+    let parsed = s.split_once('=').and_then(|(head, file)| {
+        let (id, version) = head.split_once(':')?;
+        Some((id.parse().ok()?, version.parse().ok()?, file))
+    });
+    match parsed {
+        Some((id, version, file)) if !file.is_empty() => Ok((id, version, PathBuf::from(file))),
+        _ => bail!(
+            "--smarttap {s:?}: expected COLLECTOR_ID:KEY_VERSION=KEYFILE (numbers, then a file)"
+        ),
+    }
+}
+
+fn watch(ctx: &Context, args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let config = crate::config::Config::load(ctx.data_dir())?;
+    let inits = crate::pipeline::pcsc::reader_inits(&config.nfc)?;
+    let mut watcher = Watcher::new(tap_config(&args)?).with_reader_init(inits);
     if let Some(r) = &args.reader {
         watcher = watcher.only_readers_matching(r.clone());
     }
@@ -145,6 +200,11 @@ fn event_json(event: &ReaderEvent) -> serde_json::Value {
             "valueHex": hex::encode(&s.value),
             "at": rfc3339(s.at),
         }),
+        ReaderEvent::InitFailed { reader, error } => json!({
+            "event": "readerInitFailed",
+            "reader": reader,
+            "error": error.to_string(),
+        }),
         ReaderEvent::TapFailed { reader, error } => json!({
             "event": "tapFailed",
             "reader": reader,
@@ -159,4 +219,36 @@ fn rfc3339(t: SystemTime) -> Option<String> {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
     chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_key_forms_parse_or_say_what_they_expect() {
+        assert_eq!(
+            parse_vas("pass.com.example=/etc/pd/vas=1.pem").unwrap(),
+            (
+                "pass.com.example".into(),
+                PathBuf::from("/etc/pd/vas=1.pem")
+            )
+        );
+        assert_eq!(
+            parse_smarttap("20180608:1=/etc/pd/c.pem").unwrap(),
+            (20180608, 1, PathBuf::from("/etc/pd/c.pem"))
+        );
+        for bad in ["pass.com.example", "=key.pem", "pass.x="] {
+            assert!(parse_vas(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("PASS_TYPE_ID=KEYFILE"));
+        }
+        for bad in ["20180608=c.pem", "x:1=c.pem", "1:2=", "1:2"] {
+            assert!(parse_smarttap(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("COLLECTOR_ID:KEY_VERSION=KEYFILE"));
+        }
+    }
 }

@@ -21,6 +21,9 @@ pub struct Args {
     /// Do not watch PC/SC readers (whatever `[nfc] enabled` says).
     #[arg(long)]
     pub no_readers: bool,
+    /// Do not use the camera (whatever `[camera] enabled` says).
+    #[arg(long)]
+    pub no_camera: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -33,6 +36,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         Options {
             listen: args.listen,
             no_readers: args.no_readers,
+            no_camera: args.no_camera,
             // The demo's launch key lives only as long as this run.
             launch_key: args.demo.then(|| LaunchKey {
                 name: "serve --demo launch key".into(),

@@ -2,6 +2,7 @@
 //! calls block), hands every scan to [`crate::server::routes::scans::decide`] (one durable
 //! transaction, then the event stream) and keeps its status in [`Devices`] for `/status`.
 
+pub mod camera;
 pub mod pcsc;
 pub mod serial;
 
@@ -14,10 +15,11 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// What the status screen shows of a device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceStatus {
-    /// `pcsc`, later `serial`, `camera`.
+    /// `pcsc`, `serial` or `camera`.
+    #[schema(value_type = String)]
     pub kind: &'static str,
     /// The device's own name (the PC/SC reader name).
     pub name: String,

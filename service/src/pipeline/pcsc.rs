@@ -3,13 +3,14 @@
 //! or restarting, a reader unplugged: a status, never a crash; recovery is automatic.
 
 use super::{reader_id_from_name, DeviceStatus};
-use crate::config::NfcConfig;
+use crate::config::{NfcConfig, ReaderInitConfig};
 use crate::server::routes::scans::{decide, publish};
 use crate::server::state::AppState;
 use anyhow::Context as _;
 use passdesk_core::scan::ReaderId;
+use passdesk_hardware::nfc::apdu::StatusWord;
 use passdesk_hardware::nfc::{CollectorKey, SmartTapConfig, TapConfig, VasConfig, VasReaderKey};
-use passdesk_hardware::pcsc::{ReaderEvent, Watcher};
+use passdesk_hardware::pcsc::{EscapeCommand, InitApdu, ReaderEvent, ReaderInit, Watcher};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -51,17 +52,88 @@ pub fn tap_config(cfg: &NfcConfig) -> anyhow::Result<TapConfig> {
     Ok(tap)
 }
 
+/// The `[[nfc.reader_init]]` tables, their hex checked now so that a typo stops the start
+/// with the entry named rather than failing on every reader.
+pub fn reader_inits(cfg: &NfcConfig) -> anyhow::Result<Vec<ReaderInit>> {
+    cfg.reader_init.iter().map(reader_init).collect()
+}
+
+fn reader_init(c: &ReaderInitConfig) -> anyhow::Result<ReaderInit> {
+    let ctx = |what: String| format!("nfc.reader_init for {:?}: {what}", c.reader);
+    anyhow::ensure!(
+        !c.reader.is_empty(),
+        ctx("reader must name a reader".into())
+    );
+    let escapes = c
+        .escape
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            Ok(EscapeCommand {
+                function: e.ctl_code,
+                data: parse_hex(&e.hex).with_context(|| ctx(format!("escape #{}", i + 1)))?,
+                expect: e
+                    .expect
+                    .as_deref()
+                    .map(parse_hex)
+                    .transpose()
+                    .with_context(|| ctx(format!("escape #{} expect", i + 1)))?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let apdus = c
+        .apdu
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let apdu = parse_hex(&a.hex).with_context(|| ctx(format!("apdu #{}", i + 1)))?;
+            anyhow::ensure!(
+                apdu.len() >= 4,
+                ctx(format!(
+                    "apdu #{}: a command APDU has at least 4 bytes",
+                    i + 1
+                ))
+            );
+            let sw = parse_hex(&a.expect_sw)
+                .ok()
+                .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                .with_context(|| {
+                    ctx(format!("apdu #{}: expect_sw must be 2 bytes of hex", i + 1))
+                })?;
+            Ok(InitApdu {
+                apdu,
+                expect_sw: StatusWord(u16::from_be_bytes(sw)),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(ReaderInit {
+        reader: c.reader.clone(),
+        escapes,
+        apdus,
+    })
+}
+
+/// Hex with optional spaces or colons between bytes (`FF 00 48 00 00`, `ff:00`).
+pub fn parse_hex(s: &str) -> anyhow::Result<Vec<u8>> {
+    let clean: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
+    hex::decode(&clean).map_err(|e| anyhow::anyhow!("{s:?} is not hex bytes: {e}"))
+}
+
 /// Starts the reader thread. It stops within half a second of `stop` being set.
 pub fn spawn(
     state: AppState,
     cfg: NfcConfig,
     tap: TapConfig,
+    inits: Vec<ReaderInit>,
     runtime: tokio::runtime::Handle,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("passdesk-pcsc".into())
-        .spawn(move || run(&state, &cfg, tap, &runtime, &stop))
+        .spawn(move || run(&state, &cfg, tap, inits, &runtime, &stop))
         .expect("spawn the PC/SC thread")
 }
 
@@ -69,10 +141,11 @@ fn run(
     state: &AppState,
     cfg: &NfcConfig,
     tap: TapConfig,
+    inits: Vec<ReaderInit>,
     runtime: &tokio::runtime::Handle,
     stop: &AtomicBool,
 ) {
-    let mut watcher = Watcher::new(tap);
+    let mut watcher = Watcher::new(tap).with_reader_init(inits);
     if let Some(f) = &cfg.reader_filter {
         watcher = watcher.only_readers_matching(f.clone());
     }
@@ -153,6 +226,19 @@ fn handle(state: &AppState, cfg: &NfcConfig, runtime: &tokio::runtime::Handle, e
                 );
             }
         }
+        ReaderEvent::InitFailed { reader, error } => {
+            // The reader stays connected and keeps reading; the status line says what failed.
+            tracing::warn!(%reader, error = %error, "reader init command failed");
+            let detail = format!("init command failed: {error}");
+            state.devices.update(&device_key(&reader), |d| {
+                d.detail = Some(detail.clone());
+            });
+            publish(
+                state,
+                "device",
+                &json!({ "kind": "pcsc", "name": reader, "readerId": reader_id_for(cfg, &reader), "connected": true, "detail": detail }),
+            );
+        }
         ReaderEvent::TapFailed { reader, error } => {
             tracing::info!(%reader, error = %error, "tap failed");
             publish(
@@ -211,5 +297,63 @@ fn sleep_unless_stopped(stop: &AtomicBool, total: Duration) {
     while slept < total && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(step);
         slept += step;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn nfc(toml: &str) -> NfcConfig {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(crate::config::CONFIG_FILE), toml).unwrap();
+        Config::load(dir.path()).unwrap().nfc
+    }
+
+    #[test]
+    fn reader_init_tables_become_commands() {
+        let cfg = nfc(r#"
+[[nfc.reader_init]]
+reader = "ACR1252"
+escape = [{ hex = "E0 00 00 18 00", expect = "e1:00" }]
+apdu = [{ hex = "FF CA 00 00 00" }, { hex = "00A4040000", expect_sw = "6A82" }]
+"#);
+        let inits = reader_inits(&cfg).unwrap();
+        assert_eq!(inits.len(), 1);
+        let i = &inits[0];
+        assert!(i.applies_to("ACS ACR1252 Dual Reader PICC 00 00"));
+        assert!(!i.applies_to("Virtual PCD 00 00"));
+        assert_eq!(i.escapes[0].function, 3500);
+        assert_eq!(i.escapes[0].data, [0xE0, 0, 0, 0x18, 0]);
+        assert_eq!(i.escapes[0].expect.as_deref(), Some(&[0xE1, 0][..]));
+        assert_eq!(i.apdus[0].expect_sw, StatusWord(0x9000));
+        assert_eq!(i.apdus[1].expect_sw, StatusWord(0x6A82));
+    }
+
+    #[test]
+    fn bad_init_hex_names_the_entry() {
+        for (toml, needle) in [
+            (
+                "[[nfc.reader_init]]\nreader = \"X\"\napdu = [{ hex = \"FF C\" }]\n",
+                "apdu #1",
+            ),
+            (
+                "[[nfc.reader_init]]\nreader = \"X\"\napdu = [{ hex = \"FFCA\" }]\n",
+                "at least 4 bytes",
+            ),
+            (
+                "[[nfc.reader_init]]\nreader = \"X\"\napdu = [{ hex = \"FFCA0000\", expect_sw = \"90\" }]\n",
+                "expect_sw",
+            ),
+            (
+                "[[nfc.reader_init]]\nreader = \"X\"\nescape = [{ hex = \"zz\" }]\n",
+                "escape #1",
+            ),
+            ("[[nfc.reader_init]]\nreader = \"\"\n", "must name a reader"),
+        ] {
+            let err = format!("{:#}", reader_inits(&nfc(toml)).unwrap_err());
+            assert!(err.contains(needle), "{err}");
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod json;
 pub mod openapi;
 pub mod routes;
 pub mod scan_queue;
+pub mod schemas;
 pub mod state;
 pub mod ui;
 

@@ -1,29 +1,38 @@
-//! The OpenAPI 3.1 document of the API, generated from the handlers' annotations and the request
-//! types, served at `/api/v1/openapi.json`. Responses are JSON:API documents; their `data` is
-//! described as an object here (the attribute sets follow PassEntry's shapes).
+//! The OpenAPI 3.1 document of the API, generated from the handlers' annotations, the request
+//! types and the response shapes in [`super::schemas`] (which name the core types the handlers
+//! serialise), served at `/api/v1/openapi.json` and printed by `passdesk openapi`. The UI's
+//! TypeScript types are generated from it (`ui/scripts/gen-types.mjs`).
 
 use axum::Json;
-use serde_json::{Map, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// A JSON:API document: `data`, and where a collection or an operation has them, `meta`,
-/// `links` and `included`.
-#[derive(ToSchema)]
-#[allow(dead_code)] // a schema, never built
-pub struct JsonApiDoc {
-    /// A resource object, or an array of them.
-    data: Value,
-    meta: Option<Map<String, Value>>,
-    links: Option<Map<String, Value>>,
-    included: Option<Vec<Map<String, Value>>>,
-}
-
 /// `{"errors": [{"status", "code", "title", "detail", "source": {"pointer" | "parameter"}}]}`
 #[derive(ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // a schema, never built
 pub struct ErrorDoc {
-    errors: Vec<Map<String, Value>>,
+    errors: Vec<ErrorObject>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorObject {
+    /// The HTTP status, as text ("422").
+    status: String,
+    /// What went wrong, for programs: `invalid_request`, `not_found`, `already_redeemed`...
+    code: String,
+    title: String,
+    /// What went wrong, for people.
+    detail: String,
+    source: Option<ErrorSource>,
+}
+
+/// Where the error is: a JSON pointer into the body, or a query parameter.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorSource {
+    pointer: Option<String>,
+    parameter: Option<String>,
 }
 
 /// The errors any API route may answer (each route lists the ones it can).
@@ -114,7 +123,7 @@ impl Modify for BearerKeys {
         super::routes::catalog::create_reader,
         super::routes::catalog::update_reader,
     ),
-    components(schemas(JsonApiDoc, ErrorDoc))
+    components(schemas(ErrorDoc, super::schemas::ScanResource))
 )]
 pub struct ApiDoc;
 

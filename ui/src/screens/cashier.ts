@@ -24,6 +24,7 @@ const COOLDOWN_MS = 800;
 
 export const cashier: Screen = {
   title: 'Cashier',
+  showsDecisions: true,
   mount(root, app) {
     const card = h('section.cashier-card', { 'data-testid': 'cashier-card' });
     const confirmBox = h('div.confirm', { hidden: true, 'data-testid': 'confirm' });
@@ -34,6 +35,9 @@ export const cashier: Screen = {
     let loyalty: LoyaltyView | null = null;
     const intents = new Map<string, Intent>();
     let amountText = '';
+    /** The last earn or stamp done at this till, which Undo reverses (a redemption is final:
+     * it asks first instead). Kept per pass: the next customer's card hides it. */
+    let undoable: { passId: string; entryId: string; label: string } | null = null;
 
     const render = () => {
       if (!decision) {
@@ -94,6 +98,9 @@ export const cashier: Screen = {
               'div.actions',
               h('div.earn', h('label', { for: 'amount' }, 'Amount'), amount, actionButton('earn', 'Add points', earn)),
               l.cardSize ? actionButton('stamp', '+1 stamp', stamp) : null,
+              undoable && undoable.passId === d.passId
+                ? actionButton(`undo:${undoable.entryId}`, `Undo ${undoable.label}`, undo, { 'data-testid': 'undo' })
+                : null,
             )
           : null,
         l ? rewardsPanel(l) : null,
@@ -157,11 +164,11 @@ export const cashier: Screen = {
     }
 
     /** Runs `send` as the intent `id`: once at a time, same key on retry, none in the cooldown. */
-    async function perform(id: string, send: (key: string) => Promise<OpDoc>, done: string): Promise<boolean> {
+    async function perform(id: string, send: (key: string) => Promise<OpDoc>, done: string): Promise<OpDoc | null> {
       const full = `${decision?.passId}:${id}`;
       let intent = intents.get(full);
-      if (intent?.inflight) return false;
-      if (intent && !intent.unsent && Date.now() - intent.finishedAt < COOLDOWN_MS) return false;
+      if (intent?.inflight) return null;
+      if (intent && !intent.unsent && Date.now() - intent.finishedAt < COOLDOWN_MS) return null;
       if (!intent || !intent.unsent) {
         intent = { key: uuid(), inflight: false, unsent: false, finishedAt: 0 };
         intents.set(full, intent);
@@ -171,9 +178,9 @@ export const cashier: Screen = {
       try {
         const res = await send(intent.key);
         intent.unsent = false;
-        app.toast(res.meta?.replayed ? `${done} (already done)` : done, 'ok');
+        app.toast(res.meta.replayed ? `${done} (already done)` : done, 'ok');
         await refresh();
-        return true;
+        return res;
       } catch (e) {
         if (e instanceof OfflineError) {
           intent.unsent = true;
@@ -182,7 +189,7 @@ export const cashier: Screen = {
           intent.unsent = false;
           app.toast(e.message, 'error');
         } else throw e;
-        return false;
+        return null;
       } finally {
         intent.inflight = false;
         intent.finishedAt = Date.now();
@@ -203,8 +210,38 @@ export const cashier: Screen = {
       void perform(`earn:${minor}`, (key) =>
         api<OpDoc>('POST', `${passPath()}/loyalty/earn`, { body: { amountMinor: minor }, idempotencyKey: key }),
         `Points added for ${money(minor)}`,
-      ).then((ok) => {
-        if (ok) amountText = '';
+      ).then((res) => {
+        if (res) {
+          amountText = '';
+          remember(res, `+${points(res)} points`);
+        }
+        render();
+      });
+    }
+
+    const points = (res: OpDoc) => res.data.attributes.entries.reduce((n, e) => n + e.points, 0);
+
+    /** The operation's earn or stamp entry becomes what Undo reverses. */
+    function remember(res: OpDoc, label: string): void {
+      const e = res.data.attributes.entries.find((x) => x.kind === 'earn' || x.kind === 'stamp');
+      undoable = e ? { passId: e.passId, entryId: e.id, label } : null;
+    }
+
+    function undo(): void {
+      const u = undoable;
+      if (!u) return;
+      // Its own intent and Idempotency-Key: a double tap, or a retry after a lost answer,
+      // reverses the entry once.
+      void perform(
+        `undo:${u.entryId}`,
+        (key) =>
+          api<OpDoc>('POST', `/api/v1/loyalty/entries/${encodeURIComponent(u.entryId)}/reverse`, {
+            body: { reason: `undone at till ${app.reader()}` },
+            idempotencyKey: key,
+          }),
+        `Undone: ${u.label}`,
+      ).then((res) => {
+        if (res && undoable === u) undoable = null;
         render();
       });
     }
@@ -214,7 +251,10 @@ export const cashier: Screen = {
       void perform('stamp', (key) =>
         api<OpDoc>('POST', `${passPath()}/loyalty/stamps`, { body: { count: 1 }, idempotencyKey: key }),
         'Stamp added',
-      );
+      ).then((res) => {
+        if (res) remember(res, '+1 stamp');
+        render();
+      });
     }
 
     function askRedeem(what: { tier?: Tier; reward?: Reward }): void {
@@ -237,9 +277,13 @@ export const cashier: Screen = {
                       idempotencyKey: key,
                     }),
               `Redeemed: ${name}`,
-            ).then((ok) => {
-              if (ok) closeConfirm();
-              else yes.disabled = false;
+            ).then((res) => {
+              if (res) {
+                // A redemption is final here; what Undo would reverse now is older than it.
+                undoable = null;
+                closeConfirm();
+                render();
+              } else yes.disabled = false;
             });
           },
         },

@@ -1,24 +1,28 @@
-// Manager: issue a pass (its QR large on screen, printable), search passes, void one, and see
-// a pass's loyalty history.
+// Manager: issue a pass (its QR large on screen, printable), search passes (name, email, extId,
+// code), void one, a pass's history (scans and loyalty), and today's scans with their flags.
 
 import { api, ApiError, OfflineError } from '../api/client';
 import type {
   CreatePassRequest,
-  EventResource,
+  EventList,
   LedgerEntry,
   LoyaltyDoc,
   PassDoc,
   PassPage,
   PassResource,
-  TemplateResource,
+  ScanRecord,
+  ScanRecordList,
+  StatusDoc,
+  TemplateList,
 } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
-import { localDateTime, money } from '../format';
+import { localDateTime, localiseUtc, localTime, money } from '../format';
 import { qrSvg } from '../qr';
 
+const contentOf = (p: PassResource) => p.attributes.passContent ?? {};
 const nameOf = (p: PassResource) =>
-  String(p.attributes.passContent.fullName ?? p.attributes.passContent.name ?? p.attributes.extId ?? p.id.slice(0, 8));
+  String(contentOf(p).fullName ?? contentOf(p).name ?? p.attributes.extId ?? p.id.slice(0, 8));
 
 export const manager: Screen = {
   title: 'Manager',
@@ -30,9 +34,11 @@ export const manager: Screen = {
     const balance = h('input#balance', { type: 'number', min: '0', step: '1', inputmode: 'numeric', 'data-testid': 'issue-balance' });
     const submit = h('button.btn.btn-primary.btn-big', { type: 'submit', 'data-testid': 'issue-submit' }, 'Issue pass');
     const issued = h('section.issued', { 'data-testid': 'issued' });
-    const search = h('input#search', { type: 'search', placeholder: 'Name, email, code…', 'data-testid': 'search-input' });
+    const search = h('input#search', { type: 'search', placeholder: 'Name, email, extId or code…', 'aria-label': 'Search passes', 'data-testid': 'search-input' });
     const results = h('div.results', { 'data-testid': 'search-results' });
     const history = h('section.history', { 'data-testid': 'history' });
+    const todayList = h('div', { 'data-testid': 'today-scans' });
+    const today = h('section.today', h('h2', 'Today’s scans, all readers'), todayList);
 
     const form = h(
       'form.issue',
@@ -62,7 +68,7 @@ export const manager: Screen = {
       results,
       history,
     );
-    root.append(h('div.manager', h('div.col', form), h('div.col', issued, finder)));
+    root.append(h('div.manager', h('div.col', form), h('div.col', issued, finder, today)));
 
     const fail = (e: unknown, what: string) => {
       if (e instanceof OfflineError) app.toast(`${what}: the counter service does not answer`, 'error');
@@ -92,11 +98,9 @@ export const manager: Screen = {
 
     async function issue(): Promise<void> {
       if (submit.disabled) return;
-      const body: CreatePassRequest = {
-        passTemplate: template.value,
-        pass: { fullName: fullName.value.trim() },
-      };
-      if (email.value.trim()) body.pass.email = email.value.trim();
+      const content: Record<string, unknown> = { fullName: fullName.value.trim() };
+      if (email.value.trim()) content.email = email.value.trim();
+      const body: CreatePassRequest = { passTemplate: template.value, pass: content };
       if (event.value) body.eventUuid = event.value;
       if (balance.value !== '') body.initialBalance = Math.trunc(Number(balance.value));
       submit.disabled = true;
@@ -138,7 +142,7 @@ export const manager: Screen = {
               h(
                 'tr',
                 { 'data-pass': p.id },
-                h('td', nameOf(p), p.attributes.passContent.email ? h('div.small', String(p.attributes.passContent.email)) : null),
+                h('td', nameOf(p), contentOf(p).email ? h('div.small', String(contentOf(p).email)) : null),
                 h('td', p.attributes.passTemplateName ?? p.attributes.passTemplateUuid),
                 h('td', { class: `pass-status pass-status-${p.attributes.status}` }, p.attributes.status),
                 h('td.code', (p.attributes.barcode?.value ?? '').slice(0, 18)),
@@ -173,12 +177,19 @@ export const manager: Screen = {
 
     async function showHistory(p: PassResource): Promise<void> {
       try {
-        const doc = await api<LoyaltyDoc>('GET', `/api/v1/passes/${encodeURIComponent(p.id)}/loyalty`);
+        const id = encodeURIComponent(p.id);
+        const [doc, scans] = await Promise.all([
+          api<LoyaltyDoc>('GET', `/api/v1/passes/${id}/loyalty`),
+          api<ScanRecordList>('GET', `/api/v1/scans?passId=${id}&limit=50`),
+        ]);
         const entries: LedgerEntry[] = doc.included.map((x) => x.attributes);
         const v = doc.data.attributes;
         clear(
           history,
-          h('h2', `Loyalty history: ${nameOf(p)}`),
+          h('h2', `History: ${nameOf(p)}`),
+          h('h3', 'Scans'),
+          scans.data.length ? scanTable(scans.data.map((x) => x.attributes), false) : h('p.sub', 'Never scanned.'),
+          h('h3', 'Loyalty'),
           v ? h('p', `${v.balance} points · ${v.stamps} stamps · ${v.rewards.length} reward(s) ready`) : h('p.sub', 'No loyalty program.'),
           entries.length
             ? h(
@@ -197,7 +208,7 @@ export const manager: Screen = {
                         h('td', e.kind.replace(/_/g, ' ')),
                         h('td.num', e.points ? String(e.points) : ''),
                         h('td.num', e.stamps ? String(e.stamps) : ''),
-                        h('td.num', e.amountMinor !== null ? money(e.amountMinor) : ''),
+                        h('td.num', e.amountMinor != null ? money(e.amountMinor) : ''),
                         h('td', e.reason ?? ''),
                       ),
                     ),
@@ -205,10 +216,71 @@ export const manager: Screen = {
               )
             : h('p.sub', 'No entries.'),
         );
+        history.scrollIntoView({ block: 'nearest' });
       } catch (e) {
         fail(e, 'No history');
       }
     }
+
+    /** Scans as rows: when, where, the answer in words, and the flags a manager checks after
+     * a day with the network down (admitted by signature alone, decided on another counter). */
+    function scanTable(recs: ScanRecord[], withCode: boolean): HTMLElement {
+      return h(
+        'table.table.scans',
+        h('thead', h('tr', h('th', 'Time'), h('th', 'Reader'), h('th', 'Answer'), withCode ? h('th', 'Code') : null, h('th', 'Flags'))),
+        h(
+          'tbody',
+          ...recs.map((r) => {
+            const flags = scanFlags(r);
+            return h(
+              'tr',
+              { 'data-scan': r.id, class: `scan-${r.verdict}`, 'data-flags': flags.map((f) => f.code).join(' ') },
+              h('td.time', localTime(r.at)),
+              h('td', r.readerId),
+              h('td', h('b', r.verdict === 'accept' ? '✓ ' : '✗ '), localiseUtc(r.detail ?? r.reason ?? r.verdict)),
+              withCode ? h('td.code', r.value.length > 20 ? r.value.slice(0, 19) + '…' : r.value) : null,
+              h('td', ...flags.map((f) => h('span', { class: `flag flag-${f.code}`, title: f.title }, f.text))),
+            );
+          }),
+        ),
+      );
+    }
+
+    function scanFlags(r: ScanRecord): { code: string; text: string; title: string }[] {
+      const out = [];
+      if (r.viaToken) {
+        out.push({ code: 'offline', text: 'Offline: by signature', title: 'Not in this counter’s cache: admitted on its signed code alone' });
+      }
+      if (nodeId && r.nodeId !== nodeId) {
+        out.push({ code: 'other-node', text: `Counter ${r.nodeId.slice(0, 8)}`, title: 'Decided on another counter and synced here' });
+      }
+      if (r.duplicateOf) out.push({ code: 'repeat', text: 'Repeat tap', title: 'The same tap again: not counted twice' });
+      if (r.medium === 'manual') out.push({ code: 'manual', text: 'Typed', title: 'Typed in by hand, not scanned' });
+      return out;
+    }
+
+    let nodeId = '';
+    let todayTimer: number | undefined;
+    async function loadToday(): Promise<void> {
+      const midnight = new Date();
+      midnight.setHours(0, 0, 0, 0);
+      const since = encodeURIComponent(midnight.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      try {
+        const res = await api<ScanRecordList>('GET', `/api/v1/scans?since=${since}&limit=100`);
+        const t = res.meta.totals;
+        clear(
+          todayList,
+          h('p.sub', { 'data-testid': 'today-totals' }, `${t.accepted} admitted · ${t.rejected} refused${res.data.length < t.accepted + t.rejected ? ` · the last ${res.data.length} shown` : ''}`),
+          res.data.length ? scanTable(res.data.map((x) => x.attributes), true) : h('p.sub', 'No scans yet today.'),
+        );
+      } catch (e) {
+        if (!(e instanceof OfflineError)) fail(e, 'Today’s scans not loaded');
+      }
+    }
+    const offDecision = app.onDecision(() => {
+      clearTimeout(todayTimer);
+      todayTimer = window.setTimeout(() => void loadToday(), 500);
+    });
 
     // The browser's confirm() is modal and would swallow a scanner's keystrokes; a second tap
     // on the same button within a few seconds confirms instead.
@@ -224,8 +296,8 @@ export const manager: Screen = {
     }
 
     Promise.all([
-      api<{ data: TemplateResource[] }>('GET', '/api/v1/passTemplates'),
-      api<{ data: EventResource[] }>('GET', '/api/v1/events'),
+      api<TemplateList>('GET', '/api/v1/passTemplates'),
+      api<EventList>('GET', '/api/v1/events'),
     ])
       .then(([t, ev]) => {
         clear(template, ...t.data.map((x) => h('option', { value: x.id }, x.attributes.name)));
@@ -233,6 +305,13 @@ export const manager: Screen = {
       })
       .catch((e) => fail(e, 'Templates not loaded'));
     void find();
-    return () => {};
+    api<StatusDoc>('GET', '/api/v1/status')
+      .then((st) => (nodeId = st.data.attributes.nodeId))
+      .catch(() => {})
+      .finally(() => void loadToday());
+    return () => {
+      offDecision();
+      clearTimeout(todayTimer);
+    };
   },
 };

@@ -1,4 +1,5 @@
-// Status: the node, its cache and outbox, readers, the live connection, sound volume, sign out.
+// Status: the node, its cache and outbox, devices (readers, camera) connected or not, the
+// configured readers, the live connection, sound volume, sign out.
 
 import { api, setKey } from '../api/client';
 import type { StatusDoc } from '../api/types';
@@ -11,6 +12,7 @@ export const status: Screen = {
   mount(root, app) {
     const facts = h('dl.facts', { 'data-testid': 'status-facts' });
     const readers = h('div');
+    const devices = h('div', { 'data-testid': 'status-devices' });
     const volume = h('input#volume', {
       type: 'range',
       min: '0',
@@ -24,7 +26,7 @@ export const status: Screen = {
       h(
         'div.status',
         h('section', h('h2', 'This counter'), facts),
-        h('section', h('h2', 'Readers'), readers),
+        h('section', h('h2', 'Devices'), devices, h('h2.spaced', 'Readers'), readers),
         h(
           'section',
           h('h2', 'Sound'),
@@ -68,6 +70,23 @@ export const status: Screen = {
           ['This station', `reader ${app.reader()}`],
         ];
         clear(facts, ...rows.flatMap(([k, v]) => [h('dt', k), h('dd', v)]));
+        clear(
+          devices,
+          s.devices.length
+            ? h(
+                'ul.devices',
+                ...s.devices.map((d) =>
+                  h(
+                    'li',
+                    { class: d.connected ? 'device device-on' : 'device device-off', 'data-kind': d.kind },
+                    h('b', d.connected ? 'Connected' : 'Not connected'),
+                    h('span', `${d.kind} · ${d.name}${d.readerId ? ` · reader ${d.readerId}` : ''}`),
+                    d.detail ? h('span.small', d.detail) : null,
+                  ),
+                ),
+              )
+            : h('p.sub', 'No reader or camera attached to this counter: scans come from the scan box and the API.'),
+        );
         clear(
           readers,
           h(

@@ -43,7 +43,8 @@ pub struct VirtualAndroid {
     busy_left: u8,
     device_nonce: [u8; 32],
     device_key: SecretKey,
-    session: Option<(SessionKeys, [u8; 8])>,
+    /// Keys, session id and the sequence number the next GET DATA must carry.
+    session: Option<(SessionKeys, [u8; 8], u8)>,
     pending: VecDeque<Vec<u8>>,
 }
 
@@ -120,10 +121,16 @@ impl VirtualAndroid {
         let mut info = signed;
         info.extend_from_slice(&req.signature_der);
         let keys = SessionKeys::derive(z.raw_secret_bytes(), &device_key, &info);
-        self.session = Some((keys, req.session.id));
+        // The handset answers with the next sequence number; the reader's GET DATA must
+        // follow it (Google's sample terminal sends `nrs`'s number + 1).
+        let session = messages::Session {
+            seq: req.session.seq.wrapping_add(1),
+            ..req.session
+        };
+        self.session = Some((keys, session.id, session.seq.wrapping_add(1)));
         reply(
             NegotiateResponse {
-                session: req.session,
+                session,
                 device_key,
             }
             .encode(),
@@ -141,13 +148,16 @@ impl VirtualAndroid {
             }
             _ => {}
         }
-        let Some((keys, session_id)) = &self.session else {
+        let Some((keys, session_id, next_seq)) = &self.session else {
             return sw(0x6985);
         };
         let Ok(req) = ServiceRequest::parse(&cmd.data) else {
             return sw(0x6A80);
         };
-        if req.session.id != *session_id || req.collector_id != self.collector_id {
+        if req.session.id != *session_id
+            || req.session.seq != *next_seq
+            || req.collector_id != self.collector_id
+        {
             return sw(0x6A80);
         }
         let mut plain = messages::encode_services(std::slice::from_ref(&self.pass));

@@ -7,6 +7,7 @@
 pub mod android;
 pub mod iphone;
 pub mod tag;
+pub mod vpcd;
 
 #[cfg(test)]
 mod tests;

@@ -134,48 +134,23 @@ pub fn read<T: ApduTransport + ?Sized>(
 ) -> Result<SmartTapRead, TapError> {
     let device_nonce = device_nonce(t, ose)?;
     let collector_id = cfg.collector.collector_id;
-
-    let mut session_id = [0u8; 8];
-    let mut reader_nonce = [0u8; 32];
-    OsRng.fill_bytes(&mut session_id);
-    OsRng.fill_bytes(&mut reader_nonce);
-    let reader_eph = SecretKey::random(&mut OsRng);
-    let reader_eph_pub = compress_point(&reader_eph.public_key());
-    let to_sign = crypto::signed_data(&reader_nonce, &device_nonce, collector_id, &reader_eph_pub);
-    let signature: Signature = cfg.collector.signing_key().sign(&to_sign);
-    let signature_der = signature.to_der().as_bytes().to_vec();
-
-    let request = NegotiateRequest {
-        session: Session {
-            id: session_id,
-            seq: 1,
-            status: 1,
-        },
-        reader_nonce,
-        auth: messages::AUTH_LIVE,
-        reader_eph: reader_eph_pub,
-        key_version: cfg.collector.key_version,
-        signature_der: signature_der.clone(),
-        collector_id,
-    };
+    let negotiation = ReaderNegotiation::start(&cfg.collector, &device_nonce);
+    let session_id = negotiation.session_id;
     let resp = send(
         t,
-        &negotiate_command(request.encode()),
+        &negotiate_command(negotiation.request().encode()),
         "NEGOTIATE SECURE SESSION",
     )?;
     let negotiated = NegotiateResponse::parse(&resp.data)?;
     same_session(&negotiated.session, &session_id)?;
-    let device_key = PublicKey::from_sec1_bytes(&negotiated.device_key)
-        .map_err(|_| TapError::malformed("Smart Tap dpk", "not a P-256 point"))?;
-    let shared = p256::ecdh::diffie_hellman(reader_eph.to_nonzero_scalar(), device_key.as_affine());
-    let mut info = to_sign.clone();
-    info.extend_from_slice(&signature_der);
-    let keys = SessionKeys::derive(shared.raw_secret_bytes(), &negotiated.device_key, &info);
+    let keys = negotiation.session_keys(&negotiated.device_key)?;
 
+    // The next sequence number follows the handset's answer, as Google's sample terminal
+    // does (`nrs`'s sequence number + 1), rather than assuming the handset echoed ours.
     let request = ServiceRequest {
         session: Session {
             id: session_id,
-            seq: 2,
+            seq: negotiated.session.seq.wrapping_add(1),
             status: 1,
         },
         collector_id,
@@ -208,6 +183,79 @@ pub fn read<T: ApduTransport + ?Sized>(
         object_type,
         redemption_value,
     })
+}
+
+/// The reader's half of a Smart Tap negotiation: a fresh session id, nonce and ephemeral
+/// key, signed with the collector's long-term key.
+pub struct ReaderNegotiation {
+    pub session_id: [u8; 8],
+    reader_nonce: [u8; 32],
+    reader_eph: SecretKey,
+    reader_eph_pub: [u8; 33],
+    to_sign: Vec<u8>,
+    signature_der: Vec<u8>,
+    collector_id: u32,
+    key_version: u32,
+}
+
+impl ReaderNegotiation {
+    pub fn start(collector: &CollectorKey, device_nonce: &[u8; 32]) -> Self {
+        let mut session_id = [0u8; 8];
+        let mut reader_nonce = [0u8; 32];
+        OsRng.fill_bytes(&mut session_id);
+        OsRng.fill_bytes(&mut reader_nonce);
+        let reader_eph = SecretKey::random(&mut OsRng);
+        let reader_eph_pub = compress_point(&reader_eph.public_key());
+        let to_sign = crypto::signed_data(
+            &reader_nonce,
+            device_nonce,
+            collector.collector_id,
+            &reader_eph_pub,
+        );
+        let signature: Signature = collector.signing_key().sign(&to_sign);
+        Self {
+            session_id,
+            reader_nonce,
+            reader_eph,
+            reader_eph_pub,
+            to_sign,
+            signature_der: signature.to_der().as_bytes().to_vec(),
+            collector_id: collector.collector_id,
+            key_version: collector.key_version,
+        }
+    }
+
+    /// NEGOTIATE SECURE SESSION's body.
+    pub fn request(&self) -> NegotiateRequest {
+        NegotiateRequest {
+            session: Session {
+                id: self.session_id,
+                seq: 1,
+                status: 1,
+            },
+            reader_nonce: self.reader_nonce,
+            auth: messages::AUTH_LIVE,
+            reader_eph: self.reader_eph_pub,
+            key_version: self.key_version,
+            signature_der: self.signature_der.clone(),
+            collector_id: self.collector_id,
+        }
+    }
+
+    /// ECDH with the handset's ephemeral key (`dpk`), then HKDF: the session keys.
+    pub fn session_keys(&self, device_key: &[u8]) -> Result<SessionKeys, TapError> {
+        let device = PublicKey::from_sec1_bytes(device_key)
+            .map_err(|_| TapError::malformed("Smart Tap dpk", "not a P-256 point"))?;
+        let shared =
+            p256::ecdh::diffie_hellman(self.reader_eph.to_nonzero_scalar(), device.as_affine());
+        let mut info = self.to_sign.clone();
+        info.extend_from_slice(&self.signature_der);
+        Ok(SessionKeys::derive(
+            shared.raw_secret_bytes(),
+            device_key,
+            &info,
+        ))
+    }
 }
 
 /// An answer for another session is a stale or confused handset, not ours to read.

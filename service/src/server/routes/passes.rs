@@ -45,7 +45,7 @@ pub struct ListQuery {
     event_name: Option<String>,
     created_after: Option<String>,
     created_before: Option<String>,
-    /// Passdesk: holder name, extId, barcode or NFC value contains this.
+    /// Passdesk: holder name, email, extId, barcode or NFC value contains this.
     search: Option<String>,
     fields: Option<String>,
     include_pass_design: Option<bool>,
@@ -53,7 +53,7 @@ pub struct ListQuery {
     include_beacons: Option<bool>,
 }
 
-#[utoipa::path(get, operation_id = "listPasses", path = "/api/v1/passes", tag = "passes", params(ListQuery), responses((status = 200, description = "A page of passes", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listPasses", path = "/api/v1/passes", tag = "passes", params(ListQuery), responses((status = 200, description = "A page of passes", body = crate::server::schemas::PassPage), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,7 +210,7 @@ pub struct GetQuery {
     include_beacons: Option<bool>,
 }
 
-#[utoipa::path(get, operation_id = "getPass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), GetQuery), responses((status = 200, description = "The pass, with meta.loyalty when it has some", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getPass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), GetQuery), responses((status = 200, description = "The pass, with meta.loyalty when it has some", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -298,7 +298,7 @@ pub struct CreateBody {
     initial_balance: Option<i64>,
 }
 
-#[utoipa::path(post, operation_id = "createPass", path = "/api/v1/passes", tag = "passes", params(CreateQuery), request_body = CreateBody, responses((status = 201, description = "The new pass", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "createPass", path = "/api/v1/passes", tag = "passes", params(CreateQuery), request_body = CreateBody, responses((status = 201, description = "The new pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -495,7 +495,7 @@ pub struct UpdateBody {
     beacons: Option<Vec<Value>>,
 }
 
-#[utoipa::path(patch, operation_id = "updatePass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId")), request_body = UpdateBody, responses((status = 200, description = "The updated pass", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+#[utoipa::path(patch, operation_id = "updatePass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId")), request_body = UpdateBody, responses((status = 200, description = "The updated pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,

@@ -49,7 +49,7 @@ pub struct ScanLoyalty {
     pub redeem_tier: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "postScan", path = "/api/v1/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "postScan", path = "/api/v1/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
@@ -234,7 +234,7 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, operation_id = "listScans", path = "/api/v1/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listScans", path = "/api/v1/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::schemas::ScanRecordList), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -261,16 +261,21 @@ pub async fn list(
         since,
         limit: q.limit.unwrap_or(100).min(1000),
     };
-    let scans = state
+    let (scans, totals) = state
         .db
-        .read(move |s| scan_log::list(s.conn(), &filter))
+        .read(move |s| -> passdesk_core::store::StoreResult<_> {
+            Ok((
+                scan_log::list(s.conn(), &filter)?,
+                scan_log::totals(s.conn(), &filter)?,
+            ))
+        })
         .await??;
     let data: Vec<Value> = scans
         .iter()
         .map(|s| json!({ "type": "scanRecord", "id": s.id, "attributes": s }))
         .collect();
     Ok(Json(
-        json!({ "data": data, "meta": { "count": data.len() } }),
+        json!({ "data": data, "meta": { "count": data.len(), "totals": totals } }),
     ))
 }
 

@@ -13,7 +13,7 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, operation_id = "getStatus", path = "/api/v1/status", tag = "status", responses((status = 200, description = "Version, uptime, readers and devices, backlog", body = crate::server::openapi::JsonApiDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getStatus", path = "/api/v1/status", tag = "status", responses((status = 200, description = "Version, uptime, readers and devices, backlog", body = crate::server::schemas::StatusDoc), crate::server::openapi::Errors))]
 pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
     let day_start =
         Timestamp::from_unix_ms(Timestamp::now().unix_ms().div_euclid(86_400_000) * 86_400_000);

@@ -1,0 +1,325 @@
+//! The shapes of the API's response documents, for the OpenAPI document only (never built: the
+//! handlers answer `serde_json` values). They name the core types the handlers serialise, so the
+//! document, the UI's generated TypeScript types (`ui/src/api/schema.d.ts`) and schemathesis's
+//! response checks all follow the Rust types. A field a handler may leave out is an `Option`.
+#![allow(dead_code)]
+
+use crate::pipeline::DeviceStatus;
+use passdesk_core::decision::Decision;
+use passdesk_core::loyalty::ledger::LedgerEntry;
+use passdesk_core::loyalty::{LoyaltyView, OpResult};
+use passdesk_core::pass::Barcode;
+use passdesk_core::reader::{Direction, Reader};
+use passdesk_core::scan_log::ScanRecord;
+use passdesk_core::Timestamp;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// `{"type": "scan", "id", "attributes": Decision}`: `POST /scans` answers it, and the stream's
+/// `decision` events carry it as their data.
+#[derive(ToSchema)]
+pub struct ScanResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: Decision,
+}
+
+#[derive(ToSchema)]
+pub struct ScanDoc {
+    data: ScanResource,
+    /// `loyalty`: what the scan's loyalty change did (`operation`, `balance`) or why not (`error`).
+    meta: Option<Map<String, Value>>,
+}
+
+#[derive(ToSchema)]
+pub struct ScanRecordResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: ScanRecord,
+}
+
+#[derive(ToSchema)]
+pub struct ScanListMeta {
+    /// Records in `data`.
+    count: u64,
+    /// Every scan the filter matches, `limit` aside (a repeat tap not counted twice).
+    totals: passdesk_core::scan_log::Totals,
+}
+
+/// The audit log, newest first.
+#[derive(ToSchema)]
+pub struct ScanRecordList {
+    data: Vec<ScanRecordResource>,
+    meta: ScanListMeta,
+}
+
+#[derive(ToSchema)]
+pub struct LoyaltyOperationResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: OpResult,
+}
+
+#[derive(ToSchema)]
+pub struct BalanceMeta {
+    balance: i64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct LoyaltyOperationMeta {
+    loyalty: BalanceMeta,
+    /// True when this answer is the stored result of an earlier request with the same key.
+    replayed: bool,
+}
+
+/// Earn, stamps, rewards, redemption, reversal: the operation and the balance after it.
+#[derive(ToSchema)]
+pub struct LoyaltyOperationDoc {
+    data: LoyaltyOperationResource,
+    meta: LoyaltyOperationMeta,
+}
+
+#[derive(ToSchema)]
+pub struct LoyaltyResource {
+    #[schema(rename = "type")]
+    kind: String,
+    /// The pass id.
+    id: String,
+    /// Null when the pass's template has no program and the pass has no ledger.
+    attributes: Option<LoyaltyView>,
+}
+
+#[derive(ToSchema)]
+pub struct LedgerEntryResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: LedgerEntry,
+}
+
+/// A pass's loyalty with its whole ledger, oldest entry first, in `included`.
+#[derive(ToSchema)]
+pub struct LoyaltyDoc {
+    data: LoyaltyResource,
+    included: Vec<LedgerEntryResource>,
+}
+
+/// PassEntry's pass attributes. Every one may be missing: a list's `fields` keeps only those
+/// asked for.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PassAttributes {
+    pass_type: Option<String>,
+    device_type: Option<String>,
+    created_at: Option<Timestamp>,
+    updated_at: Option<Timestamp>,
+    /// issued, active, voided, deactivated, expired...
+    status: Option<String>,
+    ext_id: Option<String>,
+    group_tag: Option<String>,
+    added_at: Option<Timestamp>,
+    removed_at: Option<Timestamp>,
+    deactivated_at: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
+    valid_from: Option<Timestamp>,
+    valid_until: Option<Timestamp>,
+    pass_template_uuid: Option<String>,
+    pass_template_name: Option<String>,
+    event_uuid: Option<String>,
+    event_name: Option<String>,
+    nfc: Option<String>,
+    barcode: Option<Barcode>,
+    latest_message: Option<String>,
+    /// The pass's fields: `fullName`, `email`, and whatever the template has.
+    pass_content: Option<Map<String, Value>>,
+    /// This node's page for the holder (`/p/{id}`: the QR code, printable).
+    download_url: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct PassResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: PassAttributes,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PassMeta {
+    /// The pass's loyalty, when it has some.
+    loyalty: Option<LoyaltyView>,
+    /// Asked for with `includePassSource`: whether a wallet file is available.
+    pass_source: Option<Map<String, Value>>,
+}
+
+/// One pass.
+#[derive(ToSchema)]
+pub struct PassDoc {
+    data: PassResource,
+    meta: Option<PassMeta>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PatchLoyaltyMeta {
+    loyalty: BalanceMeta,
+    operation: OpResult,
+}
+
+/// PassEntry's loyalty update: the pass, `meta.loyalty.balance` and the operation.
+#[derive(ToSchema)]
+pub struct PatchLoyaltyDoc {
+    data: PassResource,
+    meta: PatchLoyaltyMeta,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PageMeta {
+    total_count: u64,
+    results_per_page: u32,
+    current_page: u32,
+    total_pages: u32,
+}
+
+#[derive(ToSchema)]
+pub struct PageLinks {
+    first: String,
+    prev: Option<String>,
+    next: Option<String>,
+    last: String,
+}
+
+/// A page of passes.
+#[derive(ToSchema)]
+pub struct PassPage {
+    data: Vec<PassResource>,
+    meta: PageMeta,
+    links: PageLinks,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TemplateAttributes {
+    name: String,
+    /// The pass type: eventTicket, storeCard...
+    template_type: String,
+}
+
+#[derive(ToSchema)]
+pub struct TemplateResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: TemplateAttributes,
+}
+
+#[derive(ToSchema)]
+pub struct TemplateDoc {
+    data: TemplateResource,
+}
+
+#[derive(ToSchema)]
+pub struct TemplateList {
+    data: Vec<TemplateResource>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct EventAttributes {
+    name: String,
+    venue_name: Option<String>,
+    start_time: Option<Timestamp>,
+    end_time: Option<Timestamp>,
+    /// An IANA time zone name.
+    time_zone: String,
+}
+
+#[derive(ToSchema)]
+pub struct EventResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: EventAttributes,
+}
+
+#[derive(ToSchema)]
+pub struct EventDoc {
+    data: EventResource,
+}
+
+#[derive(ToSchema)]
+pub struct EventList {
+    data: Vec<EventResource>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ReaderAttributes {
+    name: String,
+    reader_type: String,
+    /// The event a gate admits (null: any).
+    event_uuid: Option<String>,
+    direction: Direction,
+    scan_enabled: bool,
+    redeem_enabled: bool,
+    add_points_enabled: bool,
+}
+
+#[derive(ToSchema)]
+pub struct ReaderResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: ReaderAttributes,
+}
+
+#[derive(ToSchema)]
+pub struct ReaderDoc {
+    data: ReaderResource,
+}
+
+#[derive(ToSchema)]
+pub struct ReaderList {
+    data: Vec<ReaderResource>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct StatusAttributes {
+    version: String,
+    node_id: String,
+    node_name: Option<String>,
+    /// The id of this node's signing key.
+    key_id: String,
+    uptime_seconds: u64,
+    /// Passes in the cache.
+    passes: u64,
+    /// Scans since midnight UTC.
+    scans_today: i64,
+    /// Events waiting in the outbox.
+    outbox_pending: u64,
+    /// The readers as configured.
+    readers: Vec<Reader>,
+    /// The devices the service drives, connected or not.
+    devices: Vec<DeviceStatus>,
+    last_sync: Option<Timestamp>,
+}
+
+#[derive(ToSchema)]
+pub struct StatusResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: StatusAttributes,
+}
+
+#[derive(ToSchema)]
+pub struct StatusDoc {
+    data: StatusResource,
+}

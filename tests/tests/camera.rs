@@ -1,0 +1,261 @@
+//! The camera path end to end with the real binary: `passdesk camera watch --frames` plays
+//! real photos from `shared/testdata/qr` through the frame decoder and the deduper;
+//! `passdesk serve` with a directory camera decides what it sees and reports the camera
+//! coming and going; and on a machine without a camera (this one, CI) `camera list`,
+//! `camera watch` and `serve` say "no camera" and carry on.
+
+use passdesk_tests::service::TestApp;
+use passdesk_tests::{blank_png, describe, json_lines, Node};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+const TESTSET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/qr");
+
+fn photo(set: u32, n: u32) -> PathBuf {
+    PathBuf::from(format!("{TESTSET}/zxing-qrcode-{set}/{n}.png"))
+}
+
+fn expected(set: u32, n: u32) -> String {
+    let t = std::fs::read_to_string(format!("{TESTSET}/zxing-qrcode-{set}/{n}.txt")).unwrap();
+    t.trim_end_matches(['\r', '\n']).to_owned()
+}
+
+/// Whether this machine has a camera (then the "no camera" tests have nothing to check).
+fn has_camera() -> bool {
+    std::fs::read_dir("/dev").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("video"))
+    })
+}
+
+/// A directory of frames: `(image, how many consecutive frames)`, as symlinks to the shared
+/// photos (nothing copied), numbered so they play in order.
+fn film(dir: &Path, scenes: &[(PathBuf, u32)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut n = 0;
+    for (image, frames) in scenes {
+        let ext = image.extension().unwrap().to_str().unwrap();
+        for _ in 0..*frames {
+            std::os::unix::fs::symlink(image, dir.join(format!("{n:04}.{ext}"))).unwrap();
+            n += 1;
+        }
+    }
+}
+
+#[test]
+fn watch_frames_scans_once_per_presentation() {
+    let node = Node::empty();
+    let blank = node.data_dir().join("blank.png");
+    std::fs::write(&blank, blank_png(640, 480)).unwrap();
+    let dir = node.data_dir().join("frames");
+    // At 10 fps: a code for 1 s, nothing for 2 s (longer than the 1.5 s that ends a
+    // presentation), the same code again, straight away another code, a broken frame.
+    film(
+        &dir,
+        &[
+            (photo(1, 1), 10),
+            (blank.clone(), 20),
+            (photo(1, 1), 5),
+            (photo(2, 1), 5),
+        ],
+    );
+    std::fs::write(dir.join("9999.png"), b"not a picture").unwrap();
+    let out = node.run(&[
+        "camera",
+        "watch",
+        "--frames",
+        dir.to_str().unwrap(),
+        "--fps",
+        "10",
+        "--reader",
+        "gate-cam",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let lines = json_lines(&out);
+    let scans: Vec<&Value> = lines.iter().filter(|l| l["event"] == "scan").collect();
+    let frames: Vec<&str> = scans
+        .iter()
+        .map(|s| s["frame"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        frames,
+        ["0000.png", "0030.png", "0035.png"],
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(scans[0]["value"], expected(1, 1));
+    assert_eq!(scans[1]["value"], expected(1, 1));
+    assert_eq!(scans[2]["value"], expected(2, 1));
+    for s in &scans {
+        assert_eq!(
+            (s["reader"].as_str(), s["medium"]["kind"].as_str()),
+            (Some("gate-cam"), Some("qr")),
+            "{s}"
+        );
+    }
+    // The broken frame is reported and skipped.
+    let bad = lines.last().unwrap();
+    assert_eq!(bad["event"], "unreadableFrame", "{}", describe(&out));
+}
+
+#[test]
+fn camera_list_and_watch_without_a_camera_say_so() {
+    let node = Node::empty();
+    let out = node.run(&["camera", "list"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let list = json_lines(&out);
+    assert!(list[0]["data"].is_array(), "{}", describe(&out));
+    if has_camera() {
+        return;
+    }
+    assert_eq!(list[0]["data"], json!([]));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no camera"),
+        "{}",
+        describe(&out)
+    );
+
+    let out = node.run(&["camera", "watch", "--timeout", "3"]);
+    assert_eq!(out.status.code(), Some(6), "{}", describe(&out));
+    let lines = json_lines(&out);
+    assert_eq!(
+        (
+            lines[0]["event"].as_str(),
+            lines[0]["status"].as_str(),
+            lines[0]["message"].as_str()
+        ),
+        (Some("status"), Some("no_camera"), Some("no camera")),
+        "{}",
+        describe(&out)
+    );
+    // One line for the state, not one per look.
+    assert_eq!(lines.len(), 1, "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no camera: waiting for it"),
+        "{}",
+        describe(&out)
+    );
+}
+
+fn next(events: &Receiver<(String, Value)>, name: &str, what: impl Fn(&Value) -> bool) -> Value {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let (n, v) = events
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no matching {name} event within 30 s"));
+        if n == name && what(&v) {
+            return v;
+        }
+    }
+}
+
+fn camera_line(app: &TestApp) -> Option<Value> {
+    let status = app.get("/api/v1/status", &app.reader_key);
+    status.body["data"]["attributes"]["devices"]
+        .as_array()?
+        .iter()
+        .find(|d| d["kind"] == "camera")
+        .cloned()
+}
+
+#[test]
+fn serve_decides_what_a_frames_camera_sees_and_reports_it_coming_and_going() {
+    let frames = tempfile::tempdir().unwrap();
+    let dir = frames.path().join("camera");
+    let text = expected(1, 1);
+    let app = TestApp::start_with(
+        |node| {
+            let pass = json!({"id": "cam-pass", "type": "pass", "attributes": {
+                "passType": "storeCard", "status": "issued", "extId": "ext-cam",
+                "passTemplateUuid": "tpl-cam", "passTemplateName": "Camera Card",
+                "barcode": {"type": "qrCode", "value": text, "displayText": true},
+                "passContent": {"fullName": "Cam Holder"},
+                "createdAt": "2026-01-01T10:00:00Z"
+            }});
+            let file = node.data_dir().join("cam.jsonl");
+            std::fs::write(&file, pass.to_string()).unwrap();
+            node.ok(&[std::ffi::OsStr::new("import"), file.as_os_str()]);
+            let config = format!(
+                "[camera]\nreader_id = \"gate-cam\"\nframes_dir = \"{}\"\nframes_fps = 10\n",
+                dir.display()
+            );
+            std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
+        },
+        false,
+    );
+    let events = app.events();
+    // No directory yet: the camera is not there, and the service runs.
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let line = camera_line(&app);
+        if line.as_ref().is_some_and(|l| l["detail"] == "no camera") {
+            assert_eq!(line.unwrap()["readerId"], "gate-cam");
+            break;
+        }
+        assert!(Instant::now() < until, "no 'no camera' status: {line:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Plugged in: it connects within the 2 s it looks, and the photo becomes one decision.
+    film(&dir, &[(photo(1, 1), 3)]);
+    next(&events, "device", |v| {
+        v["kind"] == "camera" && v["connected"] == true
+    });
+    let d = next(&events, "decision", |v| {
+        v["attributes"]["readerId"] == "gate-cam"
+    });
+    let a = &d["attributes"];
+    assert_eq!(
+        (
+            a["verdict"].as_str(),
+            a["medium"].as_str(),
+            a["passId"].as_str()
+        ),
+        (Some("accept"), Some("qr"), Some("cam-pass")),
+        "{d}"
+    );
+    let line = camera_line(&app).unwrap();
+    assert_eq!(line["connected"], true, "{line}");
+
+    // Unplugged: a status, not an error; plugged back: it resumes.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let gone = next(&events, "device", |v| {
+        v["kind"] == "camera" && v["connected"] == false
+    });
+    assert_eq!(gone["detail"], "camera disconnected", "{gone}");
+    assert_eq!(camera_line(&app).unwrap()["detail"], "camera disconnected");
+    film(&dir, &[(photo(1, 1), 3)]);
+    next(&events, "device", |v| {
+        v["kind"] == "camera" && v["connected"] == true
+    });
+    assert_eq!(app.get("/health", &app.reader_key).status, 200);
+}
+
+#[test]
+fn serve_without_a_camera_says_no_camera_and_serves() {
+    if has_camera() {
+        return;
+    }
+    let app = TestApp::start();
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let line = camera_line(&app);
+        if let Some(l) = &line {
+            if l["detail"] == "no camera" {
+                assert_eq!(
+                    (l["connected"].as_bool(), l["readerId"].as_str()),
+                    (Some(false), Some("camera"))
+                );
+                break;
+            }
+        }
+        assert!(Instant::now() < until, "no 'no camera' status: {line:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // And the counter works.
+    let d = app.scan("BEAN-0001", "till-1");
+    assert!(d["verdict"].is_string(), "{d}");
+}

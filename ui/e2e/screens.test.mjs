@@ -1,0 +1,344 @@
+// Browser end-to-end tests of what each screen promises a person at the counter: a gate worked
+// with a scanner alone, the cashier's undo and the amount field, the manager's search, history,
+// today's scans and printout, the status screen's devices, and the layout at both sizes.
+// Debian Chromium (playwright-core) against the real `passdesk serve --demo`.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { BIN, launchBrowser, newPage, shoot, startServer } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(page, route) {
+  const sep = route.includes('?') ? '&' : '?';
+  await page.goto(`${server.base}/#${route}${sep}key=${encodeURIComponent(server.key)}`);
+  await page.waitForSelector('[data-testid="online-badge"].badge-on', { timeout: 10_000 });
+}
+
+/** What a keyboard-wedge scanner does: the code as fast keystrokes, then Enter. */
+async function wedge(page, code) {
+  await page.keyboard.type(code, { delay: 0 });
+  await page.keyboard.press('Enter');
+}
+
+const lastScan = async (reader) => (await server.api('GET', `/api/v1/scans?readerId=${reader}&limit=1`)).body.data[0]?.attributes;
+const ledger = async (passId) => (await server.api('GET', `/api/v1/passes/${passId}/loyalty`)).body;
+const kinds = (doc, k) => doc.included.map((e) => e.attributes).filter((e) => e.kind === k);
+const num = async (page, id) => Number(await page.textContent(`[data-testid="${id}"]`));
+const fontPx = (page, sel) => page.$eval(sel, (el) => parseFloat(getComputedStyle(el).fontSize));
+
+describe('entry gate with a scanner and no mouse', () => {
+  test('codes are decided wherever focus is, even with a toast up; reasons in words; counters; last 10', async () => {
+    const page = await newPage(browser, 1024, 768);
+    await open(page, '/gate?reader=gate-a');
+    // Counters come from the service's totals for today, not from what this screen saw.
+    await server.api('POST', '/api/v1/scans', { value: 'HLF-0003', readerId: 'gate-b' });
+    await page.waitForFunction(() => document.querySelector('[data-testid="count-admitted"]')?.textContent !== '0');
+    const admitted0 = await num(page, 'count-admitted');
+    const refused0 = await num(page, 'count-refused');
+
+    // Focus on a link in the header (as after a click): the scanner's keys still go to the scan
+    // box, and its Enter scans instead of following the link.
+    await page.focus('nav a[href^="#/cashier"]');
+    await wedge(page, 'HLF-0002');
+    await page.waitForSelector('[data-testid="gate-panel"][data-outcome="accept"]');
+    assert.match(await page.evaluate(() => location.hash), /^#\/gate/, 'still on the gate');
+
+    // A toast is up (this station now scans as gate B): focus is back in the scan box.
+    await page.fill('[data-testid="reader-input"]', 'gate-b');
+    await page.press('[data-testid="reader-input"]', 'Enter');
+    await page.waitForSelector('.toast >> text=scans as reader gate-b');
+    await wedge(page, 'HLF-0040');
+    await page.waitForSelector('[data-testid="gate-panel"][data-outcome="reject"]');
+    assert.match(await page.textContent('[data-testid="gate-reason"]'), /^Voided since .*\d{2}:\d{2}$/);
+    assert.doesNotMatch(await page.textContent('[data-testid="gate-reason"]'), /UTC/, 'times in local time');
+    await page.fill('[data-testid="reader-input"]', 'gate-a');
+    await page.press('[data-testid="reader-input"]', 'Enter');
+    await page.waitForSelector('.toast >> text=scans as reader gate-a');
+
+    // Focus nowhere (the page itself).
+    await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : null));
+    await wedge(page, 'BEAN-0025');
+    await page.waitForFunction(() => /^Expired/.test(document.querySelector('[data-testid="gate-reason"]')?.textContent ?? ''));
+    await wedge(page, 'JAZZ-002');
+    await page.waitForFunction(() => /^Wrong event/.test(document.querySelector('[data-testid="gate-reason"]')?.textContent ?? ''));
+    await wedge(page, 'NOPE-1234');
+    await page.waitForFunction(() => /unknown|not known|no pass/i.test(document.querySelector('[data-testid="gate-reason"]')?.textContent ?? ''));
+    await shoot(page, 'gate-reject-words');
+
+    // The verdict and its reason are in view, whatever the list beside them holds.
+    const bottom = await page.$eval('[data-testid="gate-reason"]', (el) => el.getBoundingClientRect().bottom);
+    assert.ok(bottom <= 768, `the reason ends at ${bottom} px, below the screen`);
+    // Readable from 3 m: the verdict and the reason in big type even at 1024x768.
+    assert.ok((await fontPx(page, '[data-testid="gate-panel"] .verdict')) >= 120, 'verdict word at least 120 px');
+    assert.ok((await fontPx(page, '[data-testid="gate-reason"]')) >= 48, 'reason at least 48 px');
+
+    // Today's counters: one admitted, four refused more than before, and the service agrees.
+    await page.waitForFunction(
+      ([a, r]) =>
+        document.querySelector('[data-testid="count-admitted"]')?.textContent === String(a) &&
+        document.querySelector('[data-testid="count-refused"]')?.textContent === String(r),
+      [admitted0 + 1, refused0 + 4],
+    );
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const totals = (await server.api('GET', `/api/v1/scans?since=${midnight.toISOString().replace(/\.\d{3}Z$/, 'Z')}&limit=1`)).body.meta.totals;
+    assert.deepEqual([totals.accepted, totals.rejected], [admitted0 + 1, refused0 + 4]);
+
+    // Last 10 scans: never more than ten, newest first.
+    for (let i = 10; i < 17; i++) await wedge(page, `HLF-00${i}`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="last-scans"] li').length === 10);
+    let seen = await lastScan('gate-a');
+    for (let i = 0; i < 50 && seen.value !== 'HLF-0016'; i++) {
+      await page.waitForTimeout(100);
+      seen = await lastScan('gate-a');
+    }
+    assert.equal(seen.value, 'HLF-0016', 'every code typed was scanned, in order');
+    await page.waitForSelector(`[data-testid="gate-panel"][data-scan-id="${seen.id}"]`);
+    assert.equal(await page.$$eval('[data-testid="last-scans"] li', (l) => l.length), 10);
+    assert.equal(seen.medium, 'qr', 'a scanner burst is logged as a scan, not typing');
+    await shoot(page, 'gate-last-10');
+    const after10 = await page.$eval('[data-testid="gate-reason"]', (el) => el.getBoundingClientRect().bottom);
+    assert.ok(after10 <= 768, `with 10 scans listed the reason ends at ${after10} px`);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
+
+describe('cashier', () => {
+  test('undo the last action: reversed once on a double tap, with its own Idempotency-Key', async () => {
+    const page = await newPage(browser, 1024, 768);
+    await open(page, '/cashier?reader=till-1');
+    await wedge(page, 'BEAN-0002');
+    await page.waitForSelector('[data-testid="balance"]');
+    const passId = (await lastScan('till-1')).passId;
+    const balance0 = await num(page, 'balance');
+
+    const keys = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && /\/loyalty\//.test(r.url())) keys.push([new URL(r.url()).pathname, r.headers()['idempotency-key']]);
+    });
+    await page.fill('[data-testid="amount-input"]', '20');
+    await page.click('[data-action^="earn"]');
+    await page.waitForFunction((b) => document.querySelector('[data-testid="balance"]')?.textContent === String(b + 20), balance0);
+    await page.waitForSelector('[data-testid="undo"] >> text=Undo +20 points');
+    await shoot(page, 'cashier-undo');
+    await page.dblclick('[data-testid="undo"]');
+    await page.waitForSelector('.toast >> text=Undone: +20 points');
+    await page.waitForSelector('[data-testid="undo"]', { state: 'detached' });
+    await page.waitForFunction((b) => document.querySelector('[data-testid="balance"]')?.textContent === String(b), balance0);
+
+    const doc = await ledger(passId);
+    const earn = kinds(doc, 'earn').at(-1);
+    const reverses = kinds(doc, 'reverse');
+    assert.equal(reverses.length, 1, 'the double tap reversed once');
+    assert.equal(reverses[0].reverses, earn.id, 'the earn just made is what was undone');
+    assert.notEqual(reverses[0].opId, earn.opId, 'the undo is its own operation');
+    const undoKeys = keys.filter(([p]) => p.endsWith('/reverse'));
+    assert.equal(undoKeys.length, 1);
+    assert.equal(undoKeys[0][1], reverses[0].opId, 'sent with its own Idempotency-Key');
+    assert.equal(doc.data.attributes.balance, balance0);
+
+    // A stamp, then undo: the stamp is gone again.
+    const stamps0 = Number(await page.getAttribute('[data-testid="stamps"]', 'data-stamps'));
+    await page.waitForTimeout(900);
+    await page.click('[data-action="stamp"]');
+    await page.waitForSelector('[data-testid="undo"] >> text=Undo +1 stamp');
+    await page.click('[data-testid="undo"]');
+    await page.waitForSelector('.toast >> text=Undone: +1 stamp');
+    await page.waitForFunction((s) => document.querySelector('[data-testid="stamps"]')?.getAttribute('data-stamps') === String(s), stamps0);
+    assert.equal(kinds(await ledger(passId), 'reverse').length, 2);
+
+    // The next customer: nothing of the last one's to undo.
+    await page.fill('[data-testid="amount-input"]', '3');
+    await page.press('[data-testid="amount-input"]', 'Enter');
+    await page.waitForSelector('[data-testid="undo"]');
+    await wedge(page, 'BEAN-0003');
+    await page.waitForFunction(() => !document.querySelector('[data-testid="undo"]') && document.querySelector('[data-testid="balance"]'));
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('a scanner firing into the amount field scans the code; nobody earns 40 million points', async () => {
+    const page = await newPage(browser, 1024, 768);
+    await open(page, '/cashier?reader=till-1');
+    await wedge(page, 'BEAN-0004');
+    await page.waitForSelector('[data-testid="amount-input"]');
+    const passId = (await lastScan('till-1')).passId;
+    const earns0 = kinds(await ledger(passId), 'earn').length;
+    // The cashier has typed part of an amount by hand, then a customer's card is scanned.
+    await page.click('[data-testid="amount-input"]');
+    await page.keyboard.type('7', { delay: 120 });
+    await page.waitForTimeout(150);
+    await wedge(page, '4006381333931');
+    await page.waitForFunction(() => document.querySelector('[data-testid="cashier-banner"]')?.getAttribute('data-outcome') === 'reject');
+    const scan = await lastScan('till-1');
+    assert.equal(scan.value, '4006381333931', 'the code went to the scan box whole');
+    assert.equal(kinds(await ledger(passId), 'earn').length, earns0, 'no points added');
+    // And a person typing an amount and Enter still adds points.
+    await wedge(page, 'BEAN-0004');
+    await page.waitForSelector('[data-testid="amount-input"]');
+    await page.click('[data-testid="amount-input"]');
+    await page.keyboard.type('4.50', { delay: 90 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.toast >> text=Points added for 4.50');
+    assert.equal(kinds(await ledger(passId), 'earn').length, earns0 + 1);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('a scan while the redeem confirmation is open closes it and redeems nothing', async () => {
+    const page = await newPage(browser, 1024, 768);
+    await open(page, '/cashier?reader=till-1');
+    await wedge(page, 'BEAN-0005');
+    await page.waitForSelector('[data-testid="cashier-card"] [data-tier]');
+    const passId = (await lastScan('till-1')).passId;
+    const holder0 = await page.textContent('[data-testid="holder"]');
+    const before = kinds(await ledger(passId), 'reward_redeem').length;
+    // Escape cancels the confirmation, and the scan box has the focus again.
+    await page.click('[data-testid="cashier-card"] [data-tier]');
+    await page.waitForSelector('[data-testid="confirm-yes"]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="confirm"]', { state: 'hidden' });
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'scan-input');
+    // The next customer's card scanned while the question is up: it goes, the card shows.
+    await page.click('[data-testid="cashier-card"] [data-tier]');
+    await page.waitForSelector('[data-testid="confirm-yes"]');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'confirm-yes');
+    await wedge(page, 'BEAN-0001');
+    await page.waitForSelector('[data-testid="confirm"]', { state: 'hidden' });
+    await page.waitForFunction((was) => document.querySelector('[data-testid="holder"]')?.textContent !== was, holder0);
+    assert.equal((await lastScan('till-1')).value, 'BEAN-0001');
+    assert.equal(kinds(await ledger(passId), 'reward_redeem').length, before, 'nothing redeemed');
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
+
+describe('manager', () => {
+  test('search by name, email, extId and code; history with scans; today with offline flags; printable QR', async () => {
+    const page = await newPage(browser);
+    await open(page, '/manager?reader=desk-9');
+    await page.waitForSelector('[data-testid="issue-template"] option[value="tpl-hlf-ticket"]', { state: 'attached' });
+    await page.selectOption('[data-testid="issue-template"]', 'tpl-hlf-ticket');
+    await page.selectOption('[data-testid="issue-event"]', 'ev-harbour-lights');
+    await page.fill('[data-testid="issue-name"]', 'Grace Hopper');
+    await page.fill('[data-testid="issue-email"]', 'grace.hopper@navy.example');
+    await page.click('[data-testid="issue-submit"]');
+    await page.waitForSelector('[data-testid="issued"] svg.qr');
+    const value = (await page.textContent('[data-testid="qr-value"]')).trim();
+    // Large on screen: the QR code is at least 400 px wide at 1920x1080.
+    const qrBox = await page.$eval('[data-testid="issued"] svg.qr', (el) => el.getBoundingClientRect().width);
+    assert.ok(qrBox >= 400, `QR is ${qrBox} px wide`);
+
+    // Printable: only the pass card is printed, its QR about 12 cm wide.
+    await page.emulateMedia({ media: 'print' });
+    for (const sel of ['header.top', '.finder', '.today', 'form.issue', '.issued .row']) {
+      assert.equal(await page.isVisible(sel), false, `${sel} is not printed`);
+    }
+    assert.ok(await page.isVisible('[data-testid="issued"] svg.qr'));
+    const printed = await page.$eval('[data-testid="issued"] svg.qr', (el) => el.getBoundingClientRect().width);
+    assert.ok(printed > 400 && printed < 500, `printed QR is ${printed} px (12 cm = 454 px)`);
+    await page.screenshot({ path: new URL('./screenshots/manager-print.png', import.meta.url).pathname, fullPage: true });
+    await page.emulateMedia({ media: 'screen' });
+
+    // The pass scanned at a gate, and a token of a pass no counter has cached (offline check-in).
+    await server.api('POST', '/api/v1/scans', { value, readerId: 'gate-a', medium: 'qr' });
+    const out = execFileSync(BIN, ['token', 'issue', 'ELSEWHERE-7', '--template', 'tpl-hlf-ticket', '--event', 'ev-harbour-lights'], {
+      env: { ...process.env, PASSDESK_DATA_DIR: server.dataDir },
+      encoding: 'utf8',
+    });
+    const token = out.match(/PD1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/)[0];
+    const viaToken = await server.api('POST', '/api/v1/scans', { value: token, readerId: 'gate-a', medium: 'qr' });
+    assert.equal(viaToken.body.data.attributes.verdict, 'accept');
+
+    // Today's scans, live, with the flag a manager checks after the network was down.
+    await page.waitForSelector(`[data-testid="today-scans"] tr[data-scan="${viaToken.body.data.id}"][data-flags~="offline"]`);
+    assert.match(await page.textContent(`[data-testid="today-scans"] tr[data-scan="${viaToken.body.data.id}"]`), /Offline: by signature/);
+    assert.match(await page.textContent('[data-testid="today-totals"]'), /\d+ admitted · \d+ refused/);
+
+    // Search by each: name, email, extId, code.
+    const ext = (await server.api('GET', `/api/v1/passes?search=${encodeURIComponent('grace.hopper')}`)).body.data[0];
+    assert.ok(ext, 'the API finds the pass by email');
+    for (const q of ['Grace Hop', 'grace.hopper@navy', value.slice(0, 24), ext.id.slice(0, 8)]) {
+      await page.fill('[data-testid="search-input"]', q);
+      await page.press('[data-testid="search-input"]', 'Enter');
+      await page.waitForSelector(`[data-testid="search-results"] tr[data-pass="${ext.id}"]`);
+    }
+    await page.fill('[data-testid="search-input"]', 'HLF-ORDER-1001');
+    await page.press('[data-testid="search-input"]', 'Enter');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="search-results"] tr[data-pass]').length === 1);
+
+    // History: the pass's scans (where and when) and its loyalty.
+    await page.fill('[data-testid="search-input"]', 'Grace Hopper');
+    await page.press('[data-testid="search-input"]', 'Enter');
+    await page.click(`[data-testid="search-results"] tr[data-pass="${ext.id}"] >> text=History`);
+    await page.waitForSelector('[data-testid="history"] tr[data-scan]');
+    assert.match(await page.textContent('[data-testid="history"]'), /gate-a/);
+    await shoot(page, 'manager-today');
+
+    // A code scanned on the manager screen is answered in a toast; the form keeps its focus rules.
+    await page.focus('[data-testid="issue-template"]');
+    await wedge(page, value);
+    await page.waitForSelector('.toast >> text=Refused: Already used');
+    assert.equal(await page.inputValue('[data-testid="issue-template"]'), 'tpl-hlf-ticket', 'the scan did not change the template');
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
+
+describe('status', () => {
+  test('devices connected or not, readers, version', async () => {
+    const page = await newPage(browser, 1024, 768);
+    await open(page, '/status');
+    await page.waitForSelector('[data-testid="status-devices"] > *');
+    const st = (await server.api('GET', '/api/v1/status')).body.data.attributes;
+    assert.ok(Array.isArray(st.devices));
+    const text = await page.textContent('[data-testid="status-devices"]');
+    if (st.devices.length === 0) assert.match(text, /No reader or camera attached/);
+    else assert.match(text, /Connected|Not connected/);
+    assert.match(await page.textContent('[data-testid="status-facts"]'), new RegExp(st.version.replace(/\./g, '\\.')));
+    await page.context().close();
+  });
+});
+
+describe('layout', () => {
+  test('every screen fits 1024x768 and 1920x1080 without sideways scrolling, with touch-sized targets', async () => {
+    for (const [w, h] of [
+      [1024, 768],
+      [1920, 1080],
+    ]) {
+      const page = await newPage(browser, w, h);
+      for (const screen of ['gate', 'cashier', 'manager', 'status']) {
+        await open(page, `/${screen}?reader=till-1`);
+        if (screen === 'cashier') {
+          await wedge(page, 'BEAN-0006');
+          await page.waitForSelector('[data-testid="balance"]');
+        }
+        await page.waitForTimeout(200);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(overflow <= 0, `${screen} at ${w}x${h} scrolls sideways by ${overflow} px`);
+        // Touch: every visible button and link is at least 44 px tall.
+        const small = await page.$$eval('button, a, select, input:not([type="range"])', (els) =>
+          els
+            .filter((el) => el.getBoundingClientRect().height > 0)
+            .filter((el) => el.getBoundingClientRect().height < 44)
+            .map((el) => `${el.tagName} ${el.textContent?.trim() || el.getAttribute('aria-label') || el.id} ${el.getBoundingClientRect().height}`),
+        );
+        assert.deepEqual(small, [], `${screen} at ${w}x${h} has small targets`);
+      }
+      assert.deepEqual(page.problems, []);
+      await page.context().close();
+    }
+  });
+});
