@@ -117,6 +117,8 @@ def main():
     ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "passdesk"))
     ap.add_argument("--scans", type=int, default=10_000)
     ap.add_argument("--settle", type=float, default=5.0, help="seconds of idle before each sample")
+    ap.add_argument("--sample-every", type=int, default=0,
+                    help="also print each process's RSS every N scans (does memory level off?)")
     args = ap.parse_args()
 
     total, gz, files = bundle()
@@ -163,6 +165,10 @@ def main():
                 raise RuntimeError(f"scan {i}: HTTP {res.status}: {doc}")
             v = doc["data"]["attributes"]["verdict"]
             verdicts[v] = verdicts.get(v, 0) + 1
+            if args.sample_every and (i + 1) % args.sample_every == 0:
+                rows = snapshot(proc.pid)
+                print(f"  after {i + 1:>7} scans: RSS MB " +
+                      ", ".join(f"{name} {rss / 1024:.0f}" for name, rss, _ in rows), flush=True)
         took = time.monotonic() - started
         print(f"\n{args.scans} scans posted in {took:.1f} s ({args.scans / took:.0f}/s): {verdicts}")
         time.sleep(args.settle)

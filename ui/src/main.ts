@@ -53,7 +53,10 @@ function parseHash(): Route {
 const root = document.getElementById('app')!;
 const decisionListeners = new Set<(d: Decision, own: boolean) => void>();
 const onlineListeners = new Set<(o: boolean) => void>();
+// Scan ids already shown (a decision can arrive twice: in the answer to our own POST and on the
+// stream). Only recent ids can repeat, so the set is bounded: a kiosk runs for weeks.
 const seen = new Set<string>();
+const SEEN_MAX = 1000;
 let streamUp = false;
 let fetchUp = true;
 let readerId = localStorage.getItem(READER_KEY) || 'desk-1';
@@ -112,6 +115,7 @@ function toast(text: string, kind: 'ok' | 'error' | 'info' = 'info'): void {
 function ingest(d: Decision, own: boolean): void {
   if (seen.has(d.scanId)) return;
   seen.add(d.scanId);
+  if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value as string);
   app.recent.unshift(d);
   if (app.recent.length > 200) app.recent.length = 200;
   if (d.readerId === readerId) {
