@@ -203,7 +203,11 @@ mod tests {
         let blank = frame(synth::blank(320, 240, 100));
         maker.observe(&blank, &Outcome::default());
         let first = lock(&slot.latest).clone().unwrap();
-        assert_eq!(first.image.width(), 320, "small frames are kept as they are");
+        assert_eq!(
+            first.image.width(),
+            320,
+            "small frames are kept as they are"
+        );
         // Nobody asked: the next frames leave the slot alone.
         let later = Frame {
             at: SystemTime::now() + Duration::from_secs(1),

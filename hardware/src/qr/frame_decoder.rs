@@ -185,7 +185,8 @@ mod tests {
         assert!(points.len() >= 3, "{points:?}");
         for &(px, py) in points {
             assert!(
-                (x - 4.0..=x + side + 4.0).contains(&px) && (y - 4.0..=y + side + 4.0).contains(&py),
+                (x - 4.0..=x + side + 4.0).contains(&px)
+                    && (y - 4.0..=y + side + 4.0).contains(&py),
                 "{px},{py} outside the code at {x},{y} side {side}: {points:?}"
             );
         }
@@ -210,7 +211,11 @@ mod tests {
         let mut canvas = synth::blank(2600, 1800, 200);
         synth::paste(&mut canvas, &code, 1500, 900);
         let square = (1500.0, 900.0, code.width() as f32);
-        for stage in [Stage::RxingDownscaled, Stage::RxingTileRow(2), Stage::RxingTiles] {
+        for stage in [
+            Stage::RxingDownscaled,
+            Stage::RxingTileRow(2),
+            Stage::RxingTiles,
+        ] {
             assert!(stage.applies_to(&canvas));
             let found = match stage.locate(&canvas, Effort::Quick) {
                 crate::qr::guard::Attempt::Found(f) => f,

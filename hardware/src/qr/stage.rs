@@ -257,8 +257,7 @@ fn tile_row(
     let (w, h) = (frame.width() / 2, frame.height() / 2);
     (0..3).find_map(|col| {
         let (x, y) = (col * w / 2, row.min(2) * h / 2);
-        rx(&crop(frame, x, y, w, h), Binarizer::Hybrid)
-            .map(|d| found(d, 1.0, (x as f32, y as f32)))
+        rx(&crop(frame, x, y, w, h), Binarizer::Hybrid).map(|d| found(d, 1.0, (x as f32, y as f32)))
     })
 }
 
