@@ -9,6 +9,9 @@ use super::frame_decoder::FrameDecoder;
 use super::frame_source::{Frame, FrameSource};
 use crate::scan::Scan;
 
+/// Called with every decoded frame and what the decoder made of it.
+type Observer = Box<dyn FnMut(&Frame, &Outcome) + Send>;
+
 /// Frames from `source` to scans. As an iterator it yields each new scan, and each frame
 /// that could not be had (an error about that frame only), and ends with the source.
 pub struct QrScanner<S> {
@@ -18,7 +21,7 @@ pub struct QrScanner<S> {
     /// The label of the frame the last scan came from.
     last_label: String,
     frames: u64,
-    observer: Option<Box<dyn FnMut(&Frame, &Outcome) + Send>>,
+    observer: Option<Observer>,
 }
 
 impl<S: FrameSource> QrScanner<S> {
