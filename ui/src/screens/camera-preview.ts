@@ -69,7 +69,7 @@ export function cameraPreview(): CameraPreview {
       img.src = url;
       if (old) URL.revokeObjectURL(old);
       svg.setAttribute('viewBox', `0 0 ${info.width} ${info.height}`);
-      const points = info.outline ?? [];
+      const points = around(info.outline ?? []);
       polygon.setAttribute('points', points.map(([x, y]) => `${x},${y}`).join(' '));
       svg.classList.toggle('camera-outline-on', points.length >= 3);
       text.textContent = info.text ?? 'No code in view';
@@ -101,4 +101,13 @@ export function cameraPreview(): CameraPreview {
       release();
     },
   };
+}
+
+/** The points in order around their centre, so four corners draw a quadrilateral (the decoder
+ * lists them in its own order, which would draw a bow tie). */
+export function around(points: number[][]): number[][] {
+  const n = points.length || 1;
+  const cx = points.reduce((s, p) => s + p[0], 0) / n;
+  const cy = points.reduce((s, p) => s + p[1], 0) / n;
+  return [...points].sort((a, b) => Math.atan2(a[1] - cy, a[0] - cx) - Math.atan2(b[1] - cy, b[0] - cx));
 }
