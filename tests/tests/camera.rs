@@ -365,14 +365,14 @@ fn the_camera_preview_without_a_camera_is_a_clear_error() {
     }
     drop(app);
 
-    // Configured, but its directory is not there (a camera not plugged in): 503, its status.
+    // Configured, but its directory is not there (a camera not plugged in): its status.
     let frames = tempfile::tempdir().unwrap();
     let dir = frames.path().join("camera");
     let app = TestApp::start_with(|node| frames_camera(node, &dir), false);
     let until = Instant::now() + Duration::from_secs(15);
     loop {
         let r = app.get("/api/v1/camera/preview", &app.reader_key);
-        assert_eq!(r.status, 503, "{r:?}");
+        assert_eq!(r.status, 404, "{r:?}");
         assert_eq!(r.body["errors"][0]["code"], "camera_unavailable", "{r:?}");
         if r.body["errors"][0]["detail"] == "no camera: no preview" {
             break;

@@ -3,7 +3,8 @@
 //! with its outline in the picture's pixels): what the status screen's "Show camera" shows.
 //! The frame is encoded on request, never per frame; without a camera both answer a JSON:API
 //! error (`no_camera`, 404); while it is not connected, or before its first frame,
-//! `camera_unavailable` (503) with the camera's status ("no camera", "camera disconnected").
+//! `camera_unavailable` (404 too: there is no picture; not a 5xx, the service is fine) with the
+//! camera's status ("no camera", "camera disconnected").
 
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
@@ -43,14 +44,14 @@ fn latest(state: &AppState) -> ApiResult<Arc<Preview>> {
     if let Some(c) = camera.filter(|c| !c.connected) {
         let why = c.detail.unwrap_or_else(|| "camera not connected".into());
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::NOT_FOUND,
             "camera_unavailable",
             format!("{why}: no preview"),
         ));
     }
     slot.get().ok_or_else(|| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::NOT_FOUND,
             "camera_unavailable",
             "the camera has not sent a picture yet; try again",
         )
