@@ -356,6 +356,13 @@ describe('camera preview', () => {
     await page.waitForFunction(() => (document.querySelector('[data-testid="camera-polygon"]')?.getAttribute('points') ?? '').split(' ').length >= 3);
     const stroke = await page.$eval('[data-testid="camera-polygon"]', (p) => [getComputedStyle(p).stroke, getComputedStyle(p).display]);
     assert.deepEqual(stroke, ['rgb(46, 204, 113)', 'inline']);
+    // Drawn around the code, not as a bow tie: the polygon's area fills most of its bounding box.
+    const pts = (await page.getAttribute('[data-testid="camera-polygon"]', 'points')).split(' ').map((p) => p.split(',').map(Number));
+    const area = Math.abs(pts.reduce((s, [x, y], i) => { const [u, v] = pts[(i + 1) % pts.length]; return s + x * v - u * y; }, 0)) / 2;
+    const xs = pts.map((p) => p[0]);
+    const ys = pts.map((p) => p[1]);
+    const box = (Math.max(...xs) - Math.min(...xs)) * (Math.max(...ys) - Math.min(...ys));
+    assert.ok(pts.length < 4 || area > 0.6 * box, `outline ${JSON.stringify(pts)}: area ${area} of ${box}`);
     assert.equal(await page.textContent('[data-testid="camera-text"]'), expected);
     // Polling replaces the picture; each old blob URL is let go.
     const first = await page.$eval('[data-testid="camera-image"]', (i) => i.src);
