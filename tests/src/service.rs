@@ -138,6 +138,27 @@ impl TestApp {
         }
     }
 
+    /// `GET` with a key (or none), the body as bytes: status, Content-Type, Cache-Control, body.
+    pub fn get_bytes(&self, path: &str, key: Option<&str>) -> (u16, String, String, Vec<u8>) {
+        let mut req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(self.url(path));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let mut resp = self.agent.run(req.body(()).unwrap()).unwrap();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (ct, cc) = (header("content-type"), header("cache-control"));
+        let body = resp.body_mut().read_to_vec().unwrap_or_default();
+        (resp.status().as_u16(), ct, cc, body)
+    }
+
     pub fn get(&self, path: &str, key: &str) -> Reply {
         self.call("GET", path, Some(key), None, &[])
     }

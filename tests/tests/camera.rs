@@ -259,3 +259,125 @@ fn serve_without_a_camera_says_no_camera_and_serves() {
     let d = app.scan("BEAN-0001", "till-1");
     assert!(d["verdict"].is_string(), "{d}");
 }
+
+/// The width and height in a JPEG's start-of-frame header.
+fn jpeg_size(jpeg: &[u8]) -> Option<(u16, u16)> {
+    if jpeg.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut i = 2;
+    while i + 9 < jpeg.len() {
+        if jpeg[i] != 0xFF {
+            return None;
+        }
+        let marker = jpeg[i + 1];
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        if (0xC0..=0xC2).contains(&marker) {
+            let h = u16::from_be_bytes([jpeg[i + 5], jpeg[i + 6]]);
+            let w = u16::from_be_bytes([jpeg[i + 7], jpeg[i + 8]]);
+            return Some((w, h));
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+fn frames_camera(node: &passdesk_tests::Node, dir: &Path) {
+    let config = format!(
+        "[camera]\nreader_id = \"gate-cam\"\nframes_dir = \"{}\"\nframes_fps = 10\n",
+        dir.display()
+    );
+    std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
+}
+
+#[test]
+fn the_camera_preview_shows_the_frame_with_the_code_outlined() {
+    let frames = tempfile::tempdir().unwrap();
+    let dir = frames.path().join("camera");
+    // A 1280x960 photo: the preview is it at half size.
+    film(&dir, &[(photo(2, 6), 400)]);
+    let app = TestApp::start_with(|node| frames_camera(node, &dir), false);
+
+    let until = Instant::now() + Duration::from_secs(30);
+    let info = loop {
+        let r = app.get("/api/v1/camera/preview.json", &app.reader_key);
+        if r.status == 200 && r.body["data"]["attributes"]["outline"].is_array() {
+            break r.body["data"]["attributes"].clone();
+        }
+        assert!(Instant::now() < until, "no preview with an outline: {r:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(640), Some(480)),
+        "{info}"
+    );
+    assert_eq!(info["text"], expected(2, 6), "{info}");
+    assert!(info["at"].is_string() && info["ageMs"].is_i64(), "{info}");
+    let outline = info["outline"].as_array().unwrap();
+    assert!(outline.len() >= 3, "{info}");
+    for p in outline {
+        let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+        assert!(
+            (0.0..=640.0).contains(&x) && (0.0..=480.0).contains(&y),
+            "{info}"
+        );
+    }
+
+    let (status, ct, cache, jpeg) = app.get_bytes("/api/v1/camera/preview", Some(&app.reader_key));
+    assert_eq!(
+        (status, ct.as_str(), cache.as_str()),
+        (200, "image/jpeg", "no-store")
+    );
+    assert_eq!(jpeg_size(&jpeg), Some((640, 480)), "{} bytes", jpeg.len());
+
+    // A key is needed, and it must be valid.
+    for key in [None, Some("pdk_nope_nope")] {
+        for path in ["/api/v1/camera/preview", "/api/v1/camera/preview.json"] {
+            let (status, ct, _, body) = app.get_bytes(path, key);
+            assert_eq!(status, 401, "{path} {key:?}");
+            assert!(ct.starts_with("application/json"), "{ct}");
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["errors"][0]["code"], "unauthorized", "{body}");
+        }
+    }
+}
+
+#[test]
+fn the_camera_preview_without_a_camera_is_a_clear_error() {
+    // Switched off: no camera at all.
+    let app = TestApp::start_with(
+        |node| {
+            std::fs::write(
+                node.data_dir().join("passdesk.toml"),
+                "[camera]\nenabled = false\n",
+            )
+            .unwrap()
+        },
+        false,
+    );
+    for path in ["/api/v1/camera/preview", "/api/v1/camera/preview.json"] {
+        let r = app.get(path, &app.reader_key);
+        assert_eq!(r.status, 404, "{path}: {r:?}");
+        assert_eq!(r.body["errors"][0]["code"], "no_camera", "{r:?}");
+        let detail = r.body["errors"][0]["detail"].as_str().unwrap();
+        assert!(detail.starts_with("no camera"), "{detail}");
+    }
+    drop(app);
+
+    // Configured, but its directory is not there (a camera not plugged in): its status.
+    let frames = tempfile::tempdir().unwrap();
+    let dir = frames.path().join("camera");
+    let app = TestApp::start_with(|node| frames_camera(node, &dir), false);
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = app.get("/api/v1/camera/preview", &app.reader_key);
+        assert_eq!(r.status, 404, "{r:?}");
+        assert_eq!(r.body["errors"][0]["code"], "camera_unavailable", "{r:?}");
+        if r.body["errors"][0]["detail"] == "no camera: no preview" {
+            break;
+        }
+        assert!(Instant::now() < until, "{r:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,7 +1,7 @@
 // Shared by the browser tests: the real `passdesk serve --demo` on 127.0.0.1:0 with a fresh data
 // directory, Debian's Chromium driven by playwright-core, and a small API client.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,10 +13,12 @@ export const SHOTS = join(here, 'screenshots');
 export const BIN = process.env.PASSDESK_BIN ?? resolve(here, '../../target/debug/passdesk');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** Starts the service; resolves when it printed its address. */
-export async function startServer() {
+/** Starts the service (with `config` as its passdesk.toml, if given); resolves when it printed
+ * its address. */
+export async function startServer({ config } = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run cargo build -p passdesk first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'passdesk-ui-e2e-'));
+  if (config) writeFileSync(join(dataDir, 'passdesk.toml'), config);
   const child = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0'], {
     env: { ...process.env, PASSDESK_DATA_DIR: dataDir, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -4,6 +4,10 @@
 // Debian Chromium (playwright-core) against the real `passdesk serve --demo`.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { BIN, launchBrowser, newPage, shoot, startServer } from './harness.mjs';
 
@@ -308,6 +312,67 @@ describe('status', () => {
     if (st.devices.length === 0) assert.match(text, /No reader or camera attached/);
     else assert.match(text, /Connected|Not connected/);
     assert.match(await page.textContent('[data-testid="status-facts"]'), new RegExp(st.version.replace(/\./g, '\\.')));
+    await page.context().close();
+  });
+});
+
+describe('camera preview', () => {
+  // A directory camera playing a real photo (symlinks to the shared test set, nothing copied).
+  const photo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/testdata/qr/zxing-qrcode-2/6.png');
+  let cam;
+  let frames;
+
+  before(async () => {
+    frames = mkdtempSync(join(tmpdir(), 'passdesk-ui-frames-'));
+    const dir = join(frames, 'camera');
+    mkdirSync(dir);
+    for (let i = 0; i < 600; i++) symlinkSync(photo, join(dir, `${String(i).padStart(4, '0')}.png`));
+    cam = await startServer({ config: `[camera]\nreader_id = "gate-cam"\nframes_dir = "${dir}"\nframes_fps = 10\n` });
+  });
+
+  after(async () => {
+    await cam?.stop();
+    if (frames) rmSync(frames, { recursive: true, force: true });
+  });
+
+  test('Show camera: the picture, the code outlined in green and its text; remembered', async () => {
+    const expected = readFileSync(photo.replace(/\.png$/, '.txt'), 'utf8').replace(/[\r\n]+$/, '');
+    // Wait until the service has the code in view.
+    for (let i = 0; ; i++) {
+      const r = await cam.api('GET', '/api/v1/camera/preview.json');
+      if (r.status === 200 && r.body.data.attributes.outline) break;
+      assert.ok(i < 150, `no preview with an outline: ${r.text}`);
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    const page = await newPage(browser, 1024, 768);
+    await page.goto(`${cam.base}/#/status?key=${encodeURIComponent(cam.key)}`);
+    await page.waitForSelector('[data-testid="status-devices"] > *');
+    await page.check('#show-camera');
+    await page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid="camera-image"]');
+      return img?.complete && img.naturalWidth > 0 && img.src.startsWith('blob:');
+    });
+    assert.deepEqual(await page.$eval('[data-testid="camera-image"]', (i) => [i.naturalWidth, i.naturalHeight]), [640, 480]);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="camera-polygon"]')?.getAttribute('points') ?? '').split(' ').length >= 3);
+    const stroke = await page.$eval('[data-testid="camera-polygon"]', (p) => [getComputedStyle(p).stroke, getComputedStyle(p).display]);
+    assert.deepEqual(stroke, ['rgb(46, 204, 113)', 'inline']);
+    // Drawn around the code, not as a bow tie: the polygon's area fills most of its bounding box.
+    const pts = (await page.getAttribute('[data-testid="camera-polygon"]', 'points')).split(' ').map((p) => p.split(',').map(Number));
+    const area = Math.abs(pts.reduce((s, [x, y], i) => { const [u, v] = pts[(i + 1) % pts.length]; return s + x * v - u * y; }, 0)) / 2;
+    const xs = pts.map((p) => p[0]);
+    const ys = pts.map((p) => p[1]);
+    const box = (Math.max(...xs) - Math.min(...xs)) * (Math.max(...ys) - Math.min(...ys));
+    assert.ok(pts.length < 4 || area > 0.6 * box, `outline ${JSON.stringify(pts)}: area ${area} of ${box}`);
+    assert.equal(await page.textContent('[data-testid="camera-text"]'), expected);
+    // Polling replaces the picture; each old blob URL is let go.
+    const first = await page.$eval('[data-testid="camera-image"]', (i) => i.src);
+    await page.waitForFunction((src) => document.querySelector('[data-testid="camera-image"]').src !== src, first);
+    await shoot(page, 'status-camera');
+    // Remembered across a reload.
+    await page.reload();
+    await page.waitForSelector('[data-testid="camera-image"][src^="blob:"]', { timeout: 10_000 });
+    assert.ok(await page.isChecked('#show-camera'));
+    assert.deepEqual(page.problems, []);
     await page.context().close();
   });
 });

@@ -9,6 +9,7 @@
 use super::device::{CameraBackend, CameraInfo, CameraSelector, CameraStream};
 use super::luma::Captured;
 use super::mailbox::{Mailbox, Taken};
+use super::preview::{Preview, PreviewMaker, PreviewSlot};
 use super::status::CameraStatus;
 use crate::qr::frame_source::{Frame, FrameSource};
 use crate::qr::{DedupPolicy, FrameDecoder, QrDeduper, QrError, QrScanner};
@@ -71,6 +72,7 @@ struct Captures {
 pub struct CameraScanner {
     stop: Arc<AtomicBool>,
     mailbox: Arc<Mailbox<Captures>>,
+    preview: Arc<PreviewSlot>,
     capture: Option<JoinHandle<()>>,
     decode: Option<JoinHandle<()>>,
 }
@@ -84,12 +86,14 @@ impl CameraScanner {
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let mailbox = Arc::new(Mailbox::new());
+        let preview = Arc::new(PreviewSlot::default());
         let decode = {
             let (mailbox, events, stop) = (mailbox.clone(), events.clone(), stop.clone());
             let deduper = QrDeduper::new(settings.reader_id.clone(), settings.dedup);
+            let maker = PreviewMaker::new(preview.clone());
             std::thread::Builder::new()
                 .name("camera decode".into())
-                .spawn(move || decode_loop(&mailbox, deduper, &events, &stop))?
+                .spawn(move || decode_loop(&mailbox, deduper, maker, &events, &stop))?
         };
         let capture = {
             let (mailbox, stop) = (mailbox.clone(), stop.clone());
@@ -106,9 +110,20 @@ impl CameraScanner {
         Ok(Self {
             stop,
             mailbox,
+            preview,
             capture: Some(capture),
             decode: Some(decode),
         })
+    }
+
+    /// The latest preview (see [`super::preview`]); cheap, no encoding.
+    pub fn preview(&self) -> Option<Arc<Preview>> {
+        self.preview.get()
+    }
+
+    /// The preview's slot, to be read after this scanner is handed elsewhere.
+    pub fn preview_slot(&self) -> Arc<PreviewSlot> {
+        self.preview.clone()
     }
 
     /// Frames captured so far, and how many were dropped unread because a newer one came.
@@ -332,10 +347,12 @@ impl FrameSource for MailboxFrames<'_> {
 fn decode_loop(
     mailbox: &Mailbox<Captures>,
     deduper: QrDeduper,
+    mut preview: PreviewMaker,
     events: &Sender<CameraEvent>,
     stop: &AtomicBool,
 ) {
-    let scanner = QrScanner::new(MailboxFrames { mailbox }, FrameDecoder::default(), deduper);
+    let scanner = QrScanner::new(MailboxFrames { mailbox }, FrameDecoder::default(), deduper)
+        .with_observer(move |frame, outcome| preview.observe(frame, outcome));
     for item in scanner {
         if stop.load(Ordering::Relaxed) {
             return;
@@ -511,6 +528,12 @@ mod tests {
         });
         assert!(status(&rx).is_connected());
         assert_eq!(scan_text(&rx), "PD1.first");
+        // The preview shows the frame with the code outlined.
+        let p = cam.preview().expect("a preview");
+        assert_eq!((p.image.width(), p.image.height()), (640, 480));
+        let code = p.code.as_ref().expect("the code on the preview");
+        assert_eq!(code.text, "PD1.first");
+        assert!(code.outline.as_ref().is_some_and(|o| o.len() >= 3));
 
         fake.with(|w| w.plugged = false);
         let s = status(&rx);

@@ -8,6 +8,7 @@
 //!   errors that stop anything.
 //! - [`capture`]: [`CameraScanner`], the capture and decode threads, reopening the camera
 //!   every 2 s while it is missing.
+//! - [`preview`]: the latest frame, shrunk, with the last code's outline, for the screens.
 //! - [`directory`]: [`DirectoryCamera`], images played as a camera.
 //! - `v4l` (feature `camera`): [`V4lCameras`], the machine's cameras.
 
@@ -16,6 +17,7 @@ pub mod device;
 pub mod directory;
 pub mod luma;
 pub mod mailbox;
+pub mod preview;
 pub mod status;
 #[cfg(feature = "camera")]
 pub mod v4l;
@@ -24,6 +26,7 @@ pub use capture::{CameraEvent, CameraScanner, CameraSettings};
 pub use device::{CameraBackend, CameraInfo, CameraSelector, Mode};
 pub use directory::DirectoryCamera;
 pub use luma::PixelFormat;
+pub use preview::{Preview, PreviewCode, PreviewSlot};
 pub use status::CameraStatus;
 #[cfg(feature = "camera")]
 pub use v4l::V4lCameras;

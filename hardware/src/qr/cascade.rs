@@ -27,15 +27,18 @@ pub const STILL_ORDER: [Stage; 12] = [
     Stage::RqrrInverted,
 ];
 
-/// A code that was read, and by which stage.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A code that was read, by which stage, and where in the frame (see [`super::stage::Found`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Read {
     pub text: String,
     pub stage: Stage,
+    /// The decoder's result points (finder patterns or corners) in the frame's pixels, when
+    /// the stage knows them.
+    pub outline: Option<Vec<(f32, f32)>>,
 }
 
 /// What running the cascade on one image came to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     pub read: Option<Read>,
     /// Stages that ran, in order (the last one read the code when `read` is set).
@@ -79,9 +82,13 @@ impl Cascade {
                 break;
             }
             outcome.tried.push(stage);
-            match stage.run(frame, Effort::Thorough) {
-                Attempt::Found(text) => {
-                    outcome.read = Some(Read { text, stage });
+            match stage.locate(frame, Effort::Thorough) {
+                Attempt::Found(found) => {
+                    outcome.read = Some(Read {
+                        text: found.text,
+                        stage,
+                        outline: found.outline,
+                    });
                     break;
                 }
                 Attempt::NotFound => {}

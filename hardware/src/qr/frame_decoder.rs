@@ -116,9 +116,13 @@ impl FrameDecoder {
 /// Runs one stage into `outcome` at quick effort; true when it read a code.
 fn run(stage: Stage, frame: &GrayFrame, outcome: &mut Outcome) -> bool {
     outcome.tried.push(stage);
-    match stage.run(frame, Effort::Quick) {
-        Attempt::Found(text) => {
-            outcome.read = Some(Read { text, stage });
+    match stage.locate(frame, Effort::Quick) {
+        Attempt::Found(found) => {
+            outcome.read = Some(Read {
+                text: found.text,
+                stage,
+                outline: found.outline,
+            });
             true
         }
         Attempt::NotFound => false,
@@ -170,13 +174,72 @@ mod tests {
         let mut canvas = synth::blank(1280, 720, 200);
         synth::paste(&mut canvas, &code, 500, 200);
         let o = FrameDecoder::default().decode(&canvas);
-        assert_eq!(
-            o.read,
-            Some(Read {
-                text: "PD1.test".into(),
-                stage: Stage::Rxing
-            })
-        );
+        let read = o.read.expect("read");
+        assert_eq!((read.text.as_str(), read.stage), ("PD1.test", Stage::Rxing));
+    }
+
+    /// Every outline point lies on the pasted code (its quiet zone included, a few pixels
+    /// of slack), and the points spread over it: finder patterns sit near three corners.
+    fn assert_outline_on(read: &Read, (x, y, side): (f32, f32, f32)) {
+        let points = read.outline.as_ref().expect("an outline");
+        assert!(points.len() >= 3, "{points:?}");
+        for &(px, py) in points {
+            assert!(
+                (x - 4.0..=x + side + 4.0).contains(&px)
+                    && (y - 4.0..=y + side + 4.0).contains(&py),
+                "{px},{py} outside the code at {x},{y} side {side}: {points:?}"
+            );
+        }
+        let xs = points.iter().map(|p| p.0);
+        let spread = xs.clone().fold(f32::MIN, f32::max) - xs.fold(f32::MAX, f32::min);
+        assert!(spread > side / 3.0, "{points:?}");
+    }
+
+    #[test]
+    fn the_primary_stage_outlines_the_code_where_it_is() {
+        let code = synth::render_qr("PD1.where", 4).unwrap();
+        let mut canvas = synth::blank(1280, 720, 200);
+        synth::paste(&mut canvas, &code, 700, 300);
+        let read = FrameDecoder::default().decode(&canvas).read.expect("read");
+        assert_eq!(read.stage, Stage::Rxing);
+        assert_outline_on(&read, (700.0, 300.0, code.width() as f32));
+    }
+
+    #[test]
+    fn downscaled_and_windowed_stages_map_the_outline_back() {
+        let code = synth::render_qr("PD1.scaled", 8).unwrap();
+        let mut canvas = synth::blank(2600, 1800, 200);
+        synth::paste(&mut canvas, &code, 1500, 900);
+        let square = (1500.0, 900.0, code.width() as f32);
+        for stage in [
+            Stage::RxingDownscaled,
+            Stage::RxingTileRow(2),
+            Stage::RxingTiles,
+        ] {
+            assert!(stage.applies_to(&canvas));
+            let found = match stage.locate(&canvas, Effort::Quick) {
+                crate::qr::guard::Attempt::Found(f) => f,
+                other => panic!("{} read nothing: {other:?}", stage.name()),
+            };
+            let read = Read {
+                text: found.text,
+                stage,
+                outline: found.outline,
+            };
+            assert_eq!(read.text, "PD1.scaled");
+            assert_outline_on(&read, square);
+        }
+    }
+
+    #[test]
+    fn rqrr_reads_carry_no_outline() {
+        let code = synth::render_qr("PD1.rqrr", 4).unwrap();
+        let mut canvas = synth::blank(640, 480, 220);
+        synth::paste(&mut canvas, &code, 100, 100);
+        match Stage::Rqrr.locate(&canvas, Effort::Thorough) {
+            crate::qr::guard::Attempt::Found(f) => assert_eq!(f.outline, None),
+            other => panic!("rqrr read nothing: {other:?}"),
+        }
     }
 
     #[test]

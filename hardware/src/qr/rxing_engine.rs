@@ -63,8 +63,21 @@ impl RxingConfig {
     }
 }
 
+/// A code rxing read, and where: its result points (finder patterns, alignment pattern or
+/// corners, depending on the reader) in the pixel coordinates of the frame it was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub text: String,
+    pub points: Vec<(f32, f32)>,
+}
+
 /// Decodes one QR code. Not guarded: callers wrap it in [`super::guard::guarded`].
 pub fn decode(frame: &GrayFrame, config: RxingConfig) -> Option<String> {
+    decode_located(frame, config).map(|d| d.text)
+}
+
+/// Like [`decode`], with the code's result points. Not guarded either.
+pub fn decode_located(frame: &GrayFrame, config: RxingConfig) -> Option<Decoded> {
     if frame.width() < 21 || frame.height() < 21 {
         return None; // smaller than the smallest QR code at one pixel per module
     }
@@ -80,7 +93,15 @@ pub fn decode(frame: &GrayFrame, config: RxingConfig) -> Option<String> {
         ),
     }?;
     // Belt and braces: the hints already exclude every other format.
-    (*result.getBarcodeFormat() == BarcodeFormat::QR_CODE).then(|| result.getText().to_owned())
+    (*result.getBarcodeFormat() == BarcodeFormat::QR_CODE).then(|| Decoded {
+        text: result.getText().to_owned(),
+        points: result
+            .getPoints()
+            .iter()
+            .map(|p| (p.x, p.y))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect(),
+    })
 }
 
 fn decode_bitmap<B: rxing::Binarizer>(

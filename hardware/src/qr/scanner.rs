@@ -2,11 +2,15 @@
 //! a [`FrameDecoder`]; a [`QrDeduper`] turns reads into one [`Scan`] per presentation. The
 //! service runs one per camera on a blocking thread and forwards the scans to its pipeline.
 
+use super::cascade::Outcome;
 use super::dedup::QrDeduper;
 use super::error::QrError;
 use super::frame_decoder::FrameDecoder;
-use super::frame_source::FrameSource;
+use super::frame_source::{Frame, FrameSource};
 use crate::scan::Scan;
+
+/// Called with every decoded frame and what the decoder made of it.
+type Observer = Box<dyn FnMut(&Frame, &Outcome) + Send>;
 
 /// Frames from `source` to scans. As an iterator it yields each new scan, and each frame
 /// that could not be had (an error about that frame only), and ends with the source.
@@ -17,6 +21,7 @@ pub struct QrScanner<S> {
     /// The label of the frame the last scan came from.
     last_label: String,
     frames: u64,
+    observer: Option<Observer>,
 }
 
 impl<S: FrameSource> QrScanner<S> {
@@ -27,7 +32,14 @@ impl<S: FrameSource> QrScanner<S> {
             deduper,
             last_label: String::new(),
             frames: 0,
+            observer: None,
         }
+    }
+
+    /// Calls `f` with every decoded frame and the decoder's outcome (the camera's preview).
+    pub fn with_observer(mut self, f: impl FnMut(&Frame, &Outcome) + Send + 'static) -> Self {
+        self.observer = Some(Box::new(f));
+        self
     }
 
     /// The label of the frame the last scan was read in (a file name, a frame number).
@@ -54,6 +66,9 @@ impl<S: FrameSource> Iterator for QrScanner<S> {
             let outcome = self.decoder.decode(&frame.image);
             for (stage, msg) in &outcome.panics {
                 tracing::warn!(frame = %frame.label, stage = stage.name(), panic = %msg, "QR decoder panicked");
+            }
+            if let Some(observe) = self.observer.as_mut() {
+                observe(&frame, &outcome);
             }
             let text = outcome.read.as_ref().map(|r| r.text.as_str());
             if let Some(scan) = self.deduper.observe(text, frame.at) {

@@ -10,7 +10,7 @@ use super::preprocess::{
 };
 use super::rqrr_engine::MAX_RQRR_SIDE;
 use super::rqrr_worker::{self, Input};
-use super::rxing_engine::{self, Binarizer, Polarity, Readers, RxingConfig};
+use super::rxing_engine::{self, Binarizer, Decoded, Polarity, Readers, RxingConfig};
 use std::time::Duration;
 
 /// Frames whose longer side is below this are enlarged for the "upscaled" stages.
@@ -26,6 +26,16 @@ const TILED_MIN_SIDE: u32 = 400;
 const THOROUGH_RQRR_DEADLINE: Duration = Duration::from_millis(300);
 /// How long a camera frame waits for one rqrr call (normally 2-4 ms at half size).
 const QUICK_RQRR_DEADLINE: Duration = Duration::from_millis(8);
+
+/// A code a stage read, and its outline in the pixel coordinates of the frame the stage was
+/// given: the decoder's result points mapped back through the stage's own transform
+/// (downscale, enlargement, window offset). `None` when the decoder gives no points (rqrr's
+/// stages): never a guessed outline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub text: String,
+    pub outline: Option<Vec<(f32, f32)>>,
+}
 
 /// How hard a stage tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +142,23 @@ impl Stage {
 
     /// Runs the stage on `frame`, panics caught (and rqrr held to a deadline).
     pub fn run(self, frame: &GrayFrame, effort: Effort) -> Attempt<String> {
+        match self.locate(frame, effort) {
+            Attempt::Found(found) => Attempt::Found(found.text),
+            Attempt::NotFound => Attempt::NotFound,
+            Attempt::Panicked(msg) => Attempt::Panicked(msg),
+        }
+    }
+
+    /// Like [`Self::run`], with the code's outline in `frame`'s coordinates when known.
+    pub fn locate(self, frame: &GrayFrame, effort: Effort) -> Attempt<Found> {
+        let no_outline = |a: Attempt<String>| match a {
+            Attempt::Found(text) => Attempt::Found(Found {
+                text,
+                outline: None,
+            }),
+            Attempt::NotFound => Attempt::NotFound,
+            Attempt::Panicked(msg) => Attempt::Panicked(msg),
+        };
         let (rqrr_side, deadline) = match effort {
             Effort::Thorough => (MAX_RQRR_SIDE, THOROUGH_RQRR_DEADLINE),
             Effort::Quick => (QUICK_RQRR_SIDE, QUICK_RQRR_DEADLINE),
@@ -139,48 +166,84 @@ impl Stage {
         let for_rqrr = || downscale(frame, factor_to_fit(frame, rqrr_side));
         let rqrr = |f: GrayFrame, input| rqrr_worker::decode(f, input, deadline);
         match self {
-            Stage::Rqrr => rqrr(for_rqrr(), Input::Gray),
-            Stage::RqrrInverted => rqrr(invert(&for_rqrr()), Input::Gray),
-            Stage::RqrrThreshold => rqrr(threshold(&for_rqrr(), effort), Input::Binary),
-            Stage::RqrrUpscaled => rqrr(enlarge(frame), Input::Gray),
+            Stage::Rqrr => no_outline(rqrr(for_rqrr(), Input::Gray)),
+            Stage::RqrrInverted => no_outline(rqrr(invert(&for_rqrr()), Input::Gray)),
+            Stage::RqrrThreshold => no_outline(rqrr(threshold(&for_rqrr(), effort), Input::Binary)),
+            Stage::RqrrUpscaled => no_outline(rqrr(enlarge(frame), Input::Gray)),
             _ => guarded(|| self.run_rxing(frame, effort)),
         }
     }
 
-    fn run_rxing(self, frame: &GrayFrame, effort: Effort) -> Option<String> {
+    fn run_rxing(self, frame: &GrayFrame, effort: Effort) -> Option<Found> {
         let rx = |f: &GrayFrame, binarizer: Binarizer| {
-            rxing_engine::decode(f, rxing_config(binarizer, effort))
+            rxing_engine::decode_located(f, rxing_config(binarizer, effort))
         };
+        let same = |d: Decoded| found(d, 1.0, (0.0, 0.0));
         match self {
-            Stage::Rxing => rx(frame, Binarizer::Hybrid),
-            Stage::RxingInverted => rxing_engine::decode(
+            Stage::Rxing => rx(frame, Binarizer::Hybrid).map(same),
+            Stage::RxingInverted => rxing_engine::decode_located(
                 frame,
                 RxingConfig {
                     polarity: Polarity::Inverted,
                     ..rxing_config(Binarizer::Hybrid, Effort::Quick)
                 },
-            ),
-            Stage::RxingJava => rxing_engine::decode(
+            )
+            .map(same),
+            Stage::RxingJava => rxing_engine::decode_located(
                 frame,
                 RxingConfig {
                     readers: Readers::Java,
                     ..rxing_config(Binarizer::Hybrid, effort)
                 },
-            ),
-            Stage::RxingGlobal => rx(frame, Binarizer::GlobalHistogram),
-            Stage::RxingThreshold => rx(&threshold(frame, effort), Binarizer::GlobalHistogram),
-            Stage::RxingContrast => rx(&stretch_contrast(frame), Binarizer::Hybrid),
-            Stage::RxingDownscaled => rx(
-                &downscale(frame, factor_to_fit(frame, DOWNSCALED_SIDE)),
-                Binarizer::Hybrid,
-            ),
-            Stage::RxingUpscaled => rx(&enlarge(frame), Binarizer::GlobalHistogram),
+            )
+            .map(same),
+            Stage::RxingGlobal => rx(frame, Binarizer::GlobalHistogram).map(same),
+            // Same size as the frame: thresholding and stretching move no pixel.
+            Stage::RxingThreshold => {
+                rx(&threshold(frame, effort), Binarizer::GlobalHistogram).map(same)
+            }
+            Stage::RxingContrast => rx(&stretch_contrast(frame), Binarizer::Hybrid).map(same),
+            Stage::RxingDownscaled => {
+                let factor = factor_to_fit(frame, DOWNSCALED_SIDE);
+                let small = downscale(frame, factor);
+                // `downscale` keeps the frame as it is when it cannot shrink it.
+                let scale = if small.width() == frame.width() {
+                    1.0
+                } else {
+                    factor as f32
+                };
+                rx(&small, Binarizer::Hybrid).map(|d| found(d, scale, (0.0, 0.0)))
+            }
+            Stage::RxingUpscaled => {
+                let big = enlarge(frame);
+                let scale = frame.width() as f32 / big.width().max(1) as f32;
+                rx(&big, Binarizer::GlobalHistogram).map(|d| found(d, scale, (0.0, 0.0)))
+            }
             // Run by `run` on the rqrr worker.
             Stage::Rqrr | Stage::RqrrInverted | Stage::RqrrThreshold | Stage::RqrrUpscaled => None,
-            Stage::RxingSmoothed => rx(&enlarge(&box_blur(frame)), Binarizer::GlobalHistogram),
+            Stage::RxingSmoothed => {
+                let big = enlarge(&box_blur(frame));
+                let scale = frame.width() as f32 / big.width().max(1) as f32;
+                rx(&big, Binarizer::GlobalHistogram).map(|d| found(d, scale, (0.0, 0.0)))
+            }
             Stage::RxingTiles => (0..3).find_map(|row| tile_row(frame, row, &rx)),
             Stage::RxingTileRow(row) => tile_row(frame, u32::from(row), &rx),
         }
+    }
+}
+
+/// A decoder's read with its points mapped to the original frame: `scale` original pixels
+/// per pixel of the image the decoder saw, whose top-left corner sat at `offset`.
+fn found(d: Decoded, scale: f32, offset: (f32, f32)) -> Found {
+    let outline = (!d.points.is_empty()).then(|| {
+        d.points
+            .iter()
+            .map(|&(x, y)| (x * scale + offset.0, y * scale + offset.1))
+            .collect()
+    });
+    Found {
+        text: d.text,
+        outline,
     }
 }
 
@@ -189,14 +252,12 @@ impl Stage {
 fn tile_row(
     frame: &GrayFrame,
     row: u32,
-    rx: &impl Fn(&GrayFrame, Binarizer) -> Option<String>,
-) -> Option<String> {
+    rx: &impl Fn(&GrayFrame, Binarizer) -> Option<Decoded>,
+) -> Option<Found> {
     let (w, h) = (frame.width() / 2, frame.height() / 2);
     (0..3).find_map(|col| {
-        rx(
-            &crop(frame, col * w / 2, row.min(2) * h / 2, w, h),
-            Binarizer::Hybrid,
-        )
+        let (x, y) = (col * w / 2, row.min(2) * h / 2);
+        rx(&crop(frame, x, y, w, h), Binarizer::Hybrid).map(|d| found(d, 1.0, (x as f32, y as f32)))
     })
 }
 

@@ -41,12 +41,18 @@ pub fn settings(c: &CameraConfig) -> anyhow::Result<CameraSettings> {
 
 /// The running camera; [`Camera::stop`] ends its threads.
 pub struct Camera {
+    state: AppState,
     scanner: Option<CameraScanner>,
     dispatcher: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Camera {
     pub fn stop(mut self) {
+        *self
+            .state
+            .camera_preview
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         if let Some(s) = self.scanner.take() {
             s.stop();
         }
@@ -78,11 +84,18 @@ pub fn spawn(
     );
     let (tx, rx) = channel();
     let scanner = start(cfg, settings, tx)?;
-    if scanner.is_none() {
-        state.devices.update(DEVICE_KEY, |d| {
+    match &scanner {
+        Some(s) => {
+            *state
+                .camera_preview
+                .write()
+                .unwrap_or_else(|p| p.into_inner()) = Some(s.preview_slot());
+        }
+        None => state.devices.update(DEVICE_KEY, |d| {
             d.detail = Some("no camera: this build has no camera support".into());
-        });
+        }),
     }
+    let camera_state = state.clone();
     let dispatcher = std::thread::Builder::new()
         .name("passdesk-camera".into())
         .spawn(move || {
@@ -92,6 +105,7 @@ pub fn spawn(
         })
         .context("start the camera dispatcher")?;
     Ok(Camera {
+        state: camera_state,
         scanner,
         dispatcher: Some(dispatcher),
     })

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{catalog, loyalty, pass_page, passes, scans, status};
+use routes::{camera, catalog, loyalty, pass_page, passes, scans, status};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -50,6 +50,7 @@ pub fn state(
         events,
         devices,
         scans,
+        camera_preview: std::sync::RwLock::new(None),
         shutdown,
     }))
 }
@@ -60,6 +61,8 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/status", get(status::status))
+        .route("/camera/preview", get(camera::jpeg))
+        .route("/camera/preview.json", get(camera::info))
         .route("/scans", post(scans::post).get(scans::list))
         .route("/scans/stream", get(scans::stream))
         .route("/passes", get(passes::list).post(passes::create))

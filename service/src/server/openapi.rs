@@ -91,6 +91,8 @@ impl Modify for BearerKeys {
     paths(
         super::routes::status::health,
         super::routes::status::status,
+        super::routes::camera::jpeg,
+        super::routes::camera::info,
         super::routes::scans::post,
         super::routes::scans::list,
         super::routes::scans::stream,

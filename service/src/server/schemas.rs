@@ -323,3 +323,34 @@ pub struct StatusResource {
 pub struct StatusDoc {
     data: StatusResource,
 }
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CameraPreviewAttributes {
+    /// The picture's size in pixels (the frame shrunk to at most 640 wide).
+    width: u32,
+    height: u32,
+    /// When the frame was captured.
+    at: Timestamp,
+    /// How long ago that was, in milliseconds.
+    age_ms: i64,
+    /// The read code's points (finder patterns or corners) in the picture's pixels, `[x, y]`
+    /// each; null when no code was read in the last 1.5 s or the decoder gave no points.
+    outline: Option<Vec<[f64; 2]>>,
+    /// The code read in the last 1.5 s.
+    text: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct CameraPreviewResource {
+    #[schema(rename = "type")]
+    kind: String,
+    /// The frame's capture time in unix milliseconds.
+    id: String,
+    attributes: CameraPreviewAttributes,
+}
+
+#[derive(ToSchema)]
+pub struct CameraPreviewDoc {
+    data: CameraPreviewResource,
+}

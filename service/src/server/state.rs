@@ -22,6 +22,8 @@ pub struct Inner {
     pub devices: Arc<Devices>,
     /// Where scans wait for their (group) commit.
     pub scans: tokio::sync::mpsc::Sender<super::scan_queue::PendingScan>,
+    /// The camera's preview slot while a camera runs (set and cleared by the pipeline).
+    pub camera_preview: std::sync::RwLock<Option<Arc<passdesk_hardware::camera::PreviewSlot>>>,
     /// Turns true when the service is shutting down: long-lived streams end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -91,6 +91,31 @@ export async function api<T>(method: string, path: string, opts: CallOptions = {
   return json as T;
 }
 
+/** `GET` of a binary resource (an image) with the key: the body as a Blob, errors as in `api`. */
+export async function apiBlob(path: string, timeoutMs = 8000): Promise<Blob> {
+  const headers: Record<string, string> = {};
+  const key = getKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  try {
+    let res: Response;
+    try {
+      res = await fetch(path, { headers, signal: ctl.signal, cache: 'no-store' });
+    } catch (e) {
+      throw new OfflineError(`no answer from the counter service (${(e as Error).message})`);
+    }
+    if (!res.ok) {
+      const err = ((await res.json().catch(() => null)) as ErrorDoc | null)?.errors?.[0];
+      if (res.status === 401) onUnauthorized();
+      throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.detail ?? res.statusText);
+    }
+    return await res.blob();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A fresh UUID (v4). `crypto.randomUUID` exists only in secure contexts; a tablet on the LAN
  * over plain http is not one, so build it from `getRandomValues`, which exists everywhere. */
 export function uuid(): string {

@@ -3,6 +3,38 @@
 // The tests fail while this file differs from what the service's document generates.
 
 export interface paths {
+    "/api/v1/camera/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getCameraPreview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/camera/preview.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getCameraPreviewInfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -400,6 +432,38 @@ export interface components {
             type: string;
             value: string;
             displayText?: boolean;
+        };
+        CameraPreviewAttributes: {
+            /**
+             * Format: int32
+             * @description The picture's size in pixels (the frame shrunk to at most 640 wide).
+             */
+            width: number;
+            /** Format: int32 */
+            height: number;
+            /** @description When the frame was captured. */
+            at: components["schemas"]["Timestamp"];
+            /**
+             * Format: int64
+             * @description How long ago that was, in milliseconds.
+             */
+            ageMs: number;
+            /**
+             * @description The read code's points (finder patterns or corners) in the picture's pixels, `[x, y]`
+             *     each; null when no code was read in the last 1.5 s or the decoder gave no points.
+             */
+            outline?: number[][] | null;
+            /** @description The code read in the last 1.5 s. */
+            text?: string | null;
+        };
+        CameraPreviewDoc: {
+            data: components["schemas"]["CameraPreviewResource"];
+        };
+        CameraPreviewResource: {
+            type: string;
+            /** @description The frame's capture time in unix milliseconds. */
+            id: string;
+            attributes: components["schemas"]["CameraPreviewAttributes"];
         };
         CreateBody: {
             /** @description The template (also accepted as the `passTemplate` query parameter, as PassEntry takes it). */
@@ -1009,6 +1073,208 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getCameraPreview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest camera frame, grey, at most 640 px wide */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    getCameraPreviewInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest camera frame's size and time, and the code read in the last 1.5 s with its outline */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CameraPreviewDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
     listEvents: {
         parameters: {
             query?: never;

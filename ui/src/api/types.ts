@@ -43,3 +43,5 @@ export type EventList = S['EventList'];
 // ---- Status and errors --------------------------------------------------------------------
 export type StatusDoc = S['StatusDoc'];
 export type ErrorDoc = S['ErrorDoc'];
+/** `GET /api/v1/camera/preview.json`: the camera picture's size, time, outline and text. */
+export type CameraPreviewDoc = S['CameraPreviewDoc'];

@@ -6,6 +6,7 @@ import type { StatusDoc } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { getVolume, play, setVolume } from '../sound';
+import { cameraPreview } from './camera-preview';
 
 export const status: Screen = {
   title: 'Status',
@@ -13,6 +14,7 @@ export const status: Screen = {
     const facts = h('dl.facts', { 'data-testid': 'status-facts' });
     const readers = h('div');
     const devices = h('div', { 'data-testid': 'status-devices' });
+    const camera = cameraPreview();
     const volume = h('input#volume', {
       type: 'range',
       min: '0',
@@ -26,7 +28,7 @@ export const status: Screen = {
       h(
         'div.status',
         h('section', h('h2', 'This counter'), facts),
-        h('section', h('h2', 'Devices'), devices, h('h2.spaced', 'Readers'), readers),
+        h('section', h('h2', 'Devices'), devices, camera.el, h('h2.spaced', 'Readers'), readers),
         h(
           'section',
           h('h2', 'Sound'),
@@ -69,6 +71,7 @@ export const status: Screen = {
           ['Last sync', s.lastSync ?? 'never'],
           ['This station', `reader ${app.reader()}`],
         ];
+        camera.setConnected(s.devices.some((d) => d.kind === 'camera' && d.connected));
         clear(facts, ...rows.flatMap(([k, v]) => [h('dt', k), h('dd', v)]));
         clear(
           devices,
@@ -106,6 +109,9 @@ export const status: Screen = {
     };
     void load();
     const timer = setInterval(load, 10_000);
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      camera.stop();
+    };
   },
 };

@@ -1,6 +1,7 @@
 //! The HTTP routes, one file per resource, each with the same shape: handlers taking the state,
 //! a [`Caller`](super::auth::Caller) and a parsed request, answering JSON:API documents.
 
+pub mod camera;
 pub mod catalog;
 pub mod loyalty;
 pub mod pass_page;
