@@ -9,17 +9,13 @@
 #   which loads libclang. (No libv4l: nokhwa talks to the kernel's V4L2 ioctls directly.)
 passdesk_apt_packages="pkg-config libpcsclite-dev pcscd vsmartcard-vpcd socat libclang-dev"
 
-passdesk_apt_missing() {
+# passdesk_apt_ensure PKG...: installs those of the packages that are missing (apt-get as root,
+# or through sudo); says which and fails when it cannot. ui.sh and tauri.sh use it too.
+passdesk_apt_ensure() {
   local p missing=""
-  for p in $passdesk_apt_packages; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing="$missing $p"
   done
-  echo "$missing"
-}
-
-passdesk_apt_install() {
-  local missing
-  missing=$(passdesk_apt_missing)
   [ -z "$missing" ] && return 0
   if ! command -v apt-get > /dev/null 2>&1; then
     echo "missing Debian packages:$missing (install them with your package manager)" >&2
@@ -36,4 +32,5 @@ passdesk_apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
 }
 
-passdesk_apt_install
+# shellcheck disable=SC2086
+passdesk_apt_ensure $passdesk_apt_packages

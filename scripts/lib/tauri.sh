@@ -1,5 +1,5 @@
-# Sourced by the scripts that build, test or measure the desktop app (src-tauri/). Installs,
-# only when missing, what ../shared/TAURI.md measured a Tauri v2 app needs on Debian bookworm:
+# Sourced (after scripts/lib/apt.sh) by the scripts that build, test or measure the desktop app
+# (src-tauri/). Installs, only when missing, what ../shared/TAURI.md measured a Tauri v2 app needs on Debian bookworm:
 #   build: libwebkit2gtk-4.1-dev (the webview), libssl-dev, libayatana-appindicator3-dev (the
 #     tray icon; libappindicator3-dev does not exist on bookworm), librsvg2-dev, libxdo-dev,
 #     pkg-config, build-essential, file (the .deb bundler);
@@ -11,35 +11,14 @@
 passdesk_tauri_build_packages="pkg-config build-essential file libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev"
 passdesk_tauri_test_packages="xvfb xauth webkit2gtk-driver dbus-x11 matchbox-window-manager"
 
-passdesk_tauri_apt() {
-  local p missing=""
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing="$missing $p"
-  done
-  [ -z "$missing" ] && return 0
-  if ! command -v apt-get > /dev/null 2>&1; then
-    echo "missing Debian packages:$missing (install them with your package manager)" >&2
-    return 1
-  fi
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo > /dev/null 2>&1 || { echo "missing packages:$missing; run as root or install sudo" >&2; return 1; }
-    sudo="sudo"
-  fi
-  echo "installing Debian packages:$missing" >&2
-  $sudo apt-get update -qq
-  # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
-}
-
 passdesk_tauri_build_deps() {
   # shellcheck disable=SC2086
-  passdesk_tauri_apt $passdesk_tauri_build_packages
+  passdesk_apt_ensure $passdesk_tauri_build_packages
 }
 
 passdesk_tauri_test_deps() {
   # shellcheck disable=SC2086
-  passdesk_tauri_apt $passdesk_tauri_test_packages
+  passdesk_apt_ensure $passdesk_tauri_test_packages
 }
 
 # The Tauri CLI (only for `tauri build --bundles deb`; plain cargo builds the app).
