@@ -87,6 +87,13 @@ export async function launchBrowser() {
 }
 
 /** A page that fails the test on a CSP violation or an uncaught error. */
+/** Opens a screen (`/gate?reader=gate-a`) with the server's key and waits until it is live. */
+export async function openScreen(page, server, route) {
+  const sep = route.includes('?') ? '&' : '?';
+  await page.goto(`${server.base}/#${route}${sep}key=${encodeURIComponent(server.key)}`);
+  await page.waitForSelector('[data-testid="online-badge"].badge-on', { timeout: 10_000 });
+}
+
 export async function newPage(browser, width = 1920, height = 1080) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();

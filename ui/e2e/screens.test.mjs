@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { BIN, launchBrowser, newPage, shoot, startServer } from './harness.mjs';
+import { BIN, launchBrowser, newPage, openScreen, shoot, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -23,11 +23,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function open(page, route) {
-  const sep = route.includes('?') ? '&' : '?';
-  await page.goto(`${server.base}/#${route}${sep}key=${encodeURIComponent(server.key)}`);
-  await page.waitForSelector('[data-testid="online-badge"].badge-on', { timeout: 10_000 });
-}
+const open = (page, route) => openScreen(page, server, route);
 
 /** What a keyboard-wedge scanner does: the code as fast keystrokes, then Enter. */
 async function wedge(page, code) {

@@ -3,7 +3,7 @@
 // `cargo build -p passdesk` and `npm run build`.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, newPage, shoot, startServer } from './harness.mjs';
+import { launchBrowser, newPage, openScreen, shoot, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -17,11 +17,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function open(page, route) {
-  const sep = route.includes('?') ? '&' : '?';
-  await page.goto(`${server.base}/#${route}${sep}key=${encodeURIComponent(server.key)}`);
-  await page.waitForSelector('[data-testid="online-badge"].badge-on', { timeout: 10_000 });
-}
+const open = (page, route) => openScreen(page, server, route);
 
 const rgb = (page, sel) => page.$eval(sel, (el) => getComputedStyle(el).backgroundColor);
 const GREEN = 'rgb(0, 135, 60)';
