@@ -16,6 +16,7 @@ use passdesk_core::{catalog, StoreError};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SizeQuery {
     /// Pixels per QR module (2 to 40; default 8).
@@ -50,7 +51,7 @@ fn barcode_value(p: &Pass) -> ApiResult<&str> {
     })
 }
 
-#[utoipa::path(get, operation_id = "getPassQrSvg", path = "/api/v1/passes/{id}/qr.svg", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/svg+xml"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getPassQrSvg", summary = "A pass's QR code as SVG", path = "/passes/{id}/qr.svg", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/svg+xml"), crate::server::openapi::Errors))]
 pub async fn qr_svg(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,7 +64,7 @@ pub async fn qr_svg(
     .await
 }
 
-#[utoipa::path(get, operation_id = "getPassQrPng", path = "/api/v1/passes/{id}/qr.png", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/png"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getPassQrPng", summary = "A pass's QR code as PNG", path = "/passes/{id}/qr.png", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/png"), crate::server::openapi::Errors))]
 pub async fn qr_png(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,8 +94,7 @@ async fn qr_image_of(
 #[utoipa::path(get, operation_id = "getPassPage", path = "/p/{id}", tag = "passes",
     params(("id" = String, Path, description = "Pass id, or its extId")),
     responses((status = 200, description = "The holder's pass page", content_type = "text/html"),
-              (status = 404, description = "No such pass (a page for a person)", content_type = "text/html")),
-    security(()))]
+              (status = 404, description = "No such pass (a page for a person)", content_type = "text/html")))]
 pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let (pass, template, event) = match pass_and_names(&state, id).await {
         Ok(found) => found,

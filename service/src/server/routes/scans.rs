@@ -49,7 +49,7 @@ pub struct ScanLoyalty {
     pub redeem_tier: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "postScan", path = "/api/v1/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer", path = "/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
@@ -225,6 +225,7 @@ pub fn scan_resource(d: &Decision) -> Value {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     pass_id: Option<String>,
@@ -234,7 +235,7 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, operation_id = "listScans", path = "/api/v1/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::schemas::ScanRecordList), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listScans", summary = "The scan log, newest first, with totals", path = "/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::schemas::ScanRecordList), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -279,7 +280,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, operation_id = "streamScans", path = "/api/v1/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "streamScans", summary = "Every decision as it happens (server-sent events)", path = "/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
