@@ -4,7 +4,7 @@
 //! without a key and with a key of each role. The service builds its router and that document
 //! from one list (`server::documented`), so a new route is in this test the day it exists.
 //!
-//! - Without a key: 401, before anything else of the request is read (the request carries an
+//! - Without a key, or with one that is not valid: 401, before anything else of the request is read (the request carries an
 //!   unknown query parameter and, where there is a body, one that does not parse, so a check
 //!   that came after the parsing would answer 400 instead). A public operation: never 401.
 //! - A role below the stated one: 403, with the same unreadable request.
@@ -16,6 +16,9 @@ use passdesk_core::api_keys::Role;
 use passdesk_tests::service::TestApp;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
+
+/// Shaped like a key, known to no one.
+const NOT_A_KEY: &str = "pdk_000000000000000000_nope";
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -232,10 +235,14 @@ fn every_operation_answers_401_without_a_key_and_403_below_its_stated_role_befor
             let mut expect = |r: Request, ok: &dyn Fn(u16) -> bool, wanted: &str| {
                 let (status, body) = send(&app, &agent, &r);
                 if !ok(status) {
-                    let who = r.key.map_or("no key".to_owned(), |k| {
-                        let role = keys.iter().find(|(_, key)| *key == k).map(|(r, _)| *r);
-                        format!("a {} key", role.map_or("?", Role::as_str))
-                    });
+                    let who = match r.key {
+                        None => "no key".to_owned(),
+                        Some(NOT_A_KEY) => "a key that is not valid".to_owned(),
+                        Some(k) => {
+                            let role = keys.iter().find(|(_, key)| *key == k).map(|(r, _)| *r);
+                            format!("a {} key", role.map_or("?", Role::as_str))
+                        }
+                    };
                     failures.push(format!(
                         "{name} with {who}: {status} where {wanted} was due: {body}"
                     ));
@@ -244,12 +251,14 @@ fn every_operation_answers_401_without_a_key_and_403_below_its_stated_role_befor
             match access {
                 Access::Public => {
                     expect(readable(None), &|s| s != 401, "anything but 401");
+                    expect(readable(Some(NOT_A_KEY)), &|s| s != 401, "anything but 401");
                     for (_, key) in keys {
                         expect(readable(Some(key)), &|s| s != 401 && s != 403, "no 401/403");
                     }
                 }
                 Access::Key(least) => {
                     expect(unreadable(None), &|s| s == 401, "401");
+                    expect(unreadable(Some(NOT_A_KEY)), &|s| s == 401, "401");
                     for (role, key) in keys {
                         if role < least {
                             expect(unreadable(Some(key)), &|s| s == 403, "403");
