@@ -36,17 +36,18 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::routes;
 
-/// The shared state, and the scan batching task (so: call inside the tokio runtime).
+/// The shared state, and the scan batching task (so: call inside the tokio runtime), which
+/// the shutdown closes.
 pub fn state(
     db: Arc<db::Db>,
     node: NodeIdentity,
     config: Config,
     shutdown: tokio::sync::watch::Receiver<bool>,
-) -> AppState {
+) -> (AppState, scan_queue::ScanQueue) {
     let (events, _) = broadcast::channel(1024);
     let devices = Arc::new(crate::pipeline::Devices::default());
-    let scans = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
-    AppState(Arc::new(Inner {
+    let (scans, queue) = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
+    let state = AppState(Arc::new(Inner {
         db,
         node,
         config,
@@ -56,7 +57,8 @@ pub fn state(
         scans,
         camera_preview: std::sync::RwLock::new(None),
         shutdown,
-    }))
+    }));
+    (state, queue)
 }
 
 /// The API under `/api/v1`, one line per route: `routes!` names the handler (its path, method
@@ -160,17 +162,17 @@ async fn refuse_oversized(
     next.run(req).await
 }
 
-/// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish and
-/// closes the store (a last WAL checkpoint).
+/// Serves until `stop_accepting` resolves, then takes no new connections, closes idle ones and
+/// returns once the requests in flight have been answered (an event stream counts as one until
+/// `routes::scans::end_streams`). The store stays open: the shutdown in `launch` closes it
+/// after the scan queue has drained.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    stop_accepting: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = state.db.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stop_accepting)
         .await?;
-    tokio::task::spawn_blocking(move || db.close()).await?;
     Ok(())
 }

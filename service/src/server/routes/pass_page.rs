@@ -84,19 +84,36 @@ pub async fn qr_png(
     qr_image_of(&state, &caller, id, q, "image/png", qr_image::png).await
 }
 
-/// The pass's barcode value drawn by `render` at the requested module size.
+/// QR images drawn at once, service-wide: each holds up to a 16 MiB buffer while it is drawn.
+static RENDERING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// The pass's barcode value drawn by `render` at the requested module size, on the blocking
+/// pool (a large PNG is tens of milliseconds of CPU), within `qr_image`'s caps (422 past them).
 async fn qr_image_of(
     state: &AppState,
     caller: &Caller,
     id: String,
     q: SizeQuery,
     content_type: &'static str,
-    render: impl FnOnce(&str, u32) -> Result<Vec<u8>, qr_image::QrImageError>,
+    render: fn(&str, u32) -> Result<Vec<u8>, qr_image::QrImageError>,
 ) -> ApiResult<Response> {
     caller.require(Role::Cashier)?;
     let (pass, _, _) = pass_and_names(state, id).await?;
-    let image = render(barcode_value(&pass)?, q.size.unwrap_or(8))
-        .map_err(|e| ApiError::unprocessable("qr", e.to_string()))?;
+    let value = barcode_value(&pass)?.to_owned();
+    let size = q.size.unwrap_or(8);
+    let _turn = RENDERING
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the QR renderer is closed"))?;
+    let image = tokio::task::spawn_blocking(move || render(&value, size))
+        .await?
+        .map_err(|e| {
+            let unprocessable = ApiError::unprocessable(e.code(), e.to_string());
+            match e {
+                qr_image::QrImageError::TooLong(_) => unprocessable,
+                _ => unprocessable.parameter("size"),
+            }
+        })?;
     Ok(([(header::CONTENT_TYPE, content_type)], image).into_response())
 }
 

@@ -208,7 +208,13 @@ pub async fn decide(state: &AppState, input: ScanInput) -> ApiResult<Decision> {
         .scans
         .send(PendingScan { input, reply })
         .await
-        .map_err(|_| ApiError::internal("the service is shutting down; scan again in a moment"))?;
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the service is shutting down; nothing was recorded: scan again in a moment",
+            )
+        })?;
     answer
         .await
         .map_err(|_| ApiError::internal("the scan was not recorded; scan again"))?
@@ -286,19 +292,34 @@ pub async fn stream(
     caller: Caller,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Role::Reader)?;
-    let events = BroadcastStream::new(state.events.subscribe()).map(|item| {
-        Ok(match item {
-            Ok(e) => Event::default().event(e.name).data(&*e.data),
-            // A listener too slow to keep up is told how much it missed, and goes on.
-            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-                Event::default().event("lagged").data(n.to_string())
-            }
-        })
-    });
-    // The stream ends when the service shuts down, so a graceful shutdown does not wait on it.
-    let mut shutdown = state.shutdown.clone();
-    let events = futures_util::StreamExt::take_until(events, async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    });
+    // Subscribed before the flag is read: a stream that sees the flag down will see the end
+    // event, which `end_streams` sends after raising it.
+    let receiver = state.events.subscribe();
+    let ended = *state.shutdown.borrow();
+    let events = BroadcastStream::new(receiver)
+        .take_while(move |item| !ended && !matches!(item, Ok(e) if e.name == STREAM_END))
+        .map(|item| {
+            Ok(match item {
+                Ok(e) => Event::default().event(e.name).data(&*e.data),
+                // A listener too slow to keep up is told how much it missed, and goes on.
+                Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                    Event::default().event("lagged").data(n.to_string())
+                }
+            })
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The event that ends every stream; never sent to a client.
+const STREAM_END: &str = "end";
+
+/// Ends every event stream after the events already sent (the shutdown calls it once the scan
+/// queue has drained, so every decision reaches the screens), so that a graceful shutdown does
+/// not wait on them. `stop_streams` raises the flag a stream opened later sees.
+pub fn end_streams(state: &AppState, stop_streams: &tokio::sync::watch::Sender<bool>) {
+    let _ = stop_streams.send(true);
+    let _ = state.events.send(StreamEvent {
+        name: STREAM_END,
+        data: Arc::from(""),
+    });
 }
