@@ -216,7 +216,8 @@ pub fn demo_lines(now: Timestamp) -> Vec<Value> {
         json!({"id": "gate-b", "type": "reader", "attributes": {"name": "Gate B", "readerType": "PassdeskCounter", "eventUuid": FESTIVAL}}),
         json!({"id": "exit-1", "type": "reader", "attributes": {"name": "Exit 1", "readerType": "PassdeskCounter", "eventUuid": FESTIVAL, "direction": "exit"}}),
         json!({"id": "jazz-door", "type": "reader", "attributes": {"name": "Cellar Door", "readerType": "PassdeskCounter", "eventUuid": JAZZ}}),
-        json!({"id": "till-1", "type": "reader", "attributes": {"name": "Till 1", "readerType": "PassdeskCounter"}}),
+        // The till adds points and redeems in the same request as its scan; new readers only scan.
+        json!({"id": "till-1", "type": "reader", "attributes": {"name": "Till 1", "readerType": "PassdeskCounter", "redeemEnabled": true, "addPointsEnabled": true}}),
     ];
     let pass = |label: String,
                 barcode: String,
