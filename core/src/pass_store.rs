@@ -168,21 +168,24 @@ pub fn get_pass(conn: &Connection, id: &str) -> StoreResult<Option<Pass>> {
 /// it finds the newest pass that carries it. Whether a typed id may admit is the check-in
 /// rules' business (`MatchedBy::is_typed_id`), not the lookup's.
 pub fn find(conn: &Connection, value: &str) -> StoreResult<Option<Found>> {
-    for (clause, matched_by) in [
-        ("barcode_value = ?1", MatchedBy::Barcode),
-        ("nfc_value = ?1", MatchedBy::Nfc),
-        ("id = ?1", MatchedBy::PassId),
-        (
-            "ext_id = ?1 ORDER BY created_at DESC, id DESC",
-            MatchedBy::ExtId,
-        ),
-    ] {
-        if let Some(pass) = query_one(conn, clause, value)? {
+    for (condition, matched_by) in LOOKUPS {
+        if let Some(pass) = query_one(conn, condition, value)? {
             return Ok(Some(Found { pass, matched_by }));
         }
     }
     Ok(None)
 }
+
+/// `find`'s lookups in order, each on an index.
+const LOOKUPS: [(&str, MatchedBy); 4] = [
+    ("barcode_value = ?1", MatchedBy::Barcode),
+    ("nfc_value = ?1", MatchedBy::Nfc),
+    ("id = ?1", MatchedBy::PassId),
+    (
+        "ext_id = ?1 ORDER BY created_at DESC, id DESC",
+        MatchedBy::ExtId,
+    ),
+];
 
 /// Filters for listing passes; `None` fields do not filter.
 #[derive(Debug, Clone, Default)]
@@ -266,4 +269,39 @@ pub fn set_status(
         params![id, status.as_str(), deactivated, at],
     )?;
     Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// The scan path runs these on a cache of a million passes: each must search an index,
+    /// never scan the table.
+    #[test]
+    fn every_lookup_searches_an_index() {
+        let store = Store::open_in_memory().unwrap();
+        for (condition, by) in LOOKUPS {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT {PASS_COLUMNS} FROM passes WHERE {condition} LIMIT 1"
+            );
+            let plan: Vec<String> = store
+                .conn()
+                .prepare(&sql)
+                .unwrap()
+                .query_map(["x"], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH passes USING INDEX")),
+                "{by:?}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.starts_with("SCAN passes")),
+                "{by:?}: {plan:?}"
+            );
+        }
+    }
 }

@@ -150,11 +150,8 @@ fn a_typed_order_number_is_refused_at_the_gate_with_its_reason() {
         ),
         "{log:?}"
     );
-    // The pass id typed in is refused the same way.
-    let d = app.scan(&pass_id, "gate-b");
-    assert_eq!(d["reason"], "typed_id_not_accepted", "{d}");
-    assert_eq!(d["matchedBy"], "passId");
-
+    // (A typed pass id is refused the same way, see core's checkin_rules; not tried here: the
+    // demo's NFC values are the pass ids, PassEntry's default, and an NFC value is a read.)
     // Nothing was counted: the code on the ticket admits its holder.
     let d = app.scan("HLF-0001", "gate-a");
     assert_eq!(
