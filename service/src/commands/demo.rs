@@ -114,6 +114,7 @@ pub fn load(ctx: &Context) -> anyhow::Result<Value> {
         "try": {
             "festivalTicket": "HLF-0001 at gate-a (then again at gate-b: already used)",
             "voidedTicket": "HLF-0040",
+            "typedOrderNumber": "HLF-ORDER-1003 at gate-a (refused: a typed number is not a ticket)",
             "weekendPass": "HLW-001 (entry at gate-a, exit at exit-1, entry again)",
             "jazzTicket": "JAZZ-001 (wrong event at gate-a; doors not open yet at jazz-door)",
             "coffeeCard": "BEAN-0001 at till-1 (any number of times)",

@@ -46,6 +46,7 @@ pub enum Cmd {
 pub struct SetArgs {
     /// The reader id its scans carry (`gate-a`, `till-1`).
     pub id: String,
+    /// The name gates and the audit log show ("already used at Gate B").
     #[arg(long)]
     pub name: Option<String>,
     /// PassEntry's reader type (`PassdeskCounter`, `VtapReader`, ...).
@@ -57,6 +58,7 @@ pub struct SetArgs {
     /// The direction of its scans (an exit reader also takes exit scans).
     #[arg(long, value_parser = parse_direction)]
     pub direction: Option<Direction>,
+    /// It may scan at all (off: every scan there is refused, reader_not_allowed).
     #[arg(long, value_name = "BOOL")]
     pub scan_enabled: Option<bool>,
     /// Rewards may be redeemed in a scan's request (`POST /scans` with `loyalty`).

@@ -31,6 +31,8 @@ pub struct ScanRequest {
     pub reader_id: Option<String>,
     #[serde(default)]
     pub medium: Option<String>,
+    /// `entry` or `exit`; only at a reader with `exitEnabled` (elsewhere 422
+    /// `direction_not_allowed`, nothing recorded). Without it: the reader's own direction.
     #[serde(default)]
     pub direction: Option<String>,
     /// A loyalty change to make if the scan is accepted (a till: scan and add the purchase).
