@@ -147,13 +147,18 @@ fn recall(conn: &Connection, op_id: &str, hash: &str) -> Result<Option<OpResult>
     }
 }
 
+/// The pass a cashier names (barcode, NFC value, id or extId: an authenticated person naming a
+/// pass, so a typed id is fine here).
 fn find_pass(conn: &Connection, reference: &str) -> Result<Pass, LoyaltyError> {
-    if let Some(p) = pass_store::get_pass(conn, reference)? {
-        return Ok(p);
-    }
-    pass_store::find_by_value(conn, reference)?
-        .map(|(p, _)| p)
+    pass_store::find(conn, reference)?
+        .map(|found| found.pass)
         .ok_or_else(|| LoyaltyError::UnknownPass(reference.chars().take(80).collect()))
+}
+
+/// The pass a stored row (a reward, a ledger entry) belongs to, by its id.
+fn pass_of_row(conn: &Connection, pass_id: &str) -> Result<Pass, LoyaltyError> {
+    pass_store::get_pass(conn, pass_id)?
+        .ok_or_else(|| LoyaltyError::UnknownPass(pass_id.to_owned()))
 }
 
 /// Finds the pass an operation is about and rewrites the operation to name it by id, so the
@@ -179,12 +184,12 @@ fn resolve(conn: &Connection, op: &Operation) -> Result<(Pass, Operation), Loyal
         | Operation::RewardDelete { reward_id: id } => {
             let r =
                 rewards::get(conn, id)?.ok_or_else(|| LoyaltyError::UnknownReward(id.clone()))?;
-            find_pass(conn, &r.pass_id)?
+            pass_of_row(conn, &r.pass_id)?
         }
         Operation::Reverse { entry_id, .. } => {
             let e = ledger::get_entry(conn, entry_id)?
                 .ok_or_else(|| LoyaltyError::UnknownEntry(entry_id.clone()))?;
-            find_pass(conn, &e.pass_id)?
+            pass_of_row(conn, &e.pass_id)?
         }
     };
     Ok((pass, op))

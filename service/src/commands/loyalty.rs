@@ -282,11 +282,8 @@ fn find(
     store: &passdesk_core::Store,
     reference: &str,
 ) -> anyhow::Result<passdesk_core::pass::Pass> {
-    if let Some(p) = pass_store::get_pass(store.conn(), reference)? {
-        return Ok(p);
-    }
-    match pass_store::find_by_value(store.conn(), reference)? {
-        Some((p, _)) => Ok(p),
+    match pass_store::find(store.conn(), reference)? {
+        Some(found) => Ok(found.pass),
         None => bail!("no pass with id, extId, barcode or NFC value {reference:?}"),
     }
 }

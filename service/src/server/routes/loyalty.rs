@@ -6,14 +6,13 @@
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::json::JsonBody;
-use crate::server::routes::passes::find_in;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use passdesk_core::api_keys::Role;
 use passdesk_core::loyalty::{self, ledger, OpResult, Operation, RewardRef};
-use passdesk_core::{passentry, StoreError, Timestamp};
+use passdesk_core::{pass_store, passentry, StoreError, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -112,7 +111,8 @@ pub async fn patch(
     let pass = state
         .db
         .read(move |s| -> Result<_, StoreError> {
-            Ok(find_in(s.conn(), &pass_id)?.map(|p| passentry::pass_resource(&p, None, None)))
+            Ok(pass_store::get_pass(s.conn(), &pass_id)?
+                .map(|p| passentry::pass_resource(&p, None, None)))
         })
         .await??;
     Ok(Json(json!({
@@ -308,7 +308,7 @@ pub async fn show(
     let found = state
         .db
         .read(move |s| -> Result<_, StoreError> {
-            let Some(p) = find_in(s.conn(), &lookup)? else {
+            let Some(p) = pass_store::find(s.conn(), &lookup)?.map(|found| found.pass) else {
                 return Ok(None);
             };
             let view = loyalty::view(s.conn(), &p.id, &p.template_id)?;

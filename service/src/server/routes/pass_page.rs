@@ -2,7 +2,6 @@
 //! the `downloadUrl` a holder opens on their phone: the QR large, name and template. The page
 //! needs no key (it is the holder's); it says nothing the QR code itself does not.
 
-use super::passes::find_in;
 use crate::qr_image;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
@@ -13,7 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use passdesk_core::api_keys::Role;
 use passdesk_core::pass::Pass;
-use passdesk_core::{catalog, StoreError};
+use passdesk_core::{catalog, pass_store, StoreError};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -39,7 +38,7 @@ async fn pass_and_names(
     let found = state
         .db
         .read(move |s| -> Result<_, StoreError> {
-            let Some(p) = find_in(s.conn(), &lookup)? else {
+            let Some(p) = pass_store::find(s.conn(), &lookup)?.map(|found| found.pass) else {
                 return Ok(None);
             };
             let template = catalog::get_template(s.conn(), &p.template_id)?.map(|t| t.name);

@@ -198,8 +198,9 @@ fn resource(s: &Store, p: &Pass) -> Result<Value, StoreError> {
     Ok(r)
 }
 
+/// The pass a path names (id, extId, barcode or NFC value: `pass_store::find`).
 fn find(s: &Store, id: &str) -> Result<Option<Pass>, StoreError> {
-    find_in(s.conn(), id)
+    Ok(pass_store::find(s.conn(), id)?.map(|found| found.pass))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -526,7 +527,7 @@ pub async fn update(
         .write(move |s| -> ApiResult<Value> {
             let now = Timestamp::now();
             let pass = s.write(|tx| -> ApiResult<Pass> {
-                let Some(mut pass) = find_in(tx, &id)? else {
+                let Some(mut pass) = pass_store::find(tx, &id)?.map(|found| found.pass) else {
                     return Err(ApiError::not_found(format!(
                         "no pass with id or extId {id:?}"
                     )));
@@ -581,24 +582,4 @@ pub async fn update(
         })
         .await??;
     Ok(doc(updated))
-}
-
-/// A pass by id, else by extId (the newest, should a provider reuse one).
-pub(crate) fn find_in(
-    conn: &passdesk_core::rusqlite::Connection,
-    id: &str,
-) -> Result<Option<Pass>, StoreError> {
-    if let Some(p) = pass_store::get_pass(conn, id)? {
-        return Ok(Some(p));
-    }
-    let ext: Option<String> =
-        passdesk_core::rusqlite::OptionalExtension::optional(conn.query_row(
-            "SELECT id FROM passes WHERE ext_id = ?1 ORDER BY created_at DESC LIMIT 1",
-            [id],
-            |r| r.get(0),
-        ))?;
-    match ext {
-        Some(pid) => pass_store::get_pass(conn, &pid),
-        None => Ok(None),
-    }
 }
