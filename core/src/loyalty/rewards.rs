@@ -1,5 +1,6 @@
 //! Rewards: created from a tier (reserving its points or stamps), then redeemed once or deleted.
 
+use super::ledger::LotShare;
 use super::program::RewardUnit;
 use crate::store::{StoreError, StoreResult};
 use crate::time::Timestamp;
@@ -37,13 +38,39 @@ pub struct Reward {
     pub closed_at: Option<Timestamp>,
 }
 
-pub(crate) fn insert(conn: &Connection, r: &Reward) -> StoreResult<()> {
+/// Inserts a new reward with the points it took from each lot (`None` for a stamp reward), so
+/// that deleting it can put them back where they came from.
+pub(crate) fn insert(conn: &Connection, r: &Reward, taken: Option<&[LotShare]>) -> StoreResult<()> {
+    let taken = taken
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt {
+            what: "reward",
+            detail: e.to_string(),
+        })?;
     conn.prepare_cached(
-        "INSERT INTO loyalty_rewards (id, pass_id, tier_name, unit, cost, status, created_at, closed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO loyalty_rewards (id, pass_id, tier_name, unit, cost, status, created_at, closed_at, taken_lots)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![r.id, r.pass_id, r.tier_name, r.unit.as_str(), r.cost, r.status.as_str(), r.created_at, r.closed_at])?;
+    .execute(params![r.id, r.pass_id, r.tier_name, r.unit.as_str(), r.cost, r.status.as_str(), r.created_at, r.closed_at, taken])?;
     Ok(())
+}
+
+/// The points a reward took from each lot when it was created; `None` for a stamp reward and
+/// for a reward created before this was recorded (migration 08).
+pub(crate) fn taken_lots(conn: &Connection, id: &str) -> StoreResult<Option<Vec<LotShare>>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT taken_lots FROM loyalty_rewards WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+            what: "reward",
+            detail: format!("reward {id}: taken lots {t:?}: {e}"),
+        })
+    })
+    .transpose()
 }
 
 /// Moves an available reward to `to`. Returns false when it was no longer available: the
