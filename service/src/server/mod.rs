@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod routes;
