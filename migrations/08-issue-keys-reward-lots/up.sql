@@ -13,9 +13,10 @@ CREATE TABLE issue_requests (
 ) STRICT, WITHOUT ROWID;
 
 -- 2. The points a reward took from each lot when it was created, as JSON
---    `[{"seq": <the lot's seq>, "points": N}, ...]`, so that deleting the reward puts them back
---    into those lots with the expiry they always had. In the reward's own row: no page more to
---    write. NULL for a stamp reward, and for every reward created before this migration: no
---    record exists for those, so deleting one still gives its points back as a new lot that
---    never expires (the behaviour they were created under).
+--    `[[<the lot's seq>, <points>], ...]`, so that deleting the reward puts them back into those
+--    lots with the expiry they always had. In the reward's own row: no page more to write. NULL
+--    for a stamp reward (no lots), for a reward redeemed as it was created (it can never be
+--    deleted), and for every reward created before this migration: no record exists for those,
+--    so deleting one still gives its points back as a new lot that never expires (the
+--    behaviour they were created under).
 ALTER TABLE loyalty_rewards ADD COLUMN taken_lots TEXT;

@@ -155,7 +155,7 @@ pub(crate) enum Lots<'a> {
 }
 
 /// Points one debit took from one lot (named by its seq): what a deleted reward gives back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LotShare {
     pub seq: i64,
     pub points: i64,

@@ -457,7 +457,7 @@ impl Run<'_> {
             }
             Operation::RewardCreate { tier, .. } => {
                 self.require_usable()?;
-                self.create_reward(tier).map(Some)
+                self.create_reward(tier, Then::Keep).map(Some)
             }
             Operation::RewardRedeem { reward } => {
                 self.require_usable()?;
@@ -466,7 +466,7 @@ impl Run<'_> {
                         rewards::get(self.conn, id)?
                             .ok_or_else(|| LoyaltyError::UnknownReward(id.clone()))?
                     }
-                    RewardRef::Tier { tier, .. } => self.create_reward(tier)?,
+                    RewardRef::Tier { tier, .. } => self.create_reward(tier, Then::Redeem)?,
                 };
                 self.redeem(reward).map(Some)
             }
@@ -562,7 +562,7 @@ impl Run<'_> {
         Ok(rewards::get(self.conn, &reward.id)?.unwrap_or(reward))
     }
 
-    fn create_reward(&mut self, tier_name: &str) -> Result<Reward, LoyaltyError> {
+    fn create_reward(&mut self, tier_name: &str, then: Then) -> Result<Reward, LoyaltyError> {
         let tier = self.program.tier(tier_name)?.clone();
         let available = match tier.unit {
             RewardUnit::Points => self.account.points,
@@ -592,13 +592,10 @@ impl Run<'_> {
                 e.points = -tier.threshold;
                 e.reserved_points = tier.threshold;
                 self.push(e, Lots::Handled)?;
-                // Recorded with the reward, so that deleting it restores these very lots.
-                Some(ledger::debit_lots(
-                    self.conn,
-                    &self.pass.id,
-                    tier.threshold,
-                    None,
-                )?)
+                let taken = ledger::debit_lots(self.conn, &self.pass.id, tier.threshold, None)?;
+                // Recorded with the reward, so that deleting it restores these very lots. A
+                // reward redeemed as it is made can never be deleted: nothing to keep.
+                (then == Then::Keep).then_some(taken)
             }
             RewardUnit::Stamps => {
                 e.stamps = -tier.threshold;
@@ -638,6 +635,15 @@ impl Run<'_> {
         self.push(e, Lots::Handled)?;
         Ok(rewards::get(self.conn, &reward.id)?.unwrap_or(reward))
     }
+}
+
+/// What becomes of a reward just created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// It waits to be redeemed, or deleted.
+    Keep,
+    /// It is redeemed in the same operation (a tier redeemed at the till).
+    Redeem,
 }
 
 fn lots_for(points: i64, prefer: Option<&str>) -> Lots<'_> {

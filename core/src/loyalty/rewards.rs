@@ -41,13 +41,11 @@ pub struct Reward {
 /// Inserts a new reward with the points it took from each lot (`None` for a stamp reward), so
 /// that deleting it can put them back where they came from.
 pub(crate) fn insert(conn: &Connection, r: &Reward, taken: Option<&[LotShare]>) -> StoreResult<()> {
-    let taken = taken
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| StoreError::Corrupt {
-            what: "reward",
-            detail: e.to_string(),
-        })?;
+    // `[[seq, points], ...]`: a few bytes in a row that is written anyway.
+    let taken = taken.map(|shares| {
+        let pairs: Vec<(i64, i64)> = shares.iter().map(|s| (s.seq, s.points)).collect();
+        serde_json::to_string(&pairs).expect("integer pairs serialise")
+    });
     conn.prepare_cached(
         "INSERT INTO loyalty_rewards (id, pass_id, tier_name, unit, cost, status, created_at, closed_at, taken_lots)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -56,8 +54,8 @@ pub(crate) fn insert(conn: &Connection, r: &Reward, taken: Option<&[LotShare]>) 
     Ok(())
 }
 
-/// The points a reward took from each lot when it was created; `None` for a stamp reward and
-/// for a reward created before this was recorded (migration 08).
+/// The points a reward took from each lot when it was created; `None` for a stamp reward, one
+/// redeemed as it was created, and one created before this was recorded (migration 08).
 pub(crate) fn taken_lots(conn: &Connection, id: &str) -> StoreResult<Option<Vec<LotShare>>> {
     let text: Option<String> = conn
         .prepare_cached("SELECT taken_lots FROM loyalty_rewards WHERE id = ?1")?
@@ -65,10 +63,14 @@ pub(crate) fn taken_lots(conn: &Connection, id: &str) -> StoreResult<Option<Vec<
         .optional()?
         .flatten();
     text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+        let pairs: Vec<(i64, i64)> = serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
             what: "reward",
             detail: format!("reward {id}: taken lots {t:?}: {e}"),
-        })
+        })?;
+        Ok(pairs
+            .into_iter()
+            .map(|(seq, points)| LotShare { seq, points })
+            .collect())
     })
     .transpose()
 }
