@@ -36,6 +36,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The route's key check (server::access) found it already: one lookup per request.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let unauthorized =
             |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
         let header = parts

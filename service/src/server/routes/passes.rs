@@ -34,6 +34,7 @@ fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     page: Option<u32>,
@@ -55,7 +56,7 @@ pub struct ListQuery {
     include_beacons: Option<bool>,
 }
 
-#[utoipa::path(get, operation_id = "listPasses", path = "/api/v1/passes", tag = "passes", params(ListQuery), responses((status = 200, description = "A page of passes", body = crate::server::schemas::PassPage), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listPasses", summary = "List and search passes", path = "/passes", tag = "passes", params(ListQuery), responses((status = 200, description = "A page of passes", body = crate::server::schemas::PassPage), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -204,6 +205,7 @@ fn find(s: &Store, id: &str) -> Result<Option<Pass>, StoreError> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetQuery {
     include_pass_source: Option<String>,
@@ -212,7 +214,7 @@ pub struct GetQuery {
     include_beacons: Option<bool>,
 }
 
-#[utoipa::path(get, operation_id = "getPass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), GetQuery), responses((status = 200, description = "The pass, with meta.loyalty when it has some", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getPass", summary = "Get a pass by id or extId", path = "/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), GetQuery), responses((status = 200, description = "The pass, with meta.loyalty when it has some", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -267,6 +269,7 @@ fn pass_source_note(body: &mut Value, requested: Option<&str>) -> ApiResult<()> 
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateQuery {
     pass_template: Option<String>,
@@ -327,7 +330,7 @@ const REPLAYED: &str = "Idempotent-Replayed";
 /// loyalty ledger, with its own event) and its `Idempotency-Key` commit in one transaction, or
 /// none of them does. A retry under the same key with the same request answers 201 with the
 /// pass the first one made, as it is now, and `Idempotent-Replayed: true`; nothing is made.
-#[utoipa::path(post, operation_id = "createPass", path = "/api/v1/passes", tag = "passes", params(CreateQuery, ("Idempotency-Key" = Option<String>, Header, description = "A UUID: a retry of the same request under the same key answers the pass the first one made (201, with Idempotent-Replayed: true) and makes nothing; another request under the same key is 409")), request_body = CreateBody, responses((status = 201, description = "The new pass (or, for a retry under the same Idempotency-Key, the pass the first request made)", body = crate::server::schemas::PassDoc, headers(("Idempotent-Replayed" = String, description = "true when this answers a retry with the pass made earlier"))), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "createPass", summary = "Issue a pass", path = "/passes", tag = "passes", params(CreateQuery, ("Idempotency-Key" = Option<String>, Header, description = "A UUID: a retry of the same request under the same key answers the pass the first one made (201, with Idempotent-Replayed: true) and makes nothing; another request under the same key is 409")), request_body = CreateBody, responses((status = 201, description = "The new pass (or, for a retry under the same Idempotency-Key, the pass the first request made)", body = crate::server::schemas::PassDoc, headers(("Idempotent-Replayed" = String, description = "true when this answers a retry with the pass made earlier"))), crate::server::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -577,7 +580,7 @@ pub struct UpdateBody {
     beacons: Option<Vec<Value>>,
 }
 
-#[utoipa::path(patch, operation_id = "updatePass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId")), request_body = UpdateBody, responses((status = 200, description = "The updated pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
+#[utoipa::path(patch, operation_id = "updatePass", summary = "Change, void or reactivate a pass", path = "/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId")), request_body = UpdateBody, responses((status = 200, description = "The updated pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
