@@ -263,9 +263,13 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
             };
             (Operation::RewardRedeem { reward }, op)
         }
-        Cmd::Reward(RewardCmd::Delete { reward_id, op }) => {
-            (Operation::RewardDelete { reward_id }, op)
-        }
+        Cmd::Reward(RewardCmd::Delete { reward_id, op }) => (
+            Operation::RewardDelete {
+                reward_id,
+                pass: None,
+            },
+            op,
+        ),
         Cmd::Reverse {
             entry_id,
             reason,

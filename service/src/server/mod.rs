@@ -7,6 +7,7 @@ pub mod access;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod routes;

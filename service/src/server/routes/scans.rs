@@ -3,6 +3,7 @@
 
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::idempotency::IdempotencyKey;
 use crate::server::json::JsonBody;
 use crate::server::scan_queue::PendingScan;
 use crate::server::state::{AppState, StreamEvent};
@@ -51,11 +52,11 @@ pub struct ScanLoyalty {
     pub redeem_tier: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer", path = "/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer", path = "/scans", tag = "scans", params(("Idempotency-Key" = Option<String>, Header, description = "With a loyalty change: its operation id (a UUID): the same key and body again answers the first result")), request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
-    headers: axum::http::HeaderMap,
+    key: IdempotencyKey,
     JsonBody(req): JsonBody<ScanRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Reader)?;
@@ -95,7 +96,7 @@ pub async fn post(
     if let (Some((op, permission)), Some(pass_id), true) =
         (loyalty_op, &decision.pass_id, decision.accepted())
     {
-        doc["meta"] = json!({ "loyalty": loyalty_after_scan(&state, &headers, &decision.reader_id, pass_id, op, permission).await });
+        doc["meta"] = json!({ "loyalty": loyalty_after_scan(&state, &key, &decision.reader_id, pass_id, op, permission).await });
     }
     Ok((StatusCode::CREATED, Json(doc)))
 }
@@ -161,22 +162,14 @@ enum LoyaltyChange {
 /// answer says what the loyalty change did (`operation`) or why not (`error`).
 async fn loyalty_after_scan(
     state: &AppState,
-    headers: &axum::http::HeaderMap,
+    key: &IdempotencyKey,
     reader_id: &str,
     pass_id: &str,
     change: LoyaltyChange,
     permission: Permission,
 ) -> Value {
-    let op_id = match headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_owned))
-    {
-        None => uuid::Uuid::now_v7().to_string(),
-        Some(Ok(k)) => k,
-        Some(Err(_)) => {
-            return json!({ "error": { "code": "invalid_op_id", "message": "Idempotency-Key must be a UUID" } })
-        }
-    };
+    // The key was checked before the scan was decided: a bad one refused the whole request.
+    let op_id = key.op_id();
     let pass = pass_id.to_owned();
     let op = match change {
         LoyaltyChange::Earn(amount_minor, points) => Operation::Earn {
