@@ -14,7 +14,7 @@ use crate::pass::{Pass, PassStatus, PassType};
 use crate::pass_store::{self, MatchedBy};
 use crate::policy::{CheckinPolicy, EntryMode};
 use crate::reader::{Direction, Reader};
-use crate::scan::{log_preview, ScanInput, ScanValue};
+use crate::scan::{log_preview, Medium, ScanInput, ScanValue};
 use crate::scan_log::{self, ScanRecord};
 use crate::store::{Store, StoreError, StoreResult};
 use crate::time::Timestamp;
@@ -85,9 +85,13 @@ impl Subject {
             Self::TokenOnly(c) => &c.tpl,
         }
     }
-    /// Found by its id or extId only: a number a person typed, not a code read from the pass.
-    fn is_typed_id(&self) -> bool {
-        matches!(self, Self::Cached { matched_by, .. } if matched_by.is_typed_id())
+    /// Found by what a person can type rather than by a code read from the pass: its id or
+    /// extId, or its NFC value arriving from anything but an NFC read. PassEntry's passes (and
+    /// ours) carry the pass id as their NFC value, and an NFC value is never printed on the
+    /// pass, so a keyboard, a camera or a serial scanner that sends it was given it by a person.
+    fn is_typed_id(&self, medium: Medium) -> bool {
+        matches!(self, Self::Cached { matched_by, .. }
+            if matched_by.is_typed_id() || (*matched_by == MatchedBy::Nfc && !medium.is_nfc()))
     }
     fn via_token(&self) -> bool {
         match self {
@@ -195,7 +199,7 @@ fn evaluate(
         Ok(s) => s,
         Err(rejected) => return Ok(rejected),
     };
-    let typed_id = subject.is_typed_id();
+    let typed_id = subject.is_typed_id(input.medium);
     if typed_id && !reader.accept_ids {
         // Refused before any rule runs, and without the pass's summary: whoever types order
         // numbers at a gate learns nothing about their holders. The audit row keeps the pass id

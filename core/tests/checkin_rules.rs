@@ -136,10 +136,21 @@ impl Counter {
         at_min: i64,
         direction: Option<Direction>,
     ) -> Decision {
+        self.scan_as(value, Medium::Qr, reader, at_min, direction)
+    }
+
+    fn scan_as(
+        &mut self,
+        value: &[u8],
+        medium: Medium,
+        reader: &str,
+        at_min: i64,
+        direction: Option<Direction>,
+    ) -> Decision {
         let input = ScanInput {
             value: value.to_vec(),
             reader_id: ReaderId::parse(reader).unwrap(),
-            medium: Medium::Qr,
+            medium,
             direction,
             at: Timestamp::from_unix_ms(T0 + at_min * MIN),
         };
@@ -221,13 +232,13 @@ fn every_lookup_key_finds_the_pass() {
     for i in 0..4 {
         c.add(&format!("p{i}"), "coffee", None, |_| {});
     }
-    for (value, by, typed) in [
-        ("QR-p0", "barcode", false),
-        ("NFC-p1", "nfc", false),
-        ("p2", "passId", true),
-        ("ext-p3", "extId", true),
+    for (value, medium, by, typed) in [
+        ("QR-p0", Medium::Qr, "barcode", false),
+        ("NFC-p1", Medium::NfcVas, "nfc", false),
+        ("p2", Medium::Qr, "passId", true),
+        ("ext-p3", Medium::Manual, "extId", true),
     ] {
-        let d = c.scan(value, "desk", 0);
+        let d = c.scan_as(value.as_bytes(), medium, "desk", 0, None);
         assert_accept(&d);
         assert_eq!(serde_json::to_value(d.matched_by).unwrap(), by);
         assert_eq!(d.warnings.contains(&Warning::TypedId), typed, "{value}");
@@ -267,6 +278,34 @@ fn a_typed_pass_id_or_ext_id_is_refused_at_a_gate_and_logged_with_the_pass() {
     // Nothing was counted: the code on the ticket still admits, once.
     assert_accept(&c.scan("QR-t1", "gate-a", 1));
     assert_reject(&c.scan("QR-t1", "gate-b", 2), Reason::AlreadyUsed);
+}
+
+#[test]
+fn an_nfc_value_that_does_not_come_from_nfc_is_typed() {
+    // PassEntry's passes (and ours) carry the pass id as their NFC value; it is in emails and
+    // on screens, never printed on the pass. Typed or shown as a QR code, it is a typed id.
+    let mut c = Counter::new();
+    c.add("t1", "tickets", Some("ev1"), |p| p.nfc = Some("t1".into()));
+    for medium in [Medium::Manual, Medium::Qr, Medium::Serial] {
+        let d = c.scan_as(b"t1", medium, "gate-a", 0, None);
+        assert_reject(&d, Reason::TypedIdNotAccepted);
+    }
+    assert_eq!(c.scans_and_outbox(), (3, 3));
+    // From the phone's wallet it is the pass, once.
+    for medium in [Medium::NfcVas, Medium::NfcSmartTap] {
+        let d = c.scan_as(b"t1", medium, "gate-a", 1, None);
+        assert_eq!(serde_json::to_value(d.matched_by).unwrap(), "nfc");
+        assert!(d.warnings.is_empty(), "{medium}: {:?}", d.warnings);
+    }
+    assert_reject(
+        &c.scan_as(b"t1", Medium::NfcVas, "gate-b", 2, None),
+        Reason::AlreadyUsed,
+    );
+    // At a desk that takes typed numbers it admits with the warning.
+    c.add("t2", "tickets", Some("ev1"), |p| p.nfc = Some("t2".into()));
+    let d = c.scan_as(b"t2", Medium::Manual, "desk", 3, None);
+    assert_accept(&d);
+    assert_eq!(d.warnings, vec![Warning::TypedId]);
 }
 
 #[test]
