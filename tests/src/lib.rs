@@ -3,10 +3,12 @@
 //! The binary is the one `cargo build` put beside the test executable (`target/<profile>/`);
 //! `scripts/test.sh` builds it before running the tests.
 
+pub mod events;
 pub mod service;
 pub mod socat;
 pub mod sysfs;
 pub mod vpcd;
+pub mod watch;
 
 use passdesk_core::{OpenMode, Store};
 use serde_json::Value;

@@ -2,6 +2,7 @@
 //! `passdesk_hardware::nfc::sim::vpcd` (the `bench nfc` command uses it too); this adds what
 //! only tests do: take turns on the machine-wide readers and start pcscd when it is not running.
 
+use crate::events::WAIT;
 pub use passdesk_hardware::nfc::sim::vpcd::{InsertedCard, ATR, READERS};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -49,4 +50,20 @@ pub fn ensure_pcscd() {
         "pcscd shows no \"{}\" reader: install vsmartcard-vpcd (scripts/test.sh does) and restart pcscd",
         READERS[0].0
     );
+}
+
+/// Takes `card` off `reader` and returns once pcscd reports the reader empty (at its next
+/// presence poll, ~400 ms later): a card put on the reader after this is a new tap, never
+/// the same one still there. Returns the APDUs the card answered.
+pub fn take_away(card: InsertedCard, reader: &str) -> usize {
+    let apdus = card.remove();
+    let empty = passdesk_hardware::pcsc::Reader::open(reader)
+        .and_then(|r| r.wait_for_absence(WAIT))
+        .unwrap_or_else(|e| panic!("watching {reader} for the card to go: {e}"));
+    assert!(
+        empty,
+        "pcscd still shows a card on {reader} {} s after it was taken away",
+        WAIT.as_secs()
+    );
+    apdus
 }

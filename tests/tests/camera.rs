@@ -4,11 +4,11 @@
 //! coming and going; and on a machine without a camera (this one, CI) `camera list`,
 //! `camera watch` and `serve` say "no camera" and carry on.
 
+use passdesk_tests::events::StreamEvents;
 use passdesk_tests::service::TestApp;
 use passdesk_tests::{blank_png, describe, json_lines, Node};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 const TESTSET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/qr");
@@ -139,19 +139,6 @@ fn camera_list_and_watch_without_a_camera_say_so() {
     );
 }
 
-fn next(events: &Receiver<(String, Value)>, name: &str, what: impl Fn(&Value) -> bool) -> Value {
-    let until = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        let (n, v) = events
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no matching {name} event within 30 s"));
-        if n == name && what(&v) {
-            return v;
-        }
-    }
-}
-
 fn camera_line(app: &TestApp) -> Option<Value> {
     let status = app.get("/api/v1/status", &app.reader_key);
     status.body["data"]["attributes"]["devices"]
@@ -201,12 +188,10 @@ fn serve_decides_what_a_frames_camera_sees_and_reports_it_coming_and_going() {
 
     // Plugged in: it connects within the 2 s it looks, and the photo becomes one decision.
     film(&dir, &[(photo(1, 1), 3)]);
-    next(&events, "device", |v| {
+    events.wait_for("device", |v| {
         v["kind"] == "camera" && v["connected"] == true
     });
-    let d = next(&events, "decision", |v| {
-        v["attributes"]["readerId"] == "gate-cam"
-    });
+    let d = events.wait_for("decision", |v| v["attributes"]["readerId"] == "gate-cam");
     let a = &d["attributes"];
     assert_eq!(
         (
@@ -222,13 +207,13 @@ fn serve_decides_what_a_frames_camera_sees_and_reports_it_coming_and_going() {
 
     // Unplugged: a status, not an error; plugged back: it resumes.
     std::fs::remove_dir_all(&dir).unwrap();
-    let gone = next(&events, "device", |v| {
+    let gone = events.wait_for("device", |v| {
         v["kind"] == "camera" && v["connected"] == false
     });
     assert_eq!(gone["detail"], "camera disconnected", "{gone}");
     assert_eq!(camera_line(&app).unwrap()["detail"], "camera disconnected");
     film(&dir, &[(photo(1, 1), 3)]);
-    next(&events, "device", |v| {
+    events.wait_for("device", |v| {
         v["kind"] == "camera" && v["connected"] == true
     });
     assert_eq!(app.get("/health", &app.reader_key).status, 200);

@@ -3,31 +3,15 @@
 
 use p256::pkcs8::LineEnding;
 use passdesk_hardware::nfc::sim::{self, IPhoneBehaviour, VirtualIPhone};
+use passdesk_tests::events::{until, StreamEvents};
 use passdesk_tests::service::TestApp;
-use passdesk_tests::vpcd::{ensure_pcscd, exclusive, InsertedCard, READERS};
-use serde_json::Value;
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use passdesk_tests::vpcd::{ensure_pcscd, exclusive, take_away, InsertedCard, READERS};
 
 fn secret(hex: &str) -> p256::SecretKey {
     let d: Vec<u8> = (0..32)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
         .collect();
     p256::SecretKey::from_slice(&d).unwrap()
-}
-
-/// The next stream event with this name (others are skipped).
-fn next(events: &Receiver<(String, Value)>, name: &str) -> Value {
-    let until = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        let (n, v) = events
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no {name} event within 20 s"));
-        if n == name {
-            return v;
-        }
-    }
 }
 
 #[test]
@@ -56,22 +40,14 @@ fn a_phone_tap_is_decided_and_streamed() {
         true,
     );
     // The reader shows on the status screen once the service has seen it.
-    let until = Instant::now() + Duration::from_secs(15);
-    loop {
+    until("the reader gate-a connected on /status", || {
         let status = app.get("/api/v1/status", &app.reader_key);
-        let devices = status.body["data"]["attributes"]["devices"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if devices
+        status.body["data"]["attributes"]["devices"]
+            .as_array()?
             .iter()
             .any(|d| d["readerId"] == "gate-a" && d["connected"] == true)
-        {
-            break;
-        }
-        assert!(Instant::now() < until, "reader never connected: {status:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+            .then_some(())
+    });
     let events = app.events();
     let nfc_value = app
         .get("/api/v1/passes/HLF-ORDER-1001", &app.cashier_key)
@@ -86,8 +62,8 @@ fn a_phone_tap_is_decided_and_streamed() {
         VirtualIPhone::new(sim::DEMO_PASS_TYPE_ID, key, &nfc_value),
     )
     .unwrap();
-    let d = next(&events, "decision");
-    card.remove();
+    let d = events.wait_for("decision", |d| d["attributes"]["readerId"] == "gate-a");
+    take_away(card, reader);
     let a = &d["attributes"];
     assert_eq!(
         (
@@ -99,19 +75,17 @@ fn a_phone_tap_is_decided_and_streamed() {
         "{d}"
     );
     assert_eq!(a["pass"]["extId"], "HLF-ORDER-1001");
-    std::thread::sleep(Duration::from_millis(900));
 
     let locked = VirtualIPhone::new(sim::DEMO_PASS_TYPE_ID, key, &nfc_value)
         .behaving(IPhoneBehaviour::Locked);
     let card = InsertedCard::insert(port, locked).unwrap();
-    let failed = next(&events, "tapFailed");
-    card.remove();
+    let failed = events.wait_for("tapFailed", |f| f["readerId"] == "gate-a");
+    take_away(card, reader);
     assert_eq!(
         failed["message"], "Unlock your phone and tap again",
         "{failed}"
     );
     assert_eq!(failed["readerId"], "gate-a");
-    std::thread::sleep(Duration::from_millis(900));
 }
 
 /// A reader whose escape command fails stays connected: the status line says what failed,
@@ -131,25 +105,14 @@ fn a_failing_reader_init_shows_on_status_and_taps_still_work() {
         },
         true,
     );
-    let until = Instant::now() + Duration::from_secs(15);
-    let device = loop {
+    let device = until("gate-b's init failure on /status", || {
         let status = app.get("/api/v1/status", &app.reader_key);
-        let devices = status.body["data"]["attributes"]["devices"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if let Some(d) = devices
+        status.body["data"]["attributes"]["devices"]
+            .as_array()?
             .iter()
             .find(|d| d["readerId"] == "gate-b" && d["detail"].is_string())
-        {
-            break d.clone();
-        }
-        assert!(
-            Instant::now() < until,
-            "no init failure on status: {status:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+            .cloned()
+    });
     assert_eq!(device["connected"], true, "{device}");
     assert!(
         device["detail"]
@@ -162,9 +125,7 @@ fn a_failing_reader_init_shows_on_status_and_taps_still_work() {
     let events = app.events();
     let card =
         InsertedCard::insert(port, sim::VirtualTag::plastic(&[0xDE, 0xAD, 0xBE, 0xEF])).unwrap();
-    let d = next(&events, "decision");
-    card.remove();
-    assert_eq!(d["attributes"]["readerId"], "gate-b", "{d}");
+    let d = events.wait_for("decision", |d| d["attributes"]["readerId"] == "gate-b");
+    take_away(card, reader);
     assert_eq!(d["attributes"]["medium"], "nfc_uid", "{d}");
-    std::thread::sleep(Duration::from_millis(900));
 }

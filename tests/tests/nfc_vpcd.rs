@@ -5,13 +5,12 @@ use p256::pkcs8::LineEnding;
 use passdesk_hardware::nfc::sim::{
     self, AndroidBehaviour, IPhoneBehaviour, VirtualAndroid, VirtualIPhone, VirtualTag,
 };
-use passdesk_tests::vpcd::{ensure_pcscd, exclusive, InsertedCard, READERS};
+use passdesk_hardware::nfc::smarttap::messages::ServiceNumberForm;
+use passdesk_tests::events::until;
+use passdesk_tests::vpcd::{ensure_pcscd, exclusive, take_away, InsertedCard, READERS};
+use passdesk_tests::watch::WatchProcess;
 use passdesk_tests::{describe, Node};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
 
 const READER: &str = READERS[0].0;
 const PORT: u16 = READERS[0].1;
@@ -23,13 +22,15 @@ fn secret(hex: &str) -> p256::SecretKey {
     p256::SecretKey::from_slice(&d).unwrap()
 }
 
-struct Watch {
-    child: Child,
-    lines: Receiver<Value>,
-}
+/// `passdesk readers watch` on the readers whose name contains `readers`, with the demo keys.
+struct Watch(WatchProcess);
 
 impl Watch {
     fn start(node: &Node, count: u32) -> Self {
+        Self::start_on(node, count, READER)
+    }
+
+    fn start_on(node: &Node, count: u32, readers: &str) -> Self {
         let vas = node.data_dir().join("vas.pem");
         std::fs::write(
             &vas,
@@ -48,73 +49,49 @@ impl Watch {
                 .as_bytes(),
         )
         .unwrap();
-        let mut child = node
-            .cmd()
-            .args(["readers", "watch", "--reader", READER, "--timeout", "60"])
+        let mut cmd = node.cmd();
+        cmd.args(["readers", "watch", "--reader", readers, "--timeout", "120"])
             .args(["--count", &count.to_string()])
             .arg("--vas-key")
             .arg(&vas)
             .args(["--pass-type-id", sim::DEMO_PASS_TYPE_ID])
             .arg("--collector-key")
             .arg(&collector)
-            .args(["--collector-id", &sim::DEMO_COLLECTOR_ID.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start passdesk readers watch");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        });
-        let w = Self { child, lines };
-        let first = w.next();
-        assert_eq!(first["event"], "readerAdded", "{first}");
-        assert_eq!(first["reader"], READER);
-        w
+            .args(["--collector-id", &sim::DEMO_COLLECTOR_ID.to_string()]);
+        Self(WatchProcess::spawn(cmd))
     }
 
-    fn next(&self) -> Value {
-        self.lines
-            .recv_timeout(Duration::from_secs(15))
-            .expect("an event from passdesk readers watch within 15 s")
+    /// Waits until the watch has seen `reader`: a card put on it from now on is its tap.
+    fn sees(&self, reader: &str) {
+        self.0.wait_for("readerAdded", |e| e["reader"] == reader);
     }
 
-    fn finish(mut self) {
-        let until = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "watch exited with {status}");
-                return;
-            }
-            assert!(
-                Instant::now() < until,
-                "watch did not stop after --count taps"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// What the next tap on `reader` gave: a scan or a failed tap.
+    fn tap_on(&self, reader: &str) -> Value {
+        self.0
+            .wait_line(&format!("a scan or a failed tap on {reader}"), |e| {
+                (e["event"] == "scan" || e["event"] == "tapFailed") && e["reader"] == reader
+            })
+    }
+
+    /// Waits for the watch to stop after its `--count` taps: no tap beyond them.
+    fn finish(self) {
+        let rest = self.0.finish();
+        assert!(
+            !rest
+                .iter()
+                .any(|e| e["event"] == "scan" || e["event"] == "tapFailed"),
+            "taps nobody made: {rest:?}"
+        );
     }
 }
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Puts `card` on the reader, waits for the event it causes, takes it away again.
+/// Puts `card` on the reader, waits for what the tap gave, takes the card away and waits until
+/// pcscd has seen it go (so the next card is a tap of its own).
 fn tap(watch: &Watch, card: impl sim::VirtualCard + Send + 'static) -> (Value, usize) {
     let inserted = InsertedCard::insert(PORT, card).expect("connect to vpcd");
-    let event = watch.next();
-    let apdus = inserted.remove();
-    // Let pcscd's presence poll (~400 ms) see the card go before the next one comes.
-    std::thread::sleep(Duration::from_millis(900));
+    let event = watch.tap_on(READER);
+    let apdus = take_away(inserted, READER);
     (event, apdus)
 }
 
@@ -135,26 +112,18 @@ fn readers_list_shows_the_virtual_readers() {
     assert!(names.contains(&READER), "{v}");
     // With a card on it, the reader says so and shows the ATR.
     let card = InsertedCard::insert(PORT, VirtualTag::plastic(&[1, 2, 3, 4])).unwrap();
-    let until = Instant::now() + Duration::from_secs(5);
-    loop {
+    let r = until("readers list to show the card on the reader", || {
         let out = node.run(&["readers", "list"]);
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let r = v["data"]
+        v["data"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["name"] == READER)
+            .find(|r| r["name"] == READER && r["cardPresent"] == true)
             .cloned()
-            .unwrap();
-        if r["cardPresent"] == true {
-            assert_eq!(r["atr"], "3B80800101");
-            break;
-        }
-        assert!(Instant::now() < until, "card never seen: {v}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    card.remove();
-    std::thread::sleep(Duration::from_millis(900));
+    });
+    assert_eq!(r["atr"], "3B80800101");
+    take_away(card, READER);
 }
 
 #[test]
@@ -162,7 +131,8 @@ fn a_queue_of_phones_and_cards_one_event_per_tap() {
     let _turn = exclusive();
     ensure_pcscd();
     let node = Node::empty();
-    let watch = Watch::start(&node, 6);
+    let watch = Watch::start(&node, 7);
+    watch.sees(READER);
     let key = sim::demo_vas_key().public_key();
     let collector = sim::demo_collector().verifying_key();
 
@@ -186,6 +156,19 @@ fn a_queue_of_phones_and_cards_one_event_per_tap() {
     assert_eq!(e["event"], "scan", "{e}");
     assert_eq!(e["medium"]["nfc"], "smart_tap");
     assert_eq!(e["value"], "BEAN-0001");
+
+    // The redemption value as a Text record whose id is `n` (how Google's sample terminal
+    // finds it), through pcscd.
+    let (e, _) = tap(
+        &watch,
+        VirtualAndroid::new(collector, sim::DEMO_COLLECTOR_ID, b"BEAN-0003")
+            .with_service_number(ServiceNumberForm::Text),
+    );
+    assert_eq!(
+        (e["medium"]["nfc"].as_str(), e["value"].as_str()),
+        (Some("smart_tap"), Some("BEAN-0003")),
+        "{e}"
+    );
 
     let (e, _) = tap(&watch, VirtualTag::with_text(&[4, 1, 2, 3], "BEAN-0002"));
     assert_eq!(
@@ -218,23 +201,41 @@ fn a_queue_of_phones_and_cards_one_event_per_tap() {
     watch.finish();
 }
 
+/// A phone left on the reader is read once. What the test waits for meanwhile is other taps:
+/// three cards on the second vpcd reader, each read while the phone stays on the first, and
+/// none of them followed by a second read of the phone.
 #[test]
 fn a_phone_left_on_the_reader_is_read_once() {
     let _turn = exclusive();
     ensure_pcscd();
+    let (other, other_port) = READERS[1];
     let node = Node::empty();
-    let watch = Watch::start(&node, 2);
+    let watch = Watch::start_on(&node, 5, "Virtual PCD");
+    watch.sees(READER);
+    watch.sees(other);
     let key = sim::demo_vas_key().public_key();
-    let card = InsertedCard::insert(
+    let phone = InsertedCard::insert(
         PORT,
         VirtualIPhone::new(sim::DEMO_PASS_TYPE_ID, key, "HLF-0009"),
     )
     .unwrap();
-    assert_eq!(watch.next()["value"], "HLF-0009");
-    // Two seconds on the reader: no second event.
-    assert!(watch.lines.recv_timeout(Duration::from_secs(2)).is_err());
-    assert_eq!(card.remove(), 2);
-    std::thread::sleep(Duration::from_millis(900));
+    assert_eq!(watch.tap_on(READER)["value"], "HLF-0009");
+    for i in 1..=3u8 {
+        let card = InsertedCard::insert(other_port, VirtualTag::plastic(&[4, i, i, i])).unwrap();
+        let e = watch.0.wait_line("the next tap on either reader", |e| {
+            e["event"] == "scan" || e["event"] == "tapFailed"
+        });
+        assert_eq!(
+            (e["reader"].as_str(), e["value"].as_str()),
+            (
+                Some(other),
+                Some(format!("04{i:02X}{i:02X}{i:02X}").as_str())
+            ),
+            "card {i} on the other reader, while the phone stays: {e}"
+        );
+        take_away(card, other);
+    }
+    assert_eq!(take_away(phone, READER), 2, "the phone answered one read");
     // Taken away and tapped again: a new tap.
     let (e, _) = tap(
         &watch,
@@ -264,8 +265,17 @@ fn reader_init_commands_are_sent_and_failures_reported_not_fatal() {
     )
     .unwrap();
     let watch = Watch::start(&node, 2);
-    let escape = watch.next();
-    assert_eq!(escape["event"], "readerInitFailed", "{escape}");
+    // The reader appears and its escape command fails (reported in whichever order).
+    let seen = watch
+        .0
+        .collect_until("the reader and its failed escape command", |seen| {
+            seen.iter().any(|e| e["event"] == "readerAdded")
+                && seen.iter().any(|e| e["event"] == "readerInitFailed")
+        });
+    let escape = seen
+        .iter()
+        .find(|e| e["event"] == "readerInitFailed")
+        .unwrap();
     assert_eq!(escape["reader"], READER);
     assert!(
         escape["error"]
@@ -275,36 +285,42 @@ fn reader_init_commands_are_sent_and_failures_reported_not_fatal() {
         "{escape}"
     );
 
+    let init_apdu_failed = |e: &Value| {
+        e["event"] == "readerInitFailed"
+            && e["error"].as_str().is_some_and(|s| {
+                s.contains("init APDU #2 failed: status 6D00 where 9000 was expected")
+            })
+    };
     let key = sim::demo_vas_key().public_key();
+    let mut later = Vec::new();
     for round in 0..2 {
         let card = InsertedCard::insert_recording(
             PORT,
             VirtualIPhone::new(sim::DEMO_PASS_TYPE_ID, key, "PASS-INIT-1"),
         )
         .unwrap();
-        let mut event = watch.next();
-        if round == 0 {
-            // Reported on the first tap only, not on every tap.
-            assert_eq!(event["event"], "readerInitFailed", "{event}");
-            assert!(
-                event["error"]
-                    .as_str()
-                    .unwrap()
-                    .contains("init APDU #2 failed: status 6D00 where 9000 was expected"),
-                "{event}"
-            );
-            event = watch.next();
+        // The tap, and on the first one the init APDU's failure, in whichever order.
+        let seen = watch
+            .0
+            .collect_until("the tap and what the watch says of it", |seen| {
+                seen.iter().any(|e| e["event"] == "scan")
+                    && (round > 0 || seen.iter().any(init_apdu_failed))
+            });
+        let event = seen.iter().find(|e| e["event"] == "scan").unwrap();
+        assert_eq!(event["value"], "PASS-INIT-1", "round {round}: {event}");
+        if round > 0 {
+            later.extend(seen.iter().cloned());
         }
-        assert_eq!(event["event"], "scan", "round {round}: {event}");
-        assert_eq!(event["value"], "PASS-INIT-1");
         let commands = card.commands();
-        card.remove();
+        take_away(card, READER);
         let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02X}")).collect::<String>();
         assert_eq!(hex(&commands[0]), select_ose);
         assert_eq!(hex(&commands[1]), "FF00000002D402");
         // Then the tap itself: SELECT OSE.VAS.01 and VAS GET DATA.
         assert_eq!(commands.len(), 4, "{commands:?}");
-        std::thread::sleep(Duration::from_millis(900));
     }
-    watch.finish();
+    // Reported on the first tap only, not on every tap: nothing of it in what the watch said
+    // from the second tap to its end.
+    later.extend(watch.0.finish());
+    assert!(!later.iter().any(init_apdu_failed), "{later:?}");
 }

@@ -2,20 +2,17 @@
 //! socat pty pair, `passdesk serial watch` reads the other, one JSON line per event. Waits are
 //! generous and only ever waits: nothing here asserts how fast a read arrives.
 
-use passdesk_tests::socat::PtyPair;
+use passdesk_tests::events::until;
+use passdesk_tests::socat::{Device, PtyPair};
 use passdesk_tests::sysfs::{plug_usb_tty, unplug_usb_tty};
+use passdesk_tests::watch::WatchProcess;
 use passdesk_tests::{describe, Node};
 use serde_json::{json, Value};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-struct Watch {
-    child: Child,
-    lines: Receiver<Value>,
-}
+struct Watch(WatchProcess);
 
 impl Watch {
     /// Starts `passdesk serial watch --port HOST ARGS...` and waits for it to open the port.
@@ -28,34 +25,17 @@ impl Watch {
     /// Runs `cmd` (`passdesk --data-dir D`) with `serial watch ARGS` and waits for it to open
     /// `pair`'s host end.
     fn spawn(mut cmd: Command, args: &[OsString], pair: &PtyPair) -> Self {
-        let mut child = cmd
-            .args(["serial", "watch", "--timeout", "120"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start passdesk serial watch");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        });
-        let w = Self { child, lines };
+        cmd.args(["serial", "watch", "--timeout", "120"]).args(args);
+        let w = Self(WatchProcess::spawn(cmd));
         let first = w.next();
         assert_eq!(first["event"], "connected", "{first}");
         assert_eq!(first["path"], pair.host_path().to_str().unwrap());
         w
     }
 
+    /// The next event: the reads of one serial line come out in the order they were sent.
     fn next(&self) -> Value {
-        self.lines
-            .recv_timeout(Duration::from_secs(20))
-            .expect("an event from passdesk serial watch within 20 s")
+        self.0.next()
     }
 
     /// The next event, which must be a scan of `value` through `medium`.
@@ -76,27 +56,38 @@ impl Watch {
         e
     }
 
-    /// Waits for the process to stop by itself after `--count` reads.
-    fn finish(mut self) {
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "watch exited with {status}");
-                return;
-            }
-            assert!(
-                Instant::now() < until,
-                "watch did not stop after --count reads"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// Bytes the watch process has read so far, from any file (`rchar` of /proc/PID/io).
+    /// While it runs, the port is all it reads.
+    fn bytes_read(&self) -> u64 {
+        let pid = self.0.pid();
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io"))
+            .unwrap_or_else(|e| panic!("/proc/{pid}/io: {e}"));
+        io.lines()
+            .find_map(|l| l.strip_prefix("rchar: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no rchar in /proc/{pid}/io: {io}"))
     }
-}
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Sends `piece` and returns once the watch has read it: the next piece then arrives in
+    /// a read of its own (a split write), not in the same one.
+    fn send_apart(&self, device: &mut Device, piece: &[u8]) {
+        let before = self.bytes_read();
+        device.send(piece);
+        let want = before + piece.len() as u64;
+        until("serial watch to read what was sent", || {
+            (self.bytes_read() >= want).then_some(())
+        });
+    }
+
+    /// Waits for the process to stop by itself after `--count` reads: no read beyond them.
+    fn finish(self) {
+        let rest = self.0.finish();
+        assert!(
+            !rest
+                .iter()
+                .any(|e| e["event"] == "scan" || e["event"] == "rejected"),
+            "reads nobody sent: {rest:?}"
+        );
     }
 }
 
@@ -106,12 +97,6 @@ fn hex(b: &[u8]) -> String {
 
 fn nfc(kind: &str) -> Value {
     json!({ "kind": "nfc", "nfc": kind })
-}
-
-/// Lets the bytes written so far reach passdesk in their own read, so the next write is a
-/// separate chunk (a split write), not part of the same one.
-fn gap() {
-    std::thread::sleep(Duration::from_millis(150));
 }
 
 #[test]
@@ -155,8 +140,7 @@ fn a_vtap_on_a_pty_reads_passes_cards_and_codes() {
 
     // One read written in pieces.
     for piece in [&b"\x02Asp"[..], b"lit-", b"read", b"\r"] {
-        vtap.send(piece);
-        gap();
+        watch.send_apart(&mut vtap, piece);
     }
     watch.scan(nfc("vas"), "split-read");
 
@@ -186,8 +170,7 @@ fn a_vtap_on_a_pty_reads_passes_cards_and_codes() {
 
     // Unplug mid-read: reported; plug back in (same link path): reopened, and reads go on
     // without the half read from before.
-    vtap.send(b"\x02Ahalf-");
-    gap();
+    watch.send_apart(&mut vtap, b"\x02Ahalf-");
     drop(vtap);
     pair.unplug();
     let e = watch.next();
@@ -212,10 +195,8 @@ fn a_barcode_scanner_on_a_pty_with_crlf() {
     scanner.send(b"CODE-1\r\n");
     watch.scan(json!({ "kind": "serial" }), "CODE-1");
     // The CR and the LF of one terminator in different writes.
-    scanner.send(b"CODE-");
-    gap();
-    scanner.send(b"2\r");
-    gap();
+    watch.send_apart(&mut scanner, b"CODE-");
+    watch.send_apart(&mut scanner, b"2\r");
     scanner.send(b"\n");
     watch.scan(json!({ "kind": "serial" }), "CODE-2");
     scanner.send(b"\r\nCODE-3\r\nCODE-4\r\n\x00\x01\x02\r\n");

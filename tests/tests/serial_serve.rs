@@ -1,24 +1,9 @@
 //! A VTAP on a serial port (a socat pty pair) inside `passdesk serve`: its reads are decided
 //! and streamed; unplugging it is a status ("scanner disconnected"), replugging resumes reads.
 
+use passdesk_tests::events::{until, StreamEvents};
 use passdesk_tests::service::TestApp;
 use passdesk_tests::socat::PtyPair;
-use serde_json::Value;
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
-
-fn next(events: &Receiver<(String, Value)>, name: &str, what: impl Fn(&Value) -> bool) -> Value {
-    let until = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        let (n, v) = events
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no matching {name} event within 20 s"));
-        if n == name && what(&v) {
-            return v;
-        }
-    }
-}
 
 #[test]
 fn vtap_reads_are_decided_and_unplugging_is_a_status() {
@@ -33,15 +18,13 @@ fn vtap_reads_are_decided_and_unplugging_is_a_status() {
         false,
     );
     let events = app.events();
-    let until = Instant::now() + Duration::from_secs(15);
-    while !serial_connected(&app) {
-        assert!(Instant::now() < until, "the serial reader never connected");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    until("the serial reader till-1 connected on /status", || {
+        serial_connected(&app).then_some(())
+    });
 
     let mut device = cable.device();
     device.send(b"ABEAN-0001\r");
-    let d = next(&events, "decision", |_| true);
+    let d = events.wait_for("decision", |d| d["attributes"]["readerId"] == "till-1");
     let a = &d["attributes"];
     assert_eq!(
         (
@@ -54,12 +37,12 @@ fn vtap_reads_are_decided_and_unplugging_is_a_status() {
     );
 
     device.send(b"\xff\xfe garbage\r");
-    let failed = next(&events, "tapFailed", |_| true);
+    let failed = events.wait_for("tapFailed", |f| f["readerId"] == "till-1");
     assert_eq!(failed["readerId"], "till-1");
 
     drop(device);
     cable.unplug();
-    next(&events, "device", |v| {
+    events.wait_for("device", |v| {
         v["readerId"] == "till-1" && v["connected"] == false
     });
     let status = app.get("/api/v1/status", &app.reader_key);
@@ -79,11 +62,11 @@ fn vtap_reads_are_decided_and_unplugging_is_a_status() {
     );
 
     cable.plug();
-    next(&events, "device", |v| {
+    events.wait_for("device", |v| {
         v["readerId"] == "till-1" && v["connected"] == true
     });
     cable.device().send(b"QHLF-0001\r");
-    let d = next(&events, "decision", |_| true);
+    let d = events.wait_for("decision", |d| d["attributes"]["readerId"] == "till-1");
     assert_eq!(d["attributes"]["medium"], "qr", "{d}");
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP service, started as the real binary on 127.0.0.1:0, driven over real HTTP.
 
+use passdesk_tests::events::StreamEvents;
 use passdesk_tests::service::TestApp;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
@@ -342,13 +343,19 @@ fn every_decision_reaches_the_event_stream() {
     assert_eq!(resp.status(), 200);
     let mut lines = BufReader::new(resp.into_body().into_reader()).lines();
     let posted = app.scan("HLF-0011", "gate-a");
+    // The decision's event, whatever else the stream says first (a camera's `device` line).
+    let mut event = String::new();
     let data = loop {
         let line = lines.next().expect("stream ended").unwrap();
-        if let Some(d) = line.strip_prefix("data: ") {
-            break serde_json::from_str::<serde_json::Value>(d).unwrap();
+        if let Some(name) = line.strip_prefix("event: ") {
+            event = name.to_owned();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            let data: serde_json::Value = serde_json::from_str(d).unwrap();
+            if event == "decision" && data["id"] == posted["scanId"] {
+                break data;
+            }
         }
     };
-    assert_eq!(data["id"], posted["scanId"]);
     assert_eq!(data["attributes"]["verdict"], "accept");
 }
 
@@ -357,14 +364,8 @@ fn sigterm_shuts_down_cleanly() {
     let mut app = TestApp::start();
     // A screen listening to the stream must not hold the shutdown up.
     let events = app.events();
-    app.scan("BEAN-0010", "till-1");
-    assert_eq!(
-        events
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .unwrap()
-            .0,
-        "decision"
-    );
+    let posted = app.scan("BEAN-0010", "till-1");
+    events.wait_for("decision", |d| d["id"] == posted["scanId"]);
     let status = app.stop();
     assert!(status.success(), "{status:?}");
     app.node.store().integrity_check().unwrap();

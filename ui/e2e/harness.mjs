@@ -86,7 +86,55 @@ export async function launchBrowser() {
   });
 }
 
-/** A page that fails the test on a CSP violation or an uncaught error. */
+/** Polls `check` (async) until it gives something truthy, for at most `timeout` ms: for states a
+ * test can only ask the service about, not be told of. Fails saying what it waited for. */
+export async function until(what, check, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const got = await check();
+    if (got) return got;
+    if (Date.now() > deadline) throw new Error(`waited ${timeout / 1000} s for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+/** A page whose clock is Playwright's (`page.clock`): it runs like the real one until a test moves
+ * it (`fastForward`, past the cashier's double-click window, instead of waiting) or holds it
+ * (`scannerTypes`). */
+export async function clockedPage(browser, width, height) {
+  const page = await newPage(browser, width, height);
+  await page.clock.install();
+  return page;
+}
+
+/** What a keyboard-wedge scanner does: the code's keys, then Enter, in one burst. A scanner types
+ * a key every few ms, which the screens tell from a person's typing; a test driver on a loaded
+ * machine can take longer per key than a person, so the keys go in with the page's clock held:
+ * to the screen they come at one instant. Needs a `clockedPage`. */
+export async function scannerTypes(page, code) {
+  await holdClock(page);
+  try {
+    await page.keyboard.type(code, { delay: 0 });
+    await page.keyboard.press('Enter');
+  } finally {
+    await page.clock.resume();
+  }
+}
+
+/** Pauses the page's clock a moment after its present time (`pauseAt` only goes forward; should
+ * the clock have passed that moment meanwhile, it is paused already and asked again). */
+async function holdClock(page) {
+  for (;;) {
+    const now = await page.evaluate(() => Date.now());
+    try {
+      await page.clock.pauseAt(now + 20);
+      return;
+    } catch (e) {
+      if (!/past/.test(String(e))) throw e;
+    }
+  }
+}
+
 /** Opens a screen (`/gate?reader=gate-a`) with the server's key and waits until it is live. */
 export async function openScreen(page, server, route) {
   const sep = route.includes('?') ? '&' : '?';
@@ -94,6 +142,7 @@ export async function openScreen(page, server, route) {
   await page.waitForSelector('[data-testid="online-badge"].badge-on', { timeout: 10_000 });
 }
 
+/** A page that fails the test on a CSP violation or an uncaught error. */
 export async function newPage(browser, width = 1920, height = 1080) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();

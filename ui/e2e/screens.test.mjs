@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { BIN, launchBrowser, newPage, openScreen, shoot, startServer } from './harness.mjs';
+import { BIN, clockedPage, launchBrowser, openScreen, scannerTypes, shoot, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -25,11 +25,8 @@ after(async () => {
 
 const open = (page, route) => openScreen(page, server, route);
 
-/** What a keyboard-wedge scanner does: the code as fast keystrokes, then Enter. */
-async function wedge(page, code) {
-  await page.keyboard.type(code, { delay: 0 });
-  await page.keyboard.press('Enter');
-}
+/** What a keyboard-wedge scanner does (every page here is a `clockedPage`). */
+const wedge = scannerTypes;
 
 const lastScan = async (reader) => (await server.api('GET', `/api/v1/scans?readerId=${reader}&limit=1`)).body.data[0]?.attributes;
 const ledger = async (passId) => (await server.api('GET', `/api/v1/passes/${passId}/loyalty`)).body;
@@ -39,7 +36,7 @@ const fontPx = (page, sel) => page.$eval(sel, (el) => parseFloat(getComputedStyl
 
 describe('entry gate with a scanner and no mouse', () => {
   test('codes are decided wherever focus is, even with a toast up; reasons in words; counters; last 10', async () => {
-    const page = await newPage(browser, 1024, 768);
+    const page = await clockedPage(browser, 1024, 768);
     await open(page, '/gate?reader=gate-a');
     // Counters come from the service's totals for today, not from what this screen saw.
     await server.api('POST', '/api/v1/scans', { value: 'HLF-0003', readerId: 'gate-b' });
@@ -98,12 +95,10 @@ describe('entry gate with a scanner and no mouse', () => {
     // Last 10 scans: never more than ten, newest first.
     for (let i = 10; i < 17; i++) await wedge(page, `HLF-00${i}`);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="last-scans"] li').length === 10);
-    let seen = await lastScan('gate-a');
-    for (let i = 0; i < 50 && seen.value !== 'HLF-0016'; i++) {
-      await page.waitForTimeout(100);
-      seen = await lastScan('gate-a');
-    }
-    assert.equal(seen.value, 'HLF-0016', 'every code typed was scanned, in order');
+    const seen = await until('HLF-0016 as gate-a\'s last scan: every code typed scanned, in order', async () => {
+      const last = await lastScan('gate-a');
+      return last?.value === 'HLF-0016' && last;
+    });
     await page.waitForSelector(`[data-testid="gate-panel"][data-scan-id="${seen.id}"]`);
     assert.equal(await page.$$eval('[data-testid="last-scans"] li', (l) => l.length), 10);
     assert.equal(seen.medium, 'qr', 'a scanner burst is logged as a scan, not typing');
@@ -117,7 +112,7 @@ describe('entry gate with a scanner and no mouse', () => {
 
 describe('cashier', () => {
   test('undo the last action: reversed once on a double tap, with its own Idempotency-Key', async () => {
-    const page = await newPage(browser, 1024, 768);
+    const page = await clockedPage(browser, 1024, 768);
     await open(page, '/cashier?reader=till-1');
     await wedge(page, 'BEAN-0002');
     await page.waitForSelector('[data-testid="balance"]');
@@ -151,7 +146,7 @@ describe('cashier', () => {
 
     // A stamp, then undo: the stamp is gone again.
     const stamps0 = Number(await page.getAttribute('[data-testid="stamps"]', 'data-stamps'));
-    await page.waitForTimeout(900);
+    await page.clock.fastForward(900); // past the double-click window of the undo: a new intent
     await page.click('[data-action="stamp"]');
     await page.waitForSelector('[data-testid="undo"] >> text=Undo +1 stamp');
     await page.click('[data-testid="undo"]');
@@ -170,7 +165,7 @@ describe('cashier', () => {
   });
 
   test('a scanner firing into the amount field scans the code; nobody earns 40 million points', async () => {
-    const page = await newPage(browser, 1024, 768);
+    const page = await clockedPage(browser, 1024, 768);
     await open(page, '/cashier?reader=till-1');
     await wedge(page, 'BEAN-0004');
     await page.waitForSelector('[data-testid="amount-input"]');
@@ -179,7 +174,7 @@ describe('cashier', () => {
     // The cashier has typed part of an amount by hand, then a customer's card is scanned.
     await page.click('[data-testid="amount-input"]');
     await page.keyboard.type('7', { delay: 120 });
-    await page.waitForTimeout(150);
+    await page.clock.fastForward(150); // the person's key, then a pause, then the scanner's burst
     await wedge(page, '4006381333931');
     await page.waitForFunction(() => document.querySelector('[data-testid="cashier-banner"]')?.getAttribute('data-outcome') === 'reject');
     const scan = await lastScan('till-1');
@@ -198,7 +193,7 @@ describe('cashier', () => {
   });
 
   test('a scan while the redeem confirmation is open closes it and redeems nothing', async () => {
-    const page = await newPage(browser, 1024, 768);
+    const page = await clockedPage(browser, 1024, 768);
     await open(page, '/cashier?reader=till-1');
     await wedge(page, 'BEAN-0005');
     await page.waitForSelector('[data-testid="cashier-card"] [data-tier]');
@@ -227,7 +222,7 @@ describe('cashier', () => {
 
 describe('manager', () => {
   test('search by name, email, extId and code; history with scans; today with offline flags; printable QR', async () => {
-    const page = await newPage(browser);
+    const page = await clockedPage(browser);
     await open(page, '/manager?reader=desk-9');
     await page.waitForSelector('[data-testid="issue-template"] option[value="tpl-hlf-ticket"]', { state: 'attached' });
     await page.selectOption('[data-testid="issue-template"]', 'tpl-hlf-ticket');
@@ -299,7 +294,7 @@ describe('manager', () => {
 
 describe('status', () => {
   test('devices connected or not, readers, version', async () => {
-    const page = await newPage(browser, 1024, 768);
+    const page = await clockedPage(browser, 1024, 768);
     await open(page, '/status');
     await page.waitForSelector('[data-testid="status-devices"] > *');
     const st = (await server.api('GET', '/api/v1/status')).body.data.attributes;
@@ -334,13 +329,11 @@ describe('camera preview', () => {
   test('Show camera: the picture, the code outlined in green and its text; remembered', async () => {
     const expected = readFileSync(photo.replace(/\.png$/, '.txt'), 'utf8').replace(/[\r\n]+$/, '');
     // Wait until the service has the code in view.
-    for (let i = 0; ; i++) {
+    await until('a camera preview with an outline', async () => {
       const r = await cam.api('GET', '/api/v1/camera/preview.json');
-      if (r.status === 200 && r.body.data.attributes.outline) break;
-      assert.ok(i < 150, `no preview with an outline: ${r.text}`);
-      await new Promise((ok) => setTimeout(ok, 200));
-    }
-    const page = await newPage(browser, 1024, 768);
+      return r.status === 200 && r.body.data.attributes.outline;
+    });
+    const page = await clockedPage(browser, 1024, 768);
     await page.goto(`${cam.base}/#/status?key=${encodeURIComponent(cam.key)}`);
     await page.waitForSelector('[data-testid="status-devices"] > *');
     await page.check('#show-camera');
@@ -379,14 +372,20 @@ describe('layout', () => {
       [1024, 768],
       [1920, 1080],
     ]) {
-      const page = await newPage(browser, w, h);
+      const page = await clockedPage(browser, w, h);
+      // What each screen shows once its data has come: measured only then. (The gate lists
+      // today's scans once loaded: one is made first.)
+      await server.api('POST', '/api/v1/scans', { value: 'HLF-0005', readerId: 'till-1' });
+      const loaded = {
+        gate: '[data-testid="last-scans"] li',
+        cashier: '[data-testid="balance"]',
+        manager: '[data-testid="today-totals"]',
+        status: '[data-testid="status-devices"] > *',
+      };
       for (const screen of ['gate', 'cashier', 'manager', 'status']) {
         await open(page, `/${screen}?reader=till-1`);
-        if (screen === 'cashier') {
-          await wedge(page, 'BEAN-0006');
-          await page.waitForSelector('[data-testid="balance"]');
-        }
-        await page.waitForTimeout(200);
+        if (screen === 'cashier') await wedge(page, 'BEAN-0006');
+        await page.waitForSelector(loaded[screen]);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         assert.ok(overflow <= 0, `${screen} at ${w}x${h} scrolls sideways by ${overflow} px`);
         // Touch: every visible button and link is at least 44 px tall.

@@ -3,7 +3,7 @@
 // `cargo build -p passdesk` and `npm run build`.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, newPage, openScreen, shoot, startServer } from './harness.mjs';
+import { clockedPage, launchBrowser, newPage, openScreen, scannerTypes, shoot, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -115,7 +115,7 @@ describe('entry gate', () => {
   });
 
   test('(b) a manager issues a pass; its QR value typed by a wedge scanner is accepted, then "Already used"', async () => {
-    const page = await newPage(browser);
+    const page = await clockedPage(browser);
     await open(page, '/manager?reader=gate-a');
     await page.waitForSelector('[data-testid="issue-template"] option[value="tpl-hlf-ticket"]', { state: 'attached' });
     await page.selectOption('[data-testid="issue-template"]', 'tpl-hlf-ticket');
@@ -133,8 +133,7 @@ describe('entry gate', () => {
     await page.goto(`${server.base}/#/gate?reader=gate-a`);
     await page.waitForSelector('[data-testid="online-badge"].badge-on');
     await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : null));
-    await page.keyboard.type(value, { delay: 0 });
-    await page.keyboard.press('Enter');
+    await scannerTypes(page, value);
     await page.waitForSelector('[data-testid="gate-panel"][data-outcome="accept"]');
     assert.match(await page.textContent('[data-testid="gate-panel"]'), /Ada Lovelace/);
     assert.equal(await rgb(page, '[data-testid="gate-panel"]'), GREEN);
@@ -142,8 +141,7 @@ describe('entry gate', () => {
     // The same code at gate B (the reader chosen in the URL): refused, with when and where.
     await page.goto(`${server.base}/#/gate?reader=gate-b`);
     await page.waitForSelector('[data-testid="online-badge"].badge-on');
-    await page.keyboard.type(value, { delay: 0 });
-    await page.keyboard.press('Enter');
+    await scannerTypes(page, value);
     await page.waitForSelector('[data-testid="gate-panel"][data-outcome="reject"]');
     const reason = await page.textContent('[data-testid="gate-reason"]');
     assert.match(reason, /^Already used \d{2}:\d{2} at Gate A$/);
@@ -168,10 +166,9 @@ describe('entry gate', () => {
 
 describe('cashier', () => {
   test('(c) a reward redeemed with a double click is redeemed once', async () => {
-    const page = await newPage(browser);
+    const page = await clockedPage(browser);
     await open(page, '/cashier?reader=till-1');
-    await page.keyboard.type('BEAN-0005');
-    await page.keyboard.press('Enter');
+    await scannerTypes(page, 'BEAN-0005');
     await page.waitForSelector('[data-testid="cashier-card"] [data-tier="£5 off"]');
     const passId = (await server.api('GET', '/api/v1/scans?readerId=till-1&limit=1')).body.data[0].attributes.passId;
     const before = (await server.api('GET', `/api/v1/passes/${passId}/loyalty`)).body;
@@ -196,11 +193,11 @@ describe('cashier', () => {
         await route.continue();
       }
     });
-    await page.waitForTimeout(900); // a new intent, not the tail of the double click above
+    await page.clock.fastForward(900); // a new intent, not the tail of the double click above
     await page.click('[data-action="stamp"]');
     await page.waitForSelector('[data-action="stamp"] >> text=retry');
     assert.match(await page.textContent('[data-testid="online-badge"]'), /Offline/, 'a failed call shows the badge');
-    await page.waitForTimeout(900); // past the double-click window: this is a deliberate retry
+    await page.clock.fastForward(900); // past the double-click window: this is a deliberate retry
     await page.click('[data-action="stamp"]');
     await page.waitForSelector('.toast >> text=Stamp added (already done)');
     await page.unroute('**/loyalty/stamps');
@@ -232,8 +229,7 @@ describe('cashier', () => {
     // The next customer's card scanned while the amount field has focus goes to the scan box.
     const first = await page.textContent('[data-testid="holder"]');
     await page.focus('[data-testid="amount-input"]');
-    await page.keyboard.type('BEAN-0001');
-    await page.keyboard.press('Enter');
+    await scannerTypes(page, 'BEAN-0001');
     await page.waitForFunction((was) => document.querySelector('[data-testid="holder"]')?.textContent !== was, first);
     assert.equal(await page.inputValue('[data-testid="amount-input"]'), '');
 

@@ -1,10 +1,13 @@
-//! Google Smart Tap, what the handset sends: the negotiate answer, the GET DATA answer, the
-//! record bundle (HMAC + AES-CTR under fixed session keys, zlib) and the pass records.
+//! Google Smart Tap, what the handset sends: the SELECT answer, the negotiate answer, the GET
+//! DATA answer, the record bundle (HMAC + AES-CTR under fixed session keys, zlib) and the pass
+//! records (the redemption value by type or by id).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use passdesk_hardware::nfc::smarttap::crypto::{self, SessionKeys};
-use passdesk_hardware::nfc::smarttap::messages::{self, NegotiateResponse, ServiceResponse};
+use passdesk_hardware::nfc::smarttap::messages::{
+    self, NegotiateResponse, SelectResponse, ServiceResponse,
+};
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 5 {
+    match mode % 6 {
         0 => {
             let _ = NegotiateResponse::parse(rest);
         }
@@ -29,6 +32,11 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(plain) = crypto::inflate(rest) {
                 assert!(plain.len() as u64 <= crypto::MAX_INFLATED);
                 let _ = messages::parse_services(&plain);
+            }
+        }
+        5 => {
+            if let Ok(answer) = SelectResponse::parse(rest) {
+                let _ = answer.supports(messages::VERSION);
             }
         }
         _ => {

@@ -53,6 +53,19 @@ impl Record {
         self.record_type == record_type.as_bytes()
     }
 
+    /// Whether the record goes by `name` in its type or in its id. Smart Tap names each of its
+    /// records (`ses`, `ly`, `n`, ...) in either field: external records carry the name as their
+    /// type, well-known ones as their id (a Text record `T` whose id is `n`), and handsets may
+    /// set both (`mdn`).
+    pub fn named(&self, name: &str) -> bool {
+        self.record_type == name.as_bytes() || self.id == name.as_bytes()
+    }
+
+    /// Whether this is a well-known Text record (`T`).
+    pub fn is_text(&self) -> bool {
+        self.tnf == TNF_WELL_KNOWN && self.record_type == b"T"
+    }
+
     /// A well-known Text record (`T`): UTF-8, with its language code.
     pub fn text(lang: &str, text: &str) -> Self {
         let mut payload = vec![(lang.len() & 0x3F) as u8];

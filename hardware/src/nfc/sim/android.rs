@@ -1,11 +1,11 @@
 //! A virtual Android phone with one pass in Google Wallet: the handset side of Smart Tap 2.1.
 
 use super::{reply, sw, CardCommand, VirtualCard};
-use crate::nfc::ndef::{self, Record};
 use crate::nfc::ose::OSE_AID;
 use crate::nfc::smarttap::crypto::{self, SessionKeys};
 use crate::nfc::smarttap::messages::{
-    self, NegotiateRequest, NegotiateResponse, ServiceRequest, ServiceResponse, ServiceValue,
+    self, NegotiateRequest, NegotiateResponse, SelectResponse, ServiceNumberForm, ServiceRequest,
+    ServiceResponse, ServiceValue,
 };
 use crate::nfc::smarttap::{compress_point, SMART_TAP_AID};
 use crate::nfc::tlv;
@@ -37,6 +37,12 @@ pub struct VirtualAndroid {
     pub pass: ServiceValue,
     /// zlib-compress the bundle (flags bit 1).
     pub compress: bool,
+    /// How the pass's redemption value `n` is written: an external record of type `n`, or a
+    /// Text record whose id is `n`.
+    pub service_number: ServiceNumberForm,
+    /// A plaintext record bundle to send instead of one encoded from `pass`: bytes a test
+    /// wrote by hand, sealed and sent like any other.
+    pub bundle: Option<Vec<u8>>,
     /// Bytes per response APDU; longer bundles go out in parts with `9100`.
     pub chunk: usize,
     pub behaviour: AndroidBehaviour,
@@ -62,6 +68,8 @@ impl VirtualAndroid {
                 redemption_value: value.to_vec(),
             },
             compress: true,
+            service_number: ServiceNumberForm::Primitive,
+            bundle: None,
             chunk: 250,
             behaviour: AndroidBehaviour::Normal,
             busy_left: 0,
@@ -77,6 +85,18 @@ impl VirtualAndroid {
         if let AndroidBehaviour::Busy(n) = b {
             self.busy_left = n;
         }
+        self
+    }
+
+    /// Writes the redemption value in `form`.
+    pub fn with_service_number(mut self, form: ServiceNumberForm) -> Self {
+        self.service_number = form;
+        self
+    }
+
+    /// Sends `plain` as its record bundle.
+    pub fn with_bundle(mut self, plain: Vec<u8>) -> Self {
+        self.bundle = Some(plain);
         self
     }
 
@@ -160,7 +180,12 @@ impl VirtualAndroid {
         {
             return sw(0x6A80);
         }
-        let mut plain = messages::encode_services(std::slice::from_ref(&self.pass));
+        let mut plain = match &self.bundle {
+            Some(plain) => plain.clone(),
+            None => {
+                messages::encode_services_as(std::slice::from_ref(&self.pass), self.service_number)
+            }
+        };
         let mut flags = messages::BUNDLE_ENCRYPTED;
         if self.compress {
             plain = crypto::deflate(&plain);
@@ -205,9 +230,12 @@ impl VirtualCard for VirtualAndroid {
             return reply(self.fci(), 0x9000);
         }
         if cmd.is_select(&SMART_TAP_AID) {
-            let mut mdn = vec![messages::FORMAT_BINARY];
-            mdn.extend_from_slice(&self.device_nonce);
-            return reply(ndef::encode(&[Record::external("mdn", mdn)]), 0x9000);
+            let answer = SelectResponse {
+                min_version: [0x00, 0x00],
+                max_version: messages::VERSION,
+                device_nonce: Some(self.device_nonce),
+            };
+            return reply(answer.encode(), 0x9000);
         }
         match (cmd.cla, cmd.ins) {
             (0x90, 0x53) => self.negotiate(&cmd),

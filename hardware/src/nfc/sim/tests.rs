@@ -4,6 +4,7 @@
 use super::*;
 use crate::nfc::keys::{CollectorKey, VasReaderKey};
 use crate::nfc::session::{read_tap, TapConfig, VasConfig};
+use crate::nfc::smarttap::messages::ServiceNumberForm;
 use crate::nfc::smarttap::SmartTapConfig;
 use crate::nfc::{tlv, vas, TapError};
 use crate::scan::{Medium, NfcKind};
@@ -190,6 +191,10 @@ fn android_variants_all_read() {
     plain.compress = false;
     plain.pass.object_type = "et".into();
     assert_eq!(tap(plain).0.unwrap().value, b"BEAN-0001");
+    // The redemption value as a Text record whose id is `n`, as Google's sample terminal
+    // reads it.
+    let text = android().with_service_number(ServiceNumberForm::Text);
+    assert_eq!(tap(text).0.unwrap().value, b"BEAN-0001");
     let (scan, reader) = tap(android().behaving(AndroidBehaviour::NoSkipSelect));
     assert_eq!(scan.unwrap().value, b"BEAN-0001");
     assert_eq!(reader.apdus(), 4);

@@ -1,5 +1,10 @@
-//! Smart Tap 2.1 bodies: nested NDEF messages of external-type records, both directions
-//! (the reader's, and the handset's for simulators). Every parser is bounded by `ndef`'s.
+//! Smart Tap 2.1 bodies: nested NDEF messages, both directions (the reader's, and the
+//! handset's for simulators). Every parser is bounded by `ndef`'s.
+//!
+//! Google's tables name each record "by record type or id": an external record carries its
+//! name (`ses`, `ly`, `n`, ...) as its type, a well-known one as its id (the service number `n`
+//! may be a Text record `T` whose id is `n`, which is how Google's sample terminal finds it).
+//! Every record here is looked up by either ([`Record::named`]).
 
 use crate::nfc::error::TapError;
 use crate::nfc::ndef::{self, Record};
@@ -51,11 +56,11 @@ fn parse_ndef(what: &'static str, bytes: &[u8]) -> Result<Vec<Record>, TapError>
     ndef::parse(bytes).map_err(|e| bad(what, e))
 }
 
-fn find<'a>(records: &'a [Record], t: &'static str) -> Result<&'a Record, TapError> {
+fn find<'a>(records: &'a [Record], name: &'static str) -> Result<&'a Record, TapError> {
     records
         .iter()
-        .find(|r| r.is(t))
-        .ok_or_else(|| bad(t, "record missing"))
+        .find(|r| r.named(name))
+        .ok_or_else(|| bad(name, "record missing"))
 }
 
 /// Strips the leading format byte of a binary leaf when it is there.
@@ -75,6 +80,58 @@ fn cld(collector_id: u32) -> Record {
     let mut p = vec![FORMAT_BINARY];
     p.extend_from_slice(&collector_id.to_be_bytes());
     Record::external("cld", p)
+}
+
+/// The answer to SELECT Smart Tap 2: `minVersion(2) ‖ maxVersion(2) ‖ NDEF[ mdn ]`, the
+/// handset's nonce in a record whose type and id are both `mdn`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectResponse {
+    pub min_version: [u8; 2],
+    pub max_version: [u8; 2],
+    /// `mdn`, format byte removed; `None` when the handset sent no nonce record.
+    pub device_nonce: Option<[u8; 32]>,
+}
+
+impl SelectResponse {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = [self.min_version, self.max_version].concat();
+        if let Some(nonce) = &self.device_nonce {
+            let mut mdn = Record::external("mdn", [&[FORMAT_BINARY][..], nonce].concat());
+            mdn.id = b"mdn".to_vec();
+            out.extend(ndef::encode(&[mdn]));
+        }
+        out
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, TapError> {
+        let (versions, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or_else(|| bad("Smart Tap SELECT answer", format!("{} bytes", bytes.len())))?;
+        let [a, b, c, d] = *versions;
+        let device_nonce = if rest.is_empty() {
+            None
+        } else {
+            let records = parse_ndef("Smart Tap SELECT answer", rest)?;
+            match records.iter().find(|r| r.named("mdn")) {
+                Some(mdn) => Some(
+                    leaf(&mdn.payload, 32)
+                        .and_then(|n| n.try_into().ok())
+                        .ok_or_else(|| bad("mdn", format!("{} bytes", mdn.payload.len())))?,
+                ),
+                None => None,
+            }
+        };
+        Ok(Self {
+            min_version: [a, b],
+            max_version: [c, d],
+            device_nonce,
+        })
+    }
+
+    /// Whether the handset speaks the version this reader does ([`VERSION`], Smart Tap 2.1).
+    pub fn supports(&self, version: [u8; 2]) -> bool {
+        (self.min_version..=self.max_version).contains(&version)
+    }
 }
 
 /// NEGOTIATE SECURE SESSION, as the reader sends it.
@@ -259,25 +316,49 @@ pub fn parse_services(plain: &[u8]) -> Result<Vec<ServiceValue>, TapError> {
     let mut out = Vec::new();
     for asv in parse_ndef("record bundle", plain)?
         .iter()
-        .filter(|r| r.is("asv"))
+        .filter(|r| r.named("asv"))
     {
         for obj in parse_ndef("asv", &asv.payload)? {
-            let Some(object_type) = OBJECT_TYPES.iter().find(|t| obj.is(t)) else {
+            let Some(object_type) = OBJECT_TYPES.iter().find(|t| obj.named(t)) else {
                 continue;
             };
             let fields = parse_ndef(object_type_name(object_type), &obj.payload)?;
-            if let Some(n) = fields.iter().find(|r| r.is("n")) {
-                let value = n.payload.get(1..).unwrap_or_default();
-                if !value.is_empty() {
-                    out.push(ServiceValue {
-                        object_type: (*object_type).to_owned(),
-                        redemption_value: value.to_vec(),
-                    });
-                }
+            let value = fields
+                .iter()
+                .find(|r| r.named("n"))
+                .and_then(service_number)
+                .unwrap_or_default();
+            if !value.is_empty() {
+                out.push(ServiceValue {
+                    object_type: (*object_type).to_owned(),
+                    redemption_value: value,
+                });
             }
         }
     }
     Ok(out)
+}
+
+/// How a handset writes the service number `n`: Google's tables allow "PRIMITIVE or RTD_TEXT".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ServiceNumberForm {
+    /// An external record of type `n`: a format byte, then the value.
+    #[default]
+    Primitive,
+    /// A well-known Text record (`T`) whose id is `n`: status byte, language code, text.
+    Text,
+}
+
+/// The value of a service number record in either form; `None` when a Text record does not
+/// decode.
+fn service_number(n: &Record) -> Option<Vec<u8>> {
+    if n.is_text() {
+        // The NFC Forum Text layout, language code skipped. (Google's sample terminal takes
+        // the payload after its first byte, which agrees when the language code is empty.)
+        n.pass_value().map(String::into_bytes)
+    } else {
+        Some(n.payload.get(1..).unwrap_or_default().to_vec())
+    }
 }
 
 fn object_type_name(t: &str) -> &'static str {
@@ -289,14 +370,29 @@ fn object_type_name(t: &str) -> &'static str {
     }
 }
 
-/// The handset's bundle: one `asv` with one pass object carrying `n` (format `00`).
+/// The handset's bundle: one `asv` per pass, each with one pass object carrying `n` as an
+/// external record (format `00`).
 pub fn encode_services(values: &[ServiceValue]) -> Vec<u8> {
+    encode_services_as(values, ServiceNumberForm::Primitive)
+}
+
+/// The handset's bundle with `n` in `form` (a Text record is written in English).
+pub fn encode_services_as(values: &[ServiceValue], form: ServiceNumberForm) -> Vec<u8> {
     let asvs: Vec<Record> = values
         .iter()
         .map(|v| {
-            let mut n = vec![0x00];
-            n.extend_from_slice(&v.redemption_value);
-            let obj = ndef::encode(&[Record::external("n", n)]);
+            let n = match form {
+                ServiceNumberForm::Primitive => {
+                    Record::external("n", [&[0x00][..], &v.redemption_value].concat())
+                }
+                ServiceNumberForm::Text => Record {
+                    tnf: ndef::TNF_WELL_KNOWN,
+                    record_type: b"T".to_vec(),
+                    id: b"n".to_vec(),
+                    payload: [&[2u8][..], b"en", &v.redemption_value].concat(),
+                },
+            };
+            let obj = ndef::encode(&[n]);
             let asv = ndef::encode(&[Record::external(&v.object_type, obj)]);
             Record::external("asv", asv)
         })
@@ -356,7 +452,16 @@ mod tests {
             object_type: "ly".into(),
             redemption_value: b"BEAN-0001".to_vec(),
         }];
-        assert_eq!(parse_services(&encode_services(&v)).unwrap(), v);
+        for form in [ServiceNumberForm::Primitive, ServiceNumberForm::Text] {
+            assert_eq!(parse_services(&encode_services_as(&v, form)).unwrap(), v);
+        }
+        let select = SelectResponse {
+            min_version: [0, 0],
+            max_version: VERSION,
+            device_nonce: Some([4; 32]),
+        };
+        assert_eq!(SelectResponse::parse(&select.encode()).unwrap(), select);
+        assert!(select.supports(VERSION));
     }
 
     #[test]
@@ -377,11 +482,19 @@ mod tests {
             body: vec![5; 40],
         }
         .encode();
-        let v = encode_services(&[ServiceValue {
+        let values = [ServiceValue {
             object_type: "et".into(),
             redemption_value: b"X".to_vec(),
-        }]);
-        for msg in [&n, &s, &v] {
+        }];
+        let v = encode_services(&values);
+        let t = encode_services_as(&values, ServiceNumberForm::Text);
+        let select = SelectResponse {
+            min_version: [0, 0],
+            max_version: VERSION,
+            device_nonce: Some([4; 32]),
+        }
+        .encode();
+        for msg in [&n, &s, &v, &t, &select] {
             for i in 0..msg.len() {
                 let cut = &msg[..i];
                 assert!(NegotiateRequest::parse(cut).is_err());
@@ -389,11 +502,13 @@ mod tests {
                 let _ = NegotiateResponse::parse(cut);
                 let _ = ServiceRequest::parse(cut);
                 let _ = parse_services(cut);
+                let _ = SelectResponse::parse(cut);
                 let mut c = msg.clone();
                 c[i] ^= 0xFF;
                 let _ = NegotiateRequest::parse(&c);
                 let _ = ServiceResponse::parse(&c);
                 let _ = parse_services(&c);
+                let _ = SelectResponse::parse(&c);
             }
         }
     }

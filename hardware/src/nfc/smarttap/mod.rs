@@ -5,15 +5,18 @@
 pub mod crypto;
 pub mod messages;
 
+#[cfg(test)]
+mod public_layout_tests;
+
 use crate::nfc::apdu::{self, Command, Response, StatusWord};
 use crate::nfc::error::TapError;
 use crate::nfc::keys::CollectorKey;
-use crate::nfc::ndef;
 use crate::nfc::ose::OseInfo;
 use crate::nfc::transport::{exchange, ApduTransport, MAX_RESPONSE};
 use crypto::SessionKeys;
 use messages::{
-    NegotiateRequest, NegotiateResponse, ServiceRequest, ServiceResponse, ServiceValue, Session,
+    NegotiateRequest, NegotiateResponse, SelectResponse, ServiceRequest, ServiceResponse,
+    ServiceValue, Session,
 };
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::Signature;
@@ -96,27 +99,32 @@ fn send<T: ApduTransport + ?Sized>(
 }
 
 /// The device nonce: from the OSE answer when the handset allows skipping the second SELECT,
-/// else from SELECT Smart Tap 2 (an NDEF message with an `mdn` record).
+/// else from SELECT Smart Tap 2 (`minVersion ‖ maxVersion ‖ NDEF[ mdn ]`).
 fn device_nonce<T: ApduTransport + ?Sized>(t: &mut T, ose: &OseInfo) -> Result<[u8; 32], TapError> {
     if let (true, Some(n)) = (ose.smart_tap_skip_select, ose.smart_tap_nonce) {
         return Ok(n);
     }
     let resp = send(t, &apdu::select_aid(&SMART_TAP_AID), "SELECT Smart Tap 2")?;
-    let records =
-        ndef::parse(&resp.data).map_err(|e| TapError::malformed("Smart Tap SELECT answer", e))?;
-    let mdn = records
-        .iter()
-        .find(|r| r.is("mdn"))
-        .map(|r| r.payload.as_slice())
-        .or(ose.smart_tap_nonce.as_ref().map(|n| &n[..]))
-        .ok_or_else(|| TapError::malformed("Smart Tap SELECT answer", "no device nonce"))?;
-    let nonce = match mdn.len() {
-        33 => &mdn[1..],
-        _ => mdn,
-    };
-    nonce.try_into().map_err(|_| {
-        TapError::malformed("Smart Tap device nonce", format!("{} bytes", nonce.len()))
-    })
+    let answer = SelectResponse::parse(&resp.data)?;
+    if !answer.supports(messages::VERSION) {
+        return Err(TapError::malformed(
+            "Smart Tap SELECT answer",
+            format!(
+                "the phone speaks versions {} to {}, not {}",
+                hex(&answer.min_version),
+                hex(&answer.max_version),
+                hex(&messages::VERSION)
+            ),
+        ));
+    }
+    answer
+        .device_nonce
+        .or(ose.smart_tap_nonce)
+        .ok_or_else(|| TapError::malformed("Smart Tap SELECT answer", "no device nonce"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// What a Smart Tap read gave.
