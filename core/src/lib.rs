@@ -8,6 +8,7 @@ pub mod checkin;
 pub mod decision;
 pub mod import;
 pub mod keys;
+pub mod local_day;
 pub mod loyalty;
 pub mod outbox;
 pub mod pass;

@@ -2,6 +2,7 @@
 
 use passdesk_core::catalog;
 use passdesk_core::keys;
+use passdesk_core::local_day::TimeZone;
 use passdesk_core::loyalty::{
     self, ledger, program, Account, EntryKind, LoyaltyError, Operation, Program, RewardRef,
     RewardUnit, StampOverflow, Tier,
@@ -122,6 +123,7 @@ impl Till {
             op_id,
             &op,
             Timestamp::from_unix_ms(T0 + day * DAY),
+            TimeZone::UTC,
         )
     }
 
@@ -285,6 +287,7 @@ fn bad_amounts_are_refused_and_change_nothing() {
         "not-a-uuid",
         &earn(1),
         Timestamp::from_unix_ms(T0),
+        TimeZone::UTC,
     )
     .unwrap_err();
     assert_eq!(err.code(), "invalid_op_id");
@@ -579,6 +582,33 @@ fn offline_redemptions_are_capped_per_day_until_synced() {
 }
 
 #[test]
+fn the_redemption_cap_counts_the_counters_local_day() {
+    let mut t = Till::with(Program {
+        offline_redemptions_per_day: Some(1),
+        ..program()
+    });
+    t.apply(earn(500)).unwrap();
+    let berlin: TimeZone = "Europe/Berlin".parse().unwrap();
+    let redeem_at = |t: &mut Till, at: &str| {
+        let at = Timestamp::parse_rfc3339(at).unwrap();
+        let op_id = uuid::Uuid::now_v7().to_string();
+        loyalty::apply(
+            &mut t.store,
+            &t.node_id.clone(),
+            &op_id,
+            &redeem_tier("£5 off"),
+            at,
+            berlin,
+        )
+    };
+    // 22:30 UTC is 23:30 in Berlin; 23:30 UTC is 00:30 the next day there, the same UTC day.
+    redeem_at(&mut t, "2027-01-15T22:30:00Z").unwrap();
+    redeem_at(&mut t, "2027-01-15T23:30:00Z").unwrap();
+    let err = redeem_at(&mut t, "2027-01-16T22:59:00Z").unwrap_err();
+    assert_eq!(err.code(), "offline_limit", "{err}");
+}
+
+#[test]
 fn voided_and_expired_passes_get_no_points() {
     let mut t = Till::new();
     t.add_pass("void", |p| p.status = PassStatus::Voided);
@@ -683,6 +713,7 @@ fn two_threads_redeem_the_same_reward_exactly_once() {
                             &op_id,
                             &op,
                             Timestamp::from_unix_ms(T0),
+                            TimeZone::UTC,
                         ) {
                             Ok(_) => true,
                             Err(e) => {

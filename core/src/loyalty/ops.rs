@@ -4,6 +4,7 @@ use super::ledger::{self, Account, EntryKind, LedgerEntry, Lots};
 use super::program::{self, Program, RewardUnit, StampOverflow};
 use super::rewards::{self, Reward, RewardStatus};
 use super::LoyaltyError;
+use crate::local_day::{local_day, TimeZone};
 use crate::outbox;
 use crate::pass::{Pass, PassStatus};
 use crate::pass_store;
@@ -84,13 +85,15 @@ pub fn parse_op_id(text: &str) -> Result<String, LoyaltyError> {
         .map_err(|_| LoyaltyError::InvalidOpId(text.chars().take(64).collect()))
 }
 
-/// Applies `op` under `op_id` (see the module docs), durably, or changes nothing.
+/// Applies `op` under `op_id` (see the module docs), durably, or changes nothing. `zone` is the
+/// counter's: the offline redemption cap counts per local day there.
 pub fn apply(
     store: &mut Store,
     node_id: &str,
     op_id: &str,
     op: &Operation,
     at: Timestamp,
+    zone: TimeZone,
 ) -> Result<OpResult, LoyaltyError> {
     let op_id = parse_op_id(op_id)?;
     store.write(|tx| {
@@ -102,7 +105,7 @@ pub fn apply(
         let program = program::get_program(tx, &pass.template_id)?.unwrap_or_else(|| Program::plain(&pass.template_id));
         expire_lots(tx, node_id, &pass.id, at)?;
         let account = ledger::account(tx, &pass.id)?;
-        let mut run = Run { conn: tx, node_id, op_id: &op_id, pass: &pass, program: &program, at, entries: Vec::new(), account };
+        let mut run = Run { conn: tx, node_id, op_id: &op_id, pass: &pass, program: &program, at, zone, entries: Vec::new(), account };
         let reward = run.execute(&op)?;
         let result = OpResult { op_id: op_id.clone(), pass_id: pass.id.clone(), entries: run.entries, account: run.account, reward, replayed: false };
         // The event's payload is the result a replay of this op id answers with.
@@ -229,6 +232,7 @@ struct Run<'a> {
     pass: &'a Pass,
     program: &'a Program,
     at: Timestamp,
+    zone: TimeZone,
     entries: Vec<LedgerEntry>,
     account: Account,
 }
@@ -484,7 +488,7 @@ impl Run<'_> {
             return Err(LoyaltyError::UnknownReward(reward.id));
         }
         if let Some(limit) = self.program.offline_redemptions_per_day {
-            let day_start = Timestamp::from_unix_ms(self.at.unix_ms().div_euclid(DAY_MS) * DAY_MS);
+            let day_start = local_day(self.at, self.zone).start;
             let count = ledger::unsynced_redemptions_since(self.conn, &self.pass.id, day_start)?;
             if count >= limit {
                 return Err(LoyaltyError::OfflineLimit { count, limit });

@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/camera/preview.json", get(camera::info))
         .route("/scans", post(scans::post).get(scans::list))
         .route("/scans/stream", get(scans::stream))
+        .route("/scans/today", get(scans::today))
         .route("/passes", get(passes::list).post(passes::create))
         .route("/passes/{id}", get(passes::get).patch(passes::update))
         .route("/passes/{id}/qr.svg", get(pass_page::qr_svg))

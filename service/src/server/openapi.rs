@@ -96,6 +96,7 @@ impl Modify for BearerKeys {
         super::routes::scans::post,
         super::routes::scans::list,
         super::routes::scans::stream,
+        super::routes::scans::today,
         super::routes::passes::list,
         super::routes::passes::get,
         super::routes::passes::create,

@@ -33,9 +33,10 @@ fn op_id(headers: &HeaderMap) -> ApiResult<String> {
 async fn run(state: &AppState, headers: &HeaderMap, op: Operation) -> ApiResult<OpResult> {
     let op_id = op_id(headers)?;
     let node_id = state.node.node_id.clone();
+    let zone = state.config.time_zone;
     let result = state
         .db
-        .write(move |s| loyalty::apply(s, &node_id, &op_id, &op, Timestamp::now()))
+        .write(move |s| loyalty::apply(s, &node_id, &op_id, &op, Timestamp::now(), zone))
         .await??;
     Ok(result)
 }

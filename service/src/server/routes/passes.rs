@@ -366,6 +366,7 @@ pub async fn create(
     };
     let ext_id = body.ext_id.clone().or(q.ext_id);
     let node = state.node.clone();
+    let zone = state.config.time_zone;
     let event_id = body.event_uuid.clone();
     let group_tag = body.group_tag.clone();
     let created = state
@@ -459,7 +460,7 @@ pub async fn create(
                     balance,
                 };
                 let op_id = uuid::Uuid::now_v7().to_string();
-                loyalty::apply(s, &node.node_id, &op_id, &op, now)?;
+                loyalty::apply(s, &node.node_id, &op_id, &op, now, zone)?;
             }
             Ok(resource(s, &result)?)
         })
