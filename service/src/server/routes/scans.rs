@@ -325,18 +325,15 @@ pub async fn today(
     }
     let limit = q.limit.unwrap_or(10).min(100);
     let zone = state.config.time_zone;
-    let day = state
+    let (reader_id, day) = state
         .db
         .read(move |s| -> passdesk_core::store::StoreResult<_> {
-            let day =
-                scan_log::day_at_reader(s.conn(), reader_id.as_deref(), Timestamp::now(), zone)?;
-            Ok((
-                reader_id.clone(),
-                scan_log::day_scans(s.conn(), reader_id.as_deref(), day, limit)?,
-            ))
+            let reader = reader_id.as_deref();
+            let day = scan_log::day_at_reader(s.conn(), reader, Timestamp::now(), zone)?;
+            let day = scan_log::day_scans(s.conn(), reader, day, limit)?;
+            Ok((reader_id, day))
         })
         .await??;
-    let (reader_id, day) = day;
     let data: Vec<Value> = day
         .scans
         .iter()
