@@ -6,6 +6,7 @@
 //! left exactly as it was.
 
 use crate::catalog;
+use crate::local_day::TimeZone;
 use crate::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
 use crate::pass_store;
 use crate::reader::{Direction, Reader, ReaderChanges};
@@ -239,7 +240,15 @@ pub fn parse_line(text: &str, now: Timestamp) -> Result<Option<ImportRecord>, St
             venue_name: a.string("venueName")?,
             start_time: a.time_either("startTime", "startDatetime")?,
             end_time: a.time_either("endTime", "endDatetime")?,
-            time_zone: a.string("timeZone")?.unwrap_or_else(|| "UTC".into()),
+            // Its gates count their day in this zone: an IANA name, checked here.
+            time_zone: match a.string("timeZone")? {
+                None => "UTC".into(),
+                Some(z) => z
+                    .parse::<TimeZone>()
+                    .map_err(|e| format!("attributes.timeZone: {e}"))?
+                    .name()
+                    .to_owned(),
+            },
             id,
         }),
         "reader" => {

@@ -9,6 +9,7 @@ pub mod decision;
 pub mod import;
 pub mod issue_requests;
 pub mod keys;
+pub mod local_day;
 pub mod loyalty;
 pub mod outbox;
 pub mod pass;

@@ -2,6 +2,7 @@
 
 use passdesk_core::catalog;
 use passdesk_core::keys;
+use passdesk_core::local_day::TimeZone;
 use passdesk_core::loyalty::{
     self, ledger, program, Account, EntryKind, LoyaltyError, Operation, Program, RewardRef,
     RewardUnit, StampOverflow, Tier,
@@ -122,6 +123,7 @@ impl Till {
             op_id,
             &op,
             Timestamp::from_unix_ms(T0 + day * DAY),
+            TimeZone::UTC,
         )
     }
 
@@ -334,6 +336,7 @@ fn bad_amounts_are_refused_and_change_nothing() {
         "not-a-uuid",
         &earn(1),
         Timestamp::from_unix_ms(T0),
+        TimeZone::UTC,
     )
     .unwrap_err();
     assert_eq!(err.code(), "invalid_op_id");
@@ -630,6 +633,33 @@ fn offline_redemptions_are_capped_per_day_until_synced() {
 }
 
 #[test]
+fn the_redemption_cap_counts_the_counters_local_day() {
+    let mut t = Till::with(Program {
+        offline_redemptions_per_day: Some(1),
+        ..program()
+    });
+    t.apply(earn(500)).unwrap();
+    let berlin: TimeZone = "Europe/Berlin".parse().unwrap();
+    let redeem_at = |t: &mut Till, at: &str| {
+        let at = Timestamp::parse_rfc3339(at).unwrap();
+        let op_id = uuid::Uuid::now_v7().to_string();
+        loyalty::apply(
+            &mut t.store,
+            &t.node_id.clone(),
+            &op_id,
+            &redeem_tier("£5 off"),
+            at,
+            berlin,
+        )
+    };
+    // 22:30 UTC is 23:30 in Berlin; 23:30 UTC is 00:30 the next day there, the same UTC day.
+    redeem_at(&mut t, "2027-01-15T22:30:00Z").unwrap();
+    redeem_at(&mut t, "2027-01-15T23:30:00Z").unwrap();
+    let err = redeem_at(&mut t, "2027-01-16T22:59:00Z").unwrap_err();
+    assert_eq!(err.code(), "offline_limit", "{err}");
+}
+
+#[test]
 fn voided_and_expired_passes_get_no_points() {
     let mut t = Till::new();
     t.add_pass("void", |p| p.status = PassStatus::Voided);
@@ -734,6 +764,7 @@ fn two_threads_redeem_the_same_reward_exactly_once() {
                             &op_id,
                             &op,
                             Timestamp::from_unix_ms(T0),
+                            TimeZone::UTC,
                         ) {
                             Ok(_) => true,
                             Err(e) => {
@@ -935,6 +966,7 @@ fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing
                 &uuid::Uuid::now_v7().to_string(),
                 &redeem_tier("£5 off"),
                 at,
+                TimeZone::UTC,
             )
             .unwrap_err();
             assert_eq!(err.code(), "offline_limit");
@@ -949,7 +981,14 @@ fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing
     let err = t
         .store
         .write(|tx| {
-            loyalty::apply_in(tx, &node, &uuid::Uuid::now_v7().to_string(), &earn(5), at)?;
+            loyalty::apply_in(
+                tx,
+                &node,
+                &uuid::Uuid::now_v7().to_string(),
+                &earn(5),
+                at,
+                TimeZone::UTC,
+            )?;
             Err::<(), _>(LoyaltyError::InvalidAmount(
                 "the caller changed its mind".into(),
             ))
@@ -959,7 +998,16 @@ fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing
     assert_eq!(t.state(), before);
     // Applied, and the caller commits: it lasts.
     t.store
-        .write(|tx| loyalty::apply_in(tx, &node, &uuid::Uuid::now_v7().to_string(), &earn(5), at))
+        .write(|tx| {
+            loyalty::apply_in(
+                tx,
+                &node,
+                &uuid::Uuid::now_v7().to_string(),
+                &earn(5),
+                at,
+                TimeZone::UTC,
+            )
+        })
         .unwrap();
     assert_eq!(t.account().points, 105);
     t.assert_folds();

@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use passdesk_core::local_day::TimeZone;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,6 +23,12 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Larger request bodies are answered 413.
     pub body_limit_bytes: usize,
+    /// The counter's time zone, an IANA name (`Europe/Berlin`): where its "today" begins and
+    /// ends, on the status screen, at the gates (a gate bound to an event counts in the event's
+    /// zone) and for the offline redemption cap. Default: this machine's zone, else UTC. An
+    /// unknown name stops the start.
+    #[serde(default = "machine_time_zone")]
+    pub time_zone: TimeZone,
     /// PC/SC NFC readers (`[nfc]` in passdesk.toml).
     #[serde(default)]
     pub nfc: NfcConfig,
@@ -271,12 +278,21 @@ impl Default for Config {
             node_name: "Passdesk counter".into(),
             request_timeout_secs: 10,
             body_limit_bytes: 1 << 20,
+            time_zone: machine_time_zone(),
             nfc: NfcConfig::default(),
             serial: Vec::new(),
             camera: CameraConfig::default(),
             app: AppConfig::default(),
         }
     }
+}
+
+/// This machine's zone (`/etc/localtime`), or UTC when it has none or one chrono-tz does not know.
+pub fn machine_time_zone() -> TimeZone {
+    iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(TimeZone::UTC)
 }
 
 impl Config {
@@ -289,6 +305,7 @@ impl Config {
                 "node_name",
                 "request_timeout_secs",
                 "body_limit_bytes",
+                "time_zone",
             ]))
             .extract()
             .with_context(|| {
@@ -331,5 +348,19 @@ mod tests {
         );
         let err = load("[camera]\ndevise = 0\n").unwrap_err();
         assert!(format!("{err:#}").contains("devise"), "{err:#}");
+    }
+
+    #[test]
+    fn the_time_zone_is_an_iana_name_and_an_unknown_one_is_refused() {
+        assert_eq!(load("").unwrap().time_zone, machine_time_zone());
+        let c = load("time_zone = \"Europe/Berlin\"\n").unwrap();
+        assert_eq!(c.time_zone.name(), "Europe/Berlin");
+        let err = load("time_zone = \"Europe/Berlyn\"\n").unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("unknown time zone \"Europe/Berlyn\""),
+            "{text}"
+        );
+        assert!(text.contains("IANA"), "{text}");
     }
 }

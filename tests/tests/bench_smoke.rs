@@ -6,8 +6,23 @@ use passdesk_tests::Node;
 #[test]
 fn bench_checkin_reports_percentiles_for_every_kind() {
     let node = Node::empty();
-    let report = node.ok(&["bench", "checkin", "--passes", "3000", "--rounds", "40"]);
+    let args = [
+        "bench",
+        "checkin",
+        "--passes",
+        "3000",
+        "--rounds",
+        "40",
+        "--scan-rows",
+        "20000",
+        "--busy-today",
+        "500",
+    ];
+    let report = node.ok(&args);
     assert_eq!(report["unexpected"], 0);
+    // The audit log was filled in bulk: history, and a busy today at the measured gate.
+    assert!(report["scanRows"].as_u64().unwrap() >= 20_000, "{report}");
+    assert!(report["busyToday"].as_u64().unwrap() >= 500, "{report}");
     let kinds: Vec<&str> = report["results"]
         .as_array()
         .unwrap()
@@ -22,7 +37,9 @@ fn bench_checkin_reports_percentiles_for_every_kind() {
             "reject_already_used",
             "reject_unknown",
             "accept_loyalty_card",
-            "accept_offline_token"
+            "accept_offline_token",
+            "today_totals",
+            "today_gate"
         ]
     );
     for r in report["results"].as_array().unwrap() {
@@ -31,8 +48,9 @@ fn bench_checkin_reports_percentiles_for_every_kind() {
         assert!(r["p99Ms"].as_f64().unwrap() <= r["maxMs"].as_f64().unwrap());
     }
     // A second run reuses the cache.
-    let again = node.ok(&["bench", "checkin", "--passes", "3000", "--rounds", "40"]);
+    let again = node.ok(&args);
     assert!(again["buildSeconds"].is_null());
+    assert!(again["logSeconds"].is_null(), "{again}");
 }
 
 /// `bench nfc` taps through the real pcsc crate, pcscd and vpcd, and reports each protocol's

@@ -4,6 +4,7 @@ use super::ledger::{self, Account, EntryKind, LedgerEntry, Lots};
 use super::program::{self, Program, RewardUnit, StampOverflow};
 use super::rewards::{self, Reward, RewardStatus};
 use super::LoyaltyError;
+use crate::local_day::{local_day, TimeZone};
 use crate::outbox;
 use crate::pass::{Pass, PassStatus};
 use crate::pass_store;
@@ -96,16 +97,18 @@ pub fn parse_op_id(text: &str) -> Result<String, LoyaltyError> {
         .map_err(|_| LoyaltyError::InvalidOpId(text.chars().take(64).collect()))
 }
 
-/// Applies `op` under `op_id` (see the module docs), durably, or changes nothing.
+/// Applies `op` under `op_id` (see the module docs), durably, or changes nothing. `zone` is the
+/// counter's: the offline redemption cap counts per local day there.
 pub fn apply(
     store: &mut Store,
     node_id: &str,
     op_id: &str,
     op: &Operation,
     at: Timestamp,
+    zone: TimeZone,
 ) -> Result<OpResult, LoyaltyError> {
     let op_id = parse_op_id(op_id)?;
-    store.write(|tx| apply_op(tx, node_id, &op_id, op, at))
+    store.write(|tx| apply_op(tx, node_id, &op_id, op, at, zone))
 }
 
 /// [`apply`] inside a transaction the caller holds (one of [`Store::write`]'s, so the write
@@ -119,10 +122,11 @@ pub fn apply_in(
     op_id: &str,
     op: &Operation,
     at: Timestamp,
+    zone: TimeZone,
 ) -> Result<OpResult, LoyaltyError> {
     let op_id = parse_op_id(op_id)?;
     tx.execute_batch("SAVEPOINT loyalty_op")?;
-    match apply_op(tx, node_id, &op_id, op, at) {
+    match apply_op(tx, node_id, &op_id, op, at, zone) {
         Ok(result) => {
             tx.execute_batch("RELEASE loyalty_op")?;
             Ok(result)
@@ -141,6 +145,7 @@ fn apply_op(
     op_id: &str,
     op: &Operation,
     at: Timestamp,
+    zone: TimeZone,
 ) -> Result<OpResult, LoyaltyError> {
     let (pass, op) = resolve(tx, op)?;
     let hash = hex::encode(Sha256::digest(
@@ -160,6 +165,7 @@ fn apply_op(
         pass: &pass,
         program: &program,
         at,
+        zone,
         entries: Vec::new(),
         account,
     };
@@ -336,6 +342,7 @@ struct Run<'a> {
     pass: &'a Pass,
     program: &'a Program,
     at: Timestamp,
+    zone: TimeZone,
     entries: Vec<LedgerEntry>,
     account: Account,
 }
@@ -618,7 +625,7 @@ impl Run<'_> {
             return Err(LoyaltyError::UnknownReward(reward.id));
         }
         if let Some(limit) = self.program.offline_redemptions_per_day {
-            let day_start = Timestamp::from_unix_ms(self.at.unix_ms().div_euclid(DAY_MS) * DAY_MS);
+            let day_start = local_day(self.at, self.zone).start;
             let count = ledger::unsynced_redemptions_since(self.conn, &self.pass.id, day_start)?;
             if count >= limit {
                 return Err(LoyaltyError::OfflineLimit { count, limit });

@@ -7,14 +7,21 @@
 //! hold (signature check). Each figure is the time `checkin` takes to return, commit included,
 //! on one connection with `synchronous=FULL`. WAL checkpoints run on their own connection and
 //! thread, as the service runs them, unless `--autocheckpoint` puts them back on the scan path.
+//!
+//! The audit log is big, as a counter's gets: `--scan-rows` rows (10,000,000 by default) spread
+//! over the past year at eight other readers, and a busy today of `--busy-today` scans at the
+//! first gate. Each round also times that gate's day as `GET /api/v1/scans/today` reads it: the
+//! day's totals alone (`today_totals`, budget 5 ms) and with the last 10 scans (`today_gate`).
 
 use crate::context::Context;
 use crate::output::print_json;
 use anyhow::{bail, ensure, Context as _};
 use passdesk_core::catalog;
+use passdesk_core::local_day::TimeZone;
 use passdesk_core::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
 use passdesk_core::reader::Reader;
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::scan_log::{self, ScanFilter, TALLY_SLOT_MS};
 use passdesk_core::token::TokenClaims;
 use passdesk_core::{checkin, keys, pass_store, Decision, OpenMode, Reason, Store, Timestamp};
 use serde_json::json;
@@ -53,6 +60,12 @@ pub struct CheckinArgs {
     /// Measure from a cold OS page cache (see `warm_page_cache`).
     #[arg(long)]
     pub cold: bool,
+    /// Rows in the audit log before measuring (added in bulk when the bench store has fewer).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub scan_rows: u64,
+    /// Scans at gate 1 today (its local day, in UTC: the bench event's zone), added when short.
+    #[arg(long, default_value_t = 50_000)]
+    pub busy_today: u64,
 }
 
 const GATE_1: &str = "bench-gate-1";
@@ -69,7 +82,8 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;
     let build_time = prepare(&path, args.passes, args.rebuild)?;
-    measure(&path, &args, build_time)
+    let log_time = fill_audit_log(&path, args.scan_rows, args.busy_today)?;
+    measure(&path, &args, build_time, log_time)
 }
 
 /// `<data-dir>/bench/<name>.sqlite`, its directory created.
@@ -279,10 +293,207 @@ impl Samples {
     }
 }
 
+/// The history's readers (gate 1's own history is its busy today and the rounds, so that the
+/// rounds find their unused tickets by walking gate 1's scans alone).
+const HISTORY_READERS: i64 = 8;
+const DAY_MS: i64 = 86_400_000;
+
+/// Generates scan rows `?1 <= i < ?2` in SQLite itself (no row crosses into Rust): ids in
+/// UUIDv7's shape (`?7` the run, `?8` the kind), `at` spread evenly over `?4 .. ?4 + ?5` for
+/// `?6` rows, reader `?9` (followed by `i % ?10` when `?10 > 0`), one in 20 refused, one in 50
+/// a repeat tap, pass ids that repeat (a pass is scanned several times) and are never a cached
+/// pass's (they start with `?11`, not a hex digit).
+const BULK_SCANS: &str =
+    "WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
+    INSERT INTO scans (id, node_id, at, reader_id, medium, direction, value, value_len, pass_id,
+        verdict, reason, detail, counted, duplicate_of, via_token)
+    SELECT printf('%08x-%04x-7000-8000-%012x', ?7, ?8, i), ?3, ?4 + i * ?5 / ?6,
+        CASE WHEN ?10 > 0 THEN ?9 || (i % ?10) ELSE ?9 END, 'qr', 'entry',
+        printf('%s-%010d', ?11, i), 16, printf('%s%039x', ?11, (i * 2654435761) % 2000003),
+        CASE WHEN i % 20 = 0 THEN 'reject' ELSE 'accept' END,
+        CASE WHEN i % 20 = 0 THEN 'already_used' END, NULL,
+        CASE WHEN i % 20 = 0 OR i % 50 = 7 THEN 0 ELSE 1 END,
+        CASE WHEN i % 50 = 7 THEN printf('%08x-%04x-7000-8000-%012x', ?7, ?8, i - 1) END,
+        0
+    FROM n";
+
+/// Brings the audit log to `rows` rows (history over the past year) and gate 1's today to
+/// `busy` scans, in bulk. Returns how long that took, when it added anything.
+fn fill_audit_log(path: &Path, rows: u64, busy: u64) -> anyhow::Result<Option<Duration>> {
+    let started = Instant::now();
+    let mut store = Store::open(path, OpenMode::MustExist)?;
+    let node_id = keys::load_node(store.conn())?.node_id;
+    let now = Timestamp::now();
+    let day = scan_log::day_at_reader(store.conn(), Some(GATE_1), now, TimeZone::UTC)?;
+    let run = (now.unix_ms() / 1000) & 0xffff_ffff;
+    let mut added = false;
+    let have: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM scans", [], |r| r.get(0))?;
+    let history = i64::try_from(rows.saturating_sub(busy))?.saturating_sub(have);
+    if history > 0 {
+        eprintln!("adding {history} scan rows over the past year…");
+        let indexes = without_scan_indexes(&mut store)?;
+        let first_seq = next_seq(&store)?;
+        let span = 365 * DAY_MS;
+        let mut next = 0i64;
+        while next < history {
+            let end = (next + 1_000_000).min(history);
+            store.write(|tx| {
+                tx.execute(
+                    BULK_SCANS,
+                    rusqlite::params![
+                        next,
+                        end,
+                        node_id,
+                        day.start.unix_ms() - span,
+                        span,
+                        history,
+                        run,
+                        1,
+                        "bench-hist-",
+                        HISTORY_READERS,
+                        "h"
+                    ],
+                )
+            })?;
+            next = end;
+            eprint!("\r  {next} / {history}");
+        }
+        eprintln!();
+        restore_scan_indexes(&mut store, &indexes)?;
+        retally(&mut store, first_seq)?;
+        added = true;
+    }
+    let today = scan_log::totals(
+        store.conn(),
+        &ScanFilter {
+            reader_id: Some(GATE_1.into()),
+            since: Some(day.start),
+            until: Some(day.end),
+            ..ScanFilter::default()
+        },
+    )?;
+    let short = i64::try_from(busy.saturating_sub(today.accepted + today.rejected))?;
+    if short > 0 {
+        eprintln!("adding {short} scans at {GATE_1} today…");
+        let first_seq = next_seq(&store)?;
+        store.write(|tx| {
+            tx.execute(
+                BULK_SCANS,
+                rusqlite::params![
+                    0,
+                    short,
+                    node_id,
+                    day.start.unix_ms(),
+                    (now.unix_ms() - day.start.unix_ms()).max(1),
+                    short,
+                    run,
+                    2,
+                    GATE_1,
+                    0,
+                    "b"
+                ],
+            )
+        })?;
+        retally(&mut store, first_seq)?;
+        added = true;
+    }
+    if added {
+        store.checkpoint_passive()?;
+    }
+    Ok(added.then(|| started.elapsed()))
+}
+
+fn next_seq(store: &Store) -> anyhow::Result<i64> {
+    Ok(store
+        .conn()
+        .query_row("SELECT coalesce(max(seq), 0) + 1 FROM scans", [], |r| {
+            r.get(0)
+        })?)
+}
+
+/// The scans table's indexes as the migrations make them (name, SQL), read from a fresh
+/// in-memory store, so a bench store left without some by an interrupted fill gets them back.
+fn scan_indexes() -> anyhow::Result<Vec<(String, String)>> {
+    let fresh = Store::open_in_memory()?;
+    let mut stmt = fresh.conn().prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scans' AND sql IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Drops the scans table's secondary indexes: a bulk insert then appends rows only, and each
+/// index is built once, sorted, afterwards (instead of 10,000,000 random b-tree inserts).
+fn without_scan_indexes(store: &mut Store) -> anyhow::Result<Vec<(String, String)>> {
+    let indexes = scan_indexes()?;
+    store.write(|tx| -> anyhow::Result<()> {
+        for (name, _) in &indexes {
+            tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+        Ok(())
+    })?;
+    Ok(indexes)
+}
+
+fn restore_scan_indexes(store: &mut Store, indexes: &[(String, String)]) -> anyhow::Result<()> {
+    store.set_cache_kib(1024 * 1024)?;
+    for (name, sql) in indexes {
+        let exists: bool = store.conn().query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            eprintln!("  index {name}…");
+            store.write(|tx| tx.execute_batch(sql))?;
+        }
+    }
+    store.set_cache_kib(Store::CACHE_KIB)?;
+    Ok(())
+}
+
+/// Adds rows from `first_seq` on to the tally, as each scan's own transaction would have.
+fn retally(store: &mut Store, first_seq: i64) -> anyhow::Result<()> {
+    let sql = format!(
+        "INSERT INTO scan_tally (slot, reader_id, accepted, rejected)
+         SELECT at / {TALLY_SLOT_MS}, reader_id, sum(verdict = 'accept'), sum(verdict = 'reject')
+         FROM scans WHERE seq >= ?1 AND duplicate_of IS NULL GROUP BY 1, 2
+         ON CONFLICT (slot, reader_id) DO UPDATE SET accepted = accepted + excluded.accepted,
+             rejected = rejected + excluded.rejected"
+    );
+    store.write(|tx| tx.execute(&sql, [first_seq]))?;
+    Ok(())
+}
+
+/// Gate 1's day as `GET /api/v1/scans/today` reads it: its totals, and its latest `limit` scans.
+fn gate_day(store: &Store, limit: Option<u32>) -> anyhow::Result<u64> {
+    let conn = store.conn();
+    let day = scan_log::day_at_reader(conn, Some(GATE_1), Timestamp::now(), TimeZone::UTC)?;
+    Ok(match limit {
+        None => {
+            let f = ScanFilter {
+                reader_id: Some(GATE_1.into()),
+                since: Some(day.start),
+                until: Some(day.end),
+                ..ScanFilter::default()
+            };
+            let t = scan_log::totals(conn, &f)?;
+            t.accepted + t.rejected
+        }
+        Some(limit) => {
+            let d = scan_log::day_scans(conn, Some(GATE_1), day, limit)?;
+            d.totals.accepted + d.totals.rejected + d.scans.len() as u64
+        }
+    })
+}
+
 fn measure(
     path: &Path,
     args: &CheckinArgs,
     build_time: Option<Duration>,
+    log_time: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     if !args.cold {
         warm_page_cache(path)?;
@@ -300,7 +511,8 @@ fn measure(
 
     let ticket_count = tickets(args.passes);
     let used: u32 = store.conn().query_row(
-        "SELECT count(*) FROM scans WHERE reader_id = ?1 AND verdict = 'accept' AND duplicate_of IS NULL",
+        "SELECT count(*) FROM scans WHERE reader_id = ?1 AND verdict = 'accept' AND duplicate_of IS NULL
+           AND value GLOB 'BT-*'",
         [GATE_1],
         |r| r.get(0),
     )?;
@@ -324,6 +536,8 @@ fn measure(
     let mut unknown = Samples::new("reject_unknown");
     let mut card = Samples::new("accept_loyalty_card");
     let mut token = Samples::new("accept_offline_token");
+    let mut day_totals = Samples::new("today_totals");
+    let mut day_gate = Samples::new("today_gate");
     let mut unexpected = 0u32;
     let scan = |store: &mut Store, value: String, reader: &str| -> anyhow::Result<Decision> {
         let input = ScanInput {
@@ -365,6 +579,9 @@ fn measure(
             let d = token.time(|| scan(&mut store, tok, GATE_1))?;
             unexpected += u32::from(!d.accepted());
         }
+        let counted = day_totals.time(|| gate_day(&store, None))?;
+        unexpected += u32::from(counted == 0);
+        day_gate.time(|| gate_day(&store, Some(10)))?;
     }
     let elapsed = started.elapsed();
     stop.store(true, Ordering::Relaxed);
@@ -372,10 +589,19 @@ fn measure(
         h.join()
             .map_err(|_| anyhow::anyhow!("checkpointer thread panicked"))??;
     }
-    let mut groups = [accept, duplicate, already, unknown, card, token];
-    let total: usize = groups.iter().map(|g| g.micros.len()).sum();
+    let mut groups = [
+        accept, duplicate, already, unknown, card, token, day_totals, day_gate,
+    ];
+    let total: usize = groups[..6].iter().map(|g| g.micros.len()).sum();
+    let (scan_rows, busy_today): (i64, u64) = (
+        store
+            .conn()
+            .query_row("SELECT count(*) FROM scans", [], |r| r.get(0))?,
+        gate_day(&store, None)?,
+    );
     println!(
-        "scan → decision, durable commit included (synchronous=FULL), {} passes in cache",
+        "scan → decision, durable commit included (synchronous=FULL), {} passes in cache, \
+         {scan_rows} scans in the log ({busy_today} today at {GATE_1}); today_*: gate 1's day read",
         args.passes
     );
     let results = print_table(&mut groups);
@@ -388,6 +614,9 @@ fn measure(
         "passes": args.passes,
         "database": path,
         "buildSeconds": build_time.map(|d| d.as_secs_f64()),
+        "logSeconds": log_time.map(|d| d.as_secs_f64()),
+        "scanRows": scan_rows,
+        "busyToday": busy_today,
         "checkpoints": if args.autocheckpoint { "on commit" } else { "checkpointer thread" },
         "scans": total,
         "unexpected": unexpected,

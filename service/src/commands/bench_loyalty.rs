@@ -10,6 +10,7 @@ use super::bench::{
 use crate::context::Context;
 use crate::output::print_json;
 use anyhow::ensure;
+use passdesk_core::local_day::TimeZone;
 use passdesk_core::loyalty::{
     self, program, Operation, Program, RewardRef, RewardUnit, StampOverflow, Tier,
 };
@@ -185,6 +186,7 @@ fn measure(
                 &earn_id,
                 &earn_op,
                 now,
+                TimeZone::UTC,
             )?)
         })?;
         let redeem_op = Operation::RewardRedeem {
@@ -201,6 +203,7 @@ fn measure(
                 &redeem_id,
                 &redeem_op,
                 now,
+                TimeZone::UTC,
             ))
         })? {
             Ok(_) => {}
@@ -218,6 +221,7 @@ fn measure(
                 &earn_id,
                 &earn_op,
                 now,
+                TimeZone::UTC,
             )?)
         })?;
         ensure!(r.replayed, "a replayed op id was applied again");

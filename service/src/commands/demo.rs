@@ -10,6 +10,7 @@ use crate::context::Context;
 use crate::output::print_json;
 use passdesk_core::catalog;
 use passdesk_core::import::import_lines;
+use passdesk_core::local_day::TimeZone;
 use passdesk_core::loyalty::{
     self, LoyaltyError, Operation, Program, RewardUnit, StampOverflow, Tier,
 };
@@ -170,7 +171,14 @@ fn coffee_shop(store: &mut Store, node_id: &str, now: Timestamp) -> anyhow::Resu
             },
         ];
         for (step, op) in ops.iter().enumerate() {
-            match loyalty::apply(store, node_id, &demo_op_id(&pass, step), op, now) {
+            match loyalty::apply(
+                store,
+                node_id,
+                &demo_op_id(&pass, step),
+                op,
+                now,
+                TimeZone::UTC,
+            ) {
                 Ok(_) => applied += 1,
                 Err(LoyaltyError::PassNotUsable { .. }) => {} // voided and expired cards earn nothing
                 Err(e) => return Err(e.into()),

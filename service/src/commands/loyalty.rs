@@ -279,7 +279,8 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
     let op_id = op_args
         .op_id
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    finish(loyalty::apply(&mut store, &node.node_id, &op_id, &op, now).map(|r| json!(r)))
+    let zone = crate::config::Config::load(ctx.data_dir())?.time_zone;
+    finish(loyalty::apply(&mut store, &node.node_id, &op_id, &op, now, zone).map(|r| json!(r)))
 }
 
 fn find(

@@ -47,6 +47,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
         verdict,
         since,
         limit,
+        ..ScanFilter::default()
     };
     let scans = scan_log::list(store.conn(), &filter)?;
     print_json(

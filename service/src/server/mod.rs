@@ -74,6 +74,7 @@ fn api_routes() -> Routes {
         .reader(routes!(scans::post))
         .cashier(routes!(scans::list))
         .reader(routes!(scans::stream))
+        .reader(routes!(scans::today))
         .cashier(routes!(passes::list))
         .manager(routes!(passes::create))
         .cashier(routes!(passes::get))

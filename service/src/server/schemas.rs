@@ -6,6 +6,7 @@
 
 use crate::pipeline::DeviceStatus;
 use passdesk_core::decision::Decision;
+use passdesk_core::local_day::LocalDay;
 use passdesk_core::loyalty::ledger::LedgerEntry;
 use passdesk_core::loyalty::{LoyaltyView, OpResult};
 use passdesk_core::pass::Barcode;
@@ -53,6 +54,28 @@ pub struct ScanListMeta {
 pub struct ScanRecordList {
     data: Vec<ScanRecordResource>,
     meta: ScanListMeta,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ScanDayMeta {
+    /// Records in `data`.
+    count: u64,
+    /// The day's scans at the reader (at every reader without `readerId`), a repeat tap not
+    /// counted again.
+    totals: passdesk_core::scan_log::Totals,
+    /// The reader asked for; null: every reader.
+    reader_id: Option<String>,
+    /// The local day counted, in the zone of the reader's event, else the counter's: a screen
+    /// asks again at `end`.
+    day: LocalDay,
+}
+
+/// A gate's day: its latest scans, newest first, and the day's totals.
+#[derive(ToSchema)]
+pub struct ScanDay {
+    data: Vec<ScanRecordResource>,
+    meta: ScanDayMeta,
 }
 
 #[derive(ToSchema)]
@@ -304,8 +327,10 @@ pub struct StatusAttributes {
     uptime_seconds: u64,
     /// Passes in the cache.
     passes: u64,
-    /// Scans since midnight UTC.
-    scans_today: i64,
+    /// Scans today (the counter's local day, `day`), a repeat tap not counted again.
+    scans_today: u64,
+    /// Today in the counter's time zone: when it started and ends.
+    day: LocalDay,
     /// Events waiting in the outbox.
     outbox_pending: u64,
     /// The readers as configured.

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use passdesk_core::api_keys::Role;
 use passdesk_core::catalog::ReaderError;
+use passdesk_core::local_day::TimeZone;
 use passdesk_core::pass::{Event, PassType, Template};
 use passdesk_core::reader::{Direction, Reader, ReaderChanges};
 use passdesk_core::scan::ReaderId;
@@ -169,6 +170,13 @@ pub struct EventFields {
     time_zone: Option<String>,
 }
 
+/// An event's `timeZone`: an IANA name (its gates count their day there), or 422.
+fn time_zone(pointer: &str, name: Option<&str>) -> ApiResult<Option<TimeZone>> {
+    name.map(str::parse::<TimeZone>)
+        .transpose()
+        .map_err(|e| ApiError::unprocessable("invalid_time_zone", e.to_string()).at(pointer))
+}
+
 #[utoipa::path(post, operation_id = "createEvent", summary = "Create an event", path = "/events", tag = "events", request_body = EventBody, responses((status = 201, description = "The event", body = crate::server::schemas::EventDoc), crate::server::openapi::Errors))]
 pub async fn create_event(
     State(state): State<AppState>,
@@ -188,7 +196,10 @@ pub async fn create_event(
         venue_name: f.venue_name,
         start_time: time("/event/startDatetime", f.start_datetime.as_deref())?,
         end_time: time("/event/endDatetime", f.end_datetime.as_deref())?,
-        time_zone: f.time_zone.unwrap_or_else(|| "UTC".into()),
+        time_zone: time_zone("/event/timeZone", f.time_zone.as_deref())?
+            .unwrap_or(TimeZone::UTC)
+            .name()
+            .to_owned(),
     };
     let saved = e.clone();
     state
@@ -402,6 +413,7 @@ pub async fn update_event(
     };
     let start = time("/event/startDatetime", f.start_datetime.as_deref())?;
     let end = time("/event/endDatetime", f.end_datetime.as_deref())?;
+    let zone = time_zone("/event/timeZone", f.time_zone.as_deref())?;
     let name = f
         .name
         .as_deref()
@@ -420,8 +432,8 @@ pub async fn update_event(
             }
             e.start_time = start.or(e.start_time);
             e.end_time = end.or(e.end_time);
-            if let Some(tz) = f.time_zone {
-                e.time_zone = tz;
+            if let Some(tz) = zone {
+                e.time_zone = tz.name().to_owned();
             }
             catalog::upsert_event(s.conn(), &e, Timestamp::now())?;
             Ok(e)

@@ -20,9 +20,10 @@ use serde_json::{json, Value};
 async fn run(state: &AppState, key: &IdempotencyKey, op: Operation) -> ApiResult<OpResult> {
     let op_id = key.op_id();
     let node_id = state.node.node_id.clone();
+    let zone = state.config.time_zone;
     let result = state
         .db
-        .write(move |s| loyalty::apply(s, &node_id, &op_id, &op, Timestamp::now()))
+        .write(move |s| loyalty::apply(s, &node_id, &op_id, &op, Timestamp::now(), zone))
         .await??;
     Ok(result)
 }

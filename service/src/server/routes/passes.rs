@@ -424,6 +424,7 @@ pub async fn create(
         }
     };
     let node = state.node.clone();
+    let zone = state.config.time_zone;
     let event_id = body.event_uuid.clone();
     let group_tag = body.group_tag.clone();
     let initial_balance = body.initial_balance;
@@ -530,7 +531,7 @@ pub async fn create(
                     let op_id = uuid::Uuid::now_v7().to_string();
                     // Refused (a negative balance): the error unwinds the whole transaction,
                     // the pass with it.
-                    loyalty::apply_in(tx, &node.node_id, &op_id, &op, now).map_err(|e| {
+                    loyalty::apply_in(tx, &node.node_id, &op_id, &op, now, zone).map_err(|e| {
                         let e = ApiError::from(e);
                         if e.status.is_client_error() {
                             e.at("/initialBalance")

@@ -183,6 +183,7 @@ async fn loyalty_after_scan(
         },
     };
     let (node_id, reader) = (state.node.node_id.clone(), reader_id.to_owned());
+    let zone = state.config.time_zone;
     let result = state
         .db
         .write(move |s| -> Result<_, LoyaltyError> {
@@ -207,6 +208,7 @@ async fn loyalty_after_scan(
                 &op_id,
                 &op,
                 Timestamp::now(),
+                zone,
             )?))
         })
         .await;
@@ -288,6 +290,7 @@ pub async fn list(
         reader_id: q.reader_id,
         verdict,
         since,
+        until: None,
         limit: q.limit.unwrap_or(100).min(1000),
     };
     let (scans, totals) = state
@@ -306,6 +309,69 @@ pub async fn list(
     Ok(Json(
         json!({ "data": data, "meta": { "count": data.len(), "totals": totals } }),
     ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TodayQuery {
+    /// The gate whose day to show; without it (cashier and up), every reader's.
+    reader_id: Option<String>,
+    /// How many of the latest scans (default 10, at most 100).
+    limit: Option<u32>,
+}
+
+/// A gate's screen: today's totals and latest scans at one reader, today being the local day
+/// in the zone of the reader's event (a gate bound to one), else the counter's `time_zone`.
+#[utoipa::path(get, operation_id = "scansToday", summary = "A reader's day: totals and latest scans", path = "/scans/today", tag = "scans", params(TodayQuery), responses((status = 200, description = "The day's totals and latest scans, newest first; meta.day says when the day ends", body = crate::server::schemas::ScanDay), crate::server::openapi::Errors))]
+pub async fn today(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<Query<TodayQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Reader)?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let reader_id = q
+        .reader_id
+        .as_deref()
+        .map(ReaderId::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()).parameter("readerId"))?
+        .map(|r| r.as_str().to_owned());
+    match &reader_id {
+        // A reader key sees one gate's day, never the whole counter's.
+        None if caller.role < Role::Cashier => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a reader key sees one reader's day: give readerId",
+            )
+            .parameter("readerId"))
+        }
+        None => {}
+        // Keys bound to readers: the check that `reader` is one of this key's goes here.
+        Some(_reader) => {}
+    }
+    let limit = q.limit.unwrap_or(10).min(100);
+    let zone = state.config.time_zone;
+    let (reader_id, day) = state
+        .db
+        .read(move |s| -> passdesk_core::store::StoreResult<_> {
+            let reader = reader_id.as_deref();
+            let day = scan_log::day_at_reader(s.conn(), reader, Timestamp::now(), zone)?;
+            let day = scan_log::day_scans(s.conn(), reader, day, limit)?;
+            Ok((reader_id, day))
+        })
+        .await??;
+    let data: Vec<Value> = day
+        .scans
+        .iter()
+        .map(|s| json!({ "type": "scanRecord", "id": s.id, "attributes": s }))
+        .collect();
+    Ok(Json(json!({
+        "data": data,
+        "meta": { "count": data.len(), "totals": day.totals, "readerId": reader_id, "day": day.day },
+    })))
 }
 
 #[utoipa::path(get, operation_id = "streamScans", summary = "Every decision as it happens (server-sent events)", path = "/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]

@@ -5,6 +5,8 @@ use crate::server::error::ApiResult;
 use crate::server::state::AppState;
 use axum::extract::State;
 use axum::Json;
+use passdesk_core::local_day::local_day;
+use passdesk_core::scan_log::{self, ScanFilter};
 use passdesk_core::{catalog, outbox, pass_store, Timestamp};
 use serde_json::{json, Value};
 
@@ -15,22 +17,23 @@ pub async fn health() -> Json<Value> {
 
 #[utoipa::path(get, operation_id = "getStatus", summary = "The counter's status: version, readers, devices, backlog", path = "/status", tag = "status", responses((status = 200, description = "Version, uptime, readers and devices, backlog", body = crate::server::schemas::StatusDoc), crate::server::openapi::Errors))]
 pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
-    let day_start =
-        Timestamp::from_unix_ms(Timestamp::now().unix_ms().div_euclid(86_400_000) * 86_400_000);
-    let (passes, pending, readers, scans_today) = state
+    // The counter's day, in its configured zone: the same "today" as the gates and the
+    // redemption cap (a gate bound to an event counts in the event's zone instead).
+    let day = local_day(Timestamp::now(), state.config.time_zone);
+    let (passes, pending, readers, today) = state
         .db
         .read(move |s| -> passdesk_core::store::StoreResult<_> {
             let conn = s.conn();
-            let scans_today: i64 = conn.query_row(
-                "SELECT count(*) FROM scans WHERE at >= ?1",
-                [day_start],
-                |r| r.get(0),
-            )?;
+            let today = ScanFilter {
+                since: Some(day.start),
+                until: Some(day.end),
+                ..ScanFilter::default()
+            };
             Ok((
                 pass_store::count_passes(conn)?,
                 outbox::count(conn)?,
                 catalog::list_readers(conn)?,
-                scans_today,
+                scan_log::totals(conn, &today)?,
             ))
         })
         .await??;
@@ -45,7 +48,8 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 "keyId": state.node.key.key_id(),
                 "uptimeSeconds": state.started.elapsed().as_secs(),
                 "passes": passes,
-                "scansToday": scans_today,
+                "scansToday": today.accepted + today.rejected,
+                "day": day,
                 "outboxPending": pending,
                 "readers": readers,
                 "devices": state.devices.list(),
