@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub struct Db {
+    path: PathBuf,
     writer: Mutex<Store>,
     readers: Vec<Mutex<Store>>,
     next_reader: AtomicUsize,
@@ -41,6 +42,7 @@ impl Db {
         let stop = Arc::new(AtomicBool::new(false));
         let handle = spawn_checkpointer(path.to_owned(), stop.clone())?;
         Ok(Arc::new(Self {
+            path: path.to_owned(),
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -71,6 +73,34 @@ impl Db {
             f(&lock(&db.readers[i]))
         })
         .await
+    }
+
+    /// Runs `f` on the blocking pool while holding the writer, only if no one holds it now
+    /// (`None` otherwise): for bookkeeping on a connection of its own that must never make a
+    /// scan wait for it, nor take SQLite's write lock while the writer is in a transaction.
+    pub async fn when_writer_idle<T, F>(
+        self: &Arc<Self>,
+        f: F,
+    ) -> Result<Option<T>, tokio::task::JoinError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _writer = match db.writer.try_lock() {
+                Ok(guard) => guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return None,
+            };
+            Some(f())
+        })
+        .await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Stops the checkpointer after a last checkpoint. Connections close when the `Db` drops.

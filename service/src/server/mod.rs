@@ -1,13 +1,18 @@
 //! The counter's HTTP service: axum on tokio, PassEntry-shaped JSON:API under `/api/v1`.
 //!
-//! Layers, outermost first: a panic in a handler becomes a 500 and the service lives on; a
-//! request that takes too long is answered 408; bodies over the limit are 413.
+//! Layers, outermost first: every request gets an id (`x-request-id`, and `id` in its errors);
+//! a panic in a handler becomes a 500 and the service lives on; a request that takes too long
+//! is answered 408; bodies over the limit are 413. The routes that answer without a key are
+//! rate limited per client address, as are requests refused for their key (`rate_limit`).
 
 pub mod auth;
 pub mod db;
 pub mod error;
 pub mod json;
+pub mod key_use;
 pub mod openapi;
+pub mod rate_limit;
+pub mod request_id;
 pub mod routes;
 pub mod scan_queue;
 pub mod schemas;
@@ -22,7 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{camera, catalog, loyalty, pass_page, passes, scans, status};
+use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -42,6 +47,8 @@ pub fn state(
     let (events, _) = broadcast::channel(1024);
     let devices = Arc::new(crate::pipeline::Devices::default());
     let scans = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
+    let limits = rate_limit::RateLimits::new(&config.rate_limit);
+    let key_use = key_use::KeyUse::spawn(db.clone());
     AppState(Arc::new(Inner {
         db,
         node,
@@ -52,14 +59,21 @@ pub fn state(
         scans,
         camera_preview: std::sync::RwLock::new(None),
         shutdown,
+        limits,
+        key_use,
     }))
 }
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let public_limit = axum::middleware::from_fn_with_state(state.clone(), rate_limit::public);
     let api = Router::new()
-        .route("/openapi.json", get(openapi::document))
+        .route(
+            "/openapi.json",
+            get(openapi::document).layer(public_limit.clone()),
+        )
+        .route("/me", get(me::me))
         .route("/status", get(status::status))
         .route("/camera/preview", get(camera::jpeg))
         .route("/camera/preview.json", get(camera::info))
@@ -111,12 +125,15 @@ pub fn router(state: AppState) -> Router {
             get(catalog::get_reader).patch(catalog::update_reader),
         )
         .fallback(|| async { ApiError::not_found("no such API route") });
+    // What answers without a key: rate limited per address (the layer covers these routes and
+    // the UI's fallback, not the API nested after it).
     Router::new()
         .route("/", get(ui::serve))
         .route("/health", get(status::health))
-        .route("/p/{id}", get(pass_page::page))
-        .nest("/api/v1", api)
+        .route("/p/{token}", get(pass_page::page))
         .fallback(ui::serve)
+        .layer(public_limit)
+        .nest("/api/v1", api)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(move |req, next| {
@@ -133,6 +150,7 @@ pub fn router(state: AppState) -> Router {
                     .into_response()
             },
         ))
+        .layer(axum::middleware::from_fn(request_id::layer))
 }
 
 /// A body announced larger than the limit is refused before a byte of it is read (chunked
@@ -166,7 +184,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
-    axum::serve(listener, router(state))
+    // The peer's address (`ConnectInfo`) keys the rate limits.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     tokio::task::spawn_blocking(move || db.close()).await?;

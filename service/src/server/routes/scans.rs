@@ -64,8 +64,17 @@ pub async fn post(
             Some(loyalty_operation(l)?)
         }
     };
-    let reader_id = ReaderId::parse(req.reader_id.as_deref().unwrap_or("api"))
+    let requested = req
+        .reader_id
+        .as_deref()
+        .map(ReaderId::parse)
+        .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_reader", e.to_string()).at("/readerId"))?;
+    // A key bound to readers scans only as them: refused here, before anything is recorded.
+    let reader_id = match caller.act_as_reader(requested)? {
+        Some(r) => r,
+        None => ReaderId::parse("api").expect("a valid reader id"),
+    };
     let medium = match req.medium.as_deref() {
         None => Medium::Manual,
         Some(m) => m
