@@ -21,10 +21,11 @@ pub struct ApiError {
     /// JSON pointer to the offending field of the request body, or the query parameter.
     pub pointer: Option<String>,
     pub parameter: Option<String>,
-    /// What really failed, for the log only (a storage error's words): never sent.
-    cause: Option<String>,
+    /// What really failed, for the log only (a storage error's words): never sent. (Boxed, as
+    /// is the next field small: every handler returns this type, so it stays lean.)
+    cause: Option<Box<str>>,
     /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
-    retry_after_secs: Option<u64>,
+    retry_after_secs: Option<u32>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -44,11 +45,11 @@ impl ApiError {
 
     /// Keeps `cause` for the log line of this error; the client sees only `detail`.
     pub fn caused_by(mut self, cause: impl std::fmt::Display) -> Self {
-        self.cause = Some(cause.to_string());
+        self.cause = Some(cause.to_string().into());
         self
     }
 
-    pub fn retry_after(mut self, secs: u64) -> Self {
+    pub fn retry_after(mut self, secs: u32) -> Self {
         self.retry_after_secs = Some(secs);
         self
     }

@@ -99,7 +99,7 @@ impl RateLimits {
                 "rate_limited",
                 format!("too many requests from this address; try again in {wait} s"),
             )
-            .retry_after(wait),
+            .retry_after(u32::try_from(wait).unwrap_or(u32::MAX)),
         )
     }
 }
