@@ -40,6 +40,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored {what} is unreadable: {detail}")]
     Corrupt { what: &'static str, detail: String },
+    #[error("the WAL could not be emptied: another connection still reads from it")]
+    CheckpointBusy,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -128,6 +130,18 @@ impl Store {
         Ok(())
     }
 
+    /// Moves the whole WAL into the database file and truncates the WAL to nothing, waiting
+    /// (up to the busy timeout) for readers of older snapshots. For the end of a shutdown.
+    pub fn checkpoint_truncate(&self) -> StoreResult<()> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            return Err(StoreError::CheckpointBusy);
+        }
+        Ok(())
+    }
+
     /// Sets this connection's page cache to `kib` KiB. Every connection opens with
     /// [`Store::CACHE_KIB`]; a long-lived process with several connections (the service: one
     /// writer, a few readers) gives its readers less, because each connection's cache fills
@@ -159,6 +173,96 @@ impl Store {
             })
         }
     }
+}
+
+/// How many migrations this build embeds: a database whose `user_version` is this number is
+/// current (rusqlite_migration counts applied migrations in `user_version`).
+pub fn latest_migration() -> usize {
+    MIGRATIONS_DIR.dirs().count()
+}
+
+/// What a database file holds, found without changing it (no migration runs): `passdesk
+/// restore` must know a file is a sound Passdesk database before it replaces the counter's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// The migrations applied to it (`user_version`).
+    pub migration: usize,
+    pub passes: i64,
+    pub scans: i64,
+}
+
+/// Why a file cannot stand in for the counter's database. Each reads after "FILE is ".
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error("not a SQLite database ({0})")]
+    NotSqlite(String),
+    #[error("damaged: SQLite's integrity check says {0}")]
+    Corrupt(String),
+    #[error("a SQLite database but not a Passdesk one (it has no {0} table)")]
+    NotPassdesk(&'static str),
+    #[error(
+        "from a newer Passdesk (migration {found}; this one knows up to {known}): use that version"
+    )]
+    Newer { found: usize, known: usize },
+    #[error("unreadable: {0}")]
+    Unreadable(rusqlite::Error),
+}
+
+/// The tables every Passdesk database has had since its first migration.
+const CORE_TABLES: [&str; 4] = ["node", "passes", "scans", "outbox"];
+
+/// Opens `path` (which must exist) without migrating it and checks, in this order, that it is
+/// SQLite, that `PRAGMA integrity_check` finds nothing wrong, that it is a Passdesk database
+/// and that no migration newer than this build's has been applied to it.
+pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
+    let failed = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => InspectError::NotSqlite(e.to_string()),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => InspectError::Corrupt(e.to_string()),
+        _ => InspectError::Unreadable(e),
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(failed)?;
+    let problems: Vec<String> = conn
+        .prepare("PRAGMA integrity_check(20)")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<_, _>>()
+        })
+        .map_err(failed)?;
+    if problems != ["ok"] {
+        return Err(InspectError::Corrupt(problems.join("; ")));
+    }
+    for table in CORE_TABLES {
+        let found: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(failed)?;
+        if found == 0 {
+            return Err(InspectError::NotPassdesk(table));
+        }
+    }
+    let migration: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(failed)?;
+    let migration = usize::try_from(migration).unwrap_or(usize::MAX);
+    if migration > latest_migration() {
+        return Err(InspectError::Newer {
+            found: migration,
+            known: latest_migration(),
+        });
+    }
+    let count = |table: &str| -> Result<i64, InspectError> {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .map_err(failed)
+    };
+    Ok(Inspection {
+        migration,
+        passes: count("passes")?,
+        scans: count("scans")?,
+    })
 }
 
 #[cfg(test)]
@@ -259,6 +363,44 @@ mod tests {
         .unwrap();
         let err = conn.execute("DELETE FROM outbox", []).unwrap_err();
         assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+    }
+
+    #[test]
+    fn inspect_tells_a_passdesk_database_from_anything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(DB_FILE);
+        drop(Store::open(&db, OpenMode::CreateIfMissing).unwrap());
+        let found = inspect(&db).unwrap();
+        assert_eq!(
+            (found.migration, found.passes, found.scans),
+            (latest_migration(), 0, 0)
+        );
+        assert!(latest_migration() >= 5);
+
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "not a database, just words ".repeat(100)).unwrap();
+        let err = inspect(&text).unwrap_err();
+        assert!(matches!(err, InspectError::NotSqlite(_)), "{err}");
+        assert!(
+            err.to_string().starts_with("not a SQLite database"),
+            "{err}"
+        );
+
+        let other = dir.path().join("other.sqlite");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let err = inspect(&other).unwrap_err();
+        assert!(matches!(err, InspectError::NotPassdesk("node")), "{err}");
+
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version = {}", latest_migration() + 1))
+            .unwrap();
+        let err = inspect(&db).unwrap_err();
+        assert!(matches!(err, InspectError::Newer { .. }), "{err}");
+        assert!(err.to_string().contains("newer Passdesk"), "{err}");
     }
 
     #[test]

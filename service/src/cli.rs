@@ -71,6 +71,10 @@ pub enum Command {
     /// The QR camera: list cameras, watch the codes one sees.
     #[command(subcommand)]
     Camera(commands::camera::Cmd),
+    /// Copy the database to a file, consistently, even while the counter runs.
+    Backup(commands::backup::Args),
+    /// Replace the database with a backup (refused while a counter or command uses it).
+    Restore(commands::restore::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -94,5 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serial(c) => commands::serial::run(&ctx, c),
         Command::Openapi(a) => commands::openapi::run(&ctx, a),
         Command::Camera(c) => commands::camera::run(&ctx, c),
+        Command::Backup(a) => commands::backup::run(&ctx, a),
+        Command::Restore(a) => commands::restore::run(&ctx, a),
     }
 }

@@ -1,19 +1,20 @@
 //! Starting the counter service inside a process: `passdesk serve` runs it until a signal, the
 //! desktop app (`src-tauri`) runs it next to its window. Both get the same service: the
 //! configuration of the data directory, the HTTP API and UI on a loopback port, the PC/SC and
-//! serial readers, and, when asked, a key made for this launch and revoked when it ends.
+//! serial readers, and, when asked, a key made for this launch and revoked when it ends. It
+//! holds the data directory's shared lock while it runs (`passdesk restore` refuses until
+//! it has ended) and stops in an order that loses no scan ([`Running::shutdown`]).
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::data_dir::DataDirLock;
 use crate::pipeline::{camera, pcsc, serial, DeviceStatus};
+use crate::server::scan_queue::ScanQueue;
 use crate::server::{self, state::AppState};
 use anyhow::Context as _;
 use passdesk_core::api_keys::{self, Role};
 use passdesk_core::Timestamp;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 /// How to start. Everything else comes from `passdesk.toml` in the data directory.
@@ -74,13 +75,16 @@ pub struct Running {
     pub ready_ms: u64,
     state: AppState,
     runtime: Option<tokio::runtime::Runtime>,
-    stop_serving: Option<tokio::sync::oneshot::Sender<()>>,
+    stop_accepting: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    stop_readers: Arc<AtomicBool>,
-    readers: Option<JoinHandle<()>>,
+    stop_streams: tokio::sync::watch::Sender<bool>,
+    scan_queue: Option<ScanQueue>,
+    pcsc: Option<pcsc::PcscReaders>,
     serial: Option<serial::SerialReaders>,
     camera: Option<camera::Camera>,
     launch_key_id: Option<String>,
+    /// Held while the service runs: `passdesk restore` refuses to replace the database under it.
+    lock: Option<DataDirLock>,
 }
 
 /// Starts the service on its own tokio runtime and returns once it listens.
@@ -115,7 +119,11 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     } else {
         None
     };
+    // Checks and corrects the data directory's modes and takes the context's lock.
     let (store, node) = ctx.open_with_node()?;
+    // The service's own hold on the data directory, for as long as it runs, whatever becomes
+    // of `ctx` (the desktop app starts the service from a callback).
+    let lock = DataDirLock::shared(ctx.data_dir())?;
     let launch_key = match &options.launch_key {
         Some(k) => {
             let now = Timestamp::now();
@@ -147,36 +155,25 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let nfc = config.nfc.clone();
     let camera_config = config.camera.clone();
     let handle = runtime.handle().clone();
-    let (stop_streams, shutdown) = tokio::sync::watch::channel(false);
-    let state = {
+    let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
+    let (state, scan_queue) = {
         let _guard = runtime.enter();
-        server::state(db.clone(), node, config, shutdown)
+        server::state(db.clone(), node, config, streams_stopped)
     };
-    let stop_readers = Arc::new(AtomicBool::new(false));
-    let readers = tap.map(|(tap, inits)| {
-        pcsc::spawn(
-            state.clone(),
-            nfc,
-            tap,
-            inits,
-            handle.clone(),
-            stop_readers.clone(),
-        )
-    });
-    let serial = {
+    let (pcsc, serial, camera) = {
         let _guard = runtime.enter();
-        serial::spawn(state.clone(), serial_configs, handle.clone())?
-    };
-    let camera = {
-        let _guard = runtime.enter();
-        camera_settings
+        let pcsc = tap
+            .map(|(tap, inits)| pcsc::spawn(state.clone(), nfc, tap, inits, &handle))
+            .transpose()?;
+        let serial = serial::spawn(state.clone(), serial_configs, handle.clone())?;
+        let camera = camera_settings
             .map(|settings| camera::spawn(state.clone(), &camera_config, settings, handle.clone()))
-            .transpose()?
+            .transpose()?;
+        (pcsc, serial, camera)
     };
-    let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = runtime.spawn(server::serve(listener, state.clone(), async move {
         let _ = stopped.await;
-        let _ = stop_streams.send(true);
     }));
     tracing::info!(%addr, "serving");
     let (launch_key_id, api_key) = launch_key.unzip();
@@ -188,13 +185,15 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         ready_ms: started.elapsed().as_millis() as u64,
         state,
         runtime: Some(runtime),
-        stop_serving: Some(stop_serving),
+        stop_accepting: Some(stop_accepting),
         server: Some(server),
-        stop_readers,
-        readers,
+        stop_streams,
+        scan_queue: Some(scan_queue),
+        pcsc,
         serial: Some(serial),
         camera,
         launch_key_id,
+        lock: Some(lock),
     })
 }
 
@@ -233,8 +232,12 @@ impl Running {
         self.state.devices.list()
     }
 
-    /// Stops accepting requests, lets those in flight finish, stops the readers, closes the
-    /// store and revokes this launch's key.
+    /// Stops the service in an order that loses nothing: no new scans (the listener takes no
+    /// new connections, the readers, serial ports and camera stop), every scan already taken
+    /// is decided, committed and answered, the event streams end, the requests in flight
+    /// finish, the launch key is revoked, the store is checkpointed and closed. Every step
+    /// runs even when one before it failed (a reader thread that panicked); the first failure
+    /// is returned at the end.
     pub fn shutdown(mut self) -> anyhow::Result<()> {
         self.stop()
     }
@@ -243,37 +246,107 @@ impl Running {
         let Some(runtime) = self.runtime.take() else {
             return Ok(());
         };
-        tracing::info!("shutting down: finishing requests in flight");
-        if let Some(tx) = self.stop_serving.take() {
+        tracing::info!("shutting down");
+        let mut steps = Steps::default();
+
+        // 1. No new scans. Requests already in flight go on.
+        if let Some(tx) = self.stop_accepting.take() {
             let _ = tx.send(());
         }
-        let served = match self.server.take() {
-            Some(server) => runtime
-                .block_on(server)
-                .map_err(|e| anyhow::anyhow!("the service task failed: {e}"))
-                .and_then(|r| r),
-            None => Ok(()),
-        };
-        self.stop_readers.store(true, Ordering::Relaxed);
-        if let Some(h) = self.readers.take() {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+        let mut drains = Vec::new();
+        if let Some(p) = self.pcsc.take() {
+            steps.run("stop the PC/SC readers", || {
+                let (stopped, drain) = p.stop();
+                drains.extend(drain);
+                stopped
+            });
         }
         if let Some(s) = self.serial.take() {
-            s.stop();
+            steps.run("stop the serial readers", || {
+                let (stopped, drain) = s.stop();
+                drains.extend(drain);
+                stopped
+            });
         }
         if let Some(c) = self.camera.take() {
-            c.stop();
+            steps.run("stop the camera", || {
+                let (stopped, drain) = c.stop();
+                drains.extend(drain);
+                stopped
+            });
         }
+
+        // 2. Every read the devices handed over, then every scan queued (those reads and the
+        //    API's): decided, committed, streamed and answered. A scan sent after this is
+        //    refused as "shutting down", nothing recorded.
+        for drain in drains {
+            steps.run("decide the device reads already queued", || {
+                runtime.block_on(drain.wait())
+            });
+        }
+        if let Some(queue) = self.scan_queue.take() {
+            steps.run("decide the scans already queued", || {
+                runtime.block_on(queue.close())
+            });
+        }
+
+        // 3. The event streams end after the last decision.
+        crate::server::routes::scans::end_streams(&self.state, &self.stop_streams);
+
+        // 4. The requests in flight finish (the listener has stopped taking new ones).
+        if let Some(server) = self.server.take() {
+            steps.run("finish the requests in flight", || {
+                runtime
+                    .block_on(server)
+                    .map_err(|e| anyhow::anyhow!("the HTTP service task failed: {e}"))?
+            });
+        }
+
+        // 5. The launch key is revoked through the writer, before the final close: nothing
+        //    else can write any more (devices stopped, scan queue closed, no request in
+        //    flight), and the revocation is part of the last checkpoint.
         if let Some(id) = self.launch_key_id.take() {
             let db = self.state.db.clone();
-            runtime.block_on(async move {
-                db.write(move |s| api_keys::revoke(s.conn(), &id, Timestamp::now()))
-                    .await
-            })??;
+            steps.run("revoke the launch key", || {
+                runtime.block_on(async move {
+                    db.write(move |s| api_keys::revoke(s.conn(), &id, Timestamp::now()))
+                        .await??;
+                    Ok(())
+                })
+            });
         }
+
+        // 6. The store: the whole WAL into the database file, every connection closed.
+        steps.run("checkpoint and close the database", || {
+            Ok(self.state.db.close()?)
+        });
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-        served
+        drop(self.lock.take());
+        steps.finish()
+    }
+}
+
+/// The steps of a shutdown: each runs whatever became of the ones before it (an error or a
+/// panic is logged and kept); the first failure is the one reported, after the last step.
+#[derive(Default)]
+struct Steps {
+    first_failure: Option<anyhow::Error>,
+}
+
+impl Steps {
+    fn run(&mut self, step: &str, f: impl FnOnce() -> anyhow::Result<()>) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("it panicked")));
+        if let Err(e) = result {
+            tracing::error!(step, error = %format!("{e:#}"), "a shutdown step failed; the others still run");
+            if self.first_failure.is_none() {
+                self.first_failure = Some(e.context(format!("shutdown: cannot {step}")));
+            }
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        self.first_failure.map_or(Ok(()), Err)
     }
 }
 
@@ -300,5 +373,69 @@ mod tests {
         assert_eq!(k.pid_of("desktop app launch key"), None);
         assert_eq!(k.pid_of("till 1 (pid 42)"), None);
         assert!(process_runs(std::process::id()));
+    }
+
+    #[test]
+    fn shutdown_steps_all_run_and_the_first_failure_is_reported() {
+        let mut steps = Steps::default();
+        let mut ran = Vec::new();
+        let reader = std::thread::spawn(|| panic!("a reader driver bug"));
+        steps.run("stop the readers", || {
+            reader
+                .join()
+                .map_err(|_| anyhow::anyhow!("the reader thread panicked"))
+        });
+        steps.run("drain", || -> anyhow::Result<()> {
+            panic!("a bug in a step")
+        });
+        steps.run("close", || {
+            ran.push("close");
+            anyhow::bail!("second failure")
+        });
+        assert_eq!(ran, ["close"]);
+        let err = format!("{:#}", steps.finish().unwrap_err());
+        assert!(
+            err.starts_with("shutdown: cannot stop the readers"),
+            "{err}"
+        );
+        assert!(err.contains("the reader thread panicked"), "{err}");
+    }
+
+    /// A real service whose PC/SC thread panicked: the shutdown still revokes the launch key,
+    /// empties the WAL, closes the store and releases the data directory, and reports the panic.
+    #[test]
+    fn a_panicked_reader_thread_skips_no_shutdown_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(Some(dir.path().to_owned())).unwrap();
+        ctx.init_store().unwrap();
+        let mut running = start(
+            &ctx,
+            Options {
+                listen: Some("127.0.0.1:0".parse().unwrap()),
+                no_readers: true,
+                no_camera: true,
+                launch_key: Some(LaunchKey {
+                    name: "test launch key".into(),
+                    role: Role::Cashier,
+                }),
+            },
+        )
+        .unwrap();
+        let thread = std::thread::spawn(|| panic!("a reader driver bug"));
+        running.pcsc = Some(pcsc::PcscReaders::from_thread(thread));
+        let err = format!("{:#}", running.shutdown().unwrap_err());
+        assert!(err.contains("the PC/SC reader thread panicked"), "{err}");
+
+        drop(ctx);
+        let db = dir.path().join(passdesk_core::store::DB_FILE);
+        let wal = dir
+            .path()
+            .join(format!("{}-wal", passdesk_core::store::DB_FILE));
+        assert!(std::fs::metadata(&wal).map_or(true, |m| m.len() == 0));
+        let store = passdesk_core::Store::open(&db, passdesk_core::OpenMode::MustExist).unwrap();
+        let keys = api_keys::list(store.conn()).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert!(keys[0].revoked_at.is_some(), "{:?}", keys[0].name);
+        DataDirLock::exclusive(dir.path()).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! One file per command, each with the same shape: `Args` (or `Cmd`) and
 //! `run(&Context, args) -> Result<ExitCode>`.
 
+pub mod backup;
 pub mod bench;
 pub mod bench_loyalty;
 pub mod bench_nfc;
@@ -17,6 +18,7 @@ pub mod passes;
 pub mod policy;
 pub mod qr;
 pub mod readers;
+pub mod restore;
 pub mod scan;
 pub mod scans;
 pub mod serial;

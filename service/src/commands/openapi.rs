@@ -3,17 +3,15 @@
 //! from it (`ui/scripts/gen-types.mjs`).
 
 use crate::context::Context;
-use crate::server::openapi::ApiDoc;
 use std::io::Write;
 use std::process::ExitCode;
-use utoipa::OpenApi;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(_ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &ApiDoc::openapi())?;
+    serde_json::to_writer_pretty(&mut out, crate::server::openapi::api())?;
     writeln!(out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,13 @@
 //! The QR camera inside `passdesk serve` (`[camera]` in passdesk.toml): the hardware crate's
 //! capture and decode threads (never the tokio runtime's), and one dispatcher thread here
-//! turning their scans into decisions (medium `qr`, the camera's reader id) and their status
-//! changes ("no camera", "camera disconnected") into the `/status` line and stream events.
+//! offering their scans (medium `qr`, the camera's reader id) to the camera pipeline's
+//! [`Feed`] (never waiting for the database) and turning their status changes ("no camera",
+//! "camera disconnected") into the `/status` line and stream events.
 
+use super::feed::{Drain, Feed};
 use super::DeviceStatus;
 use crate::config::CameraConfig;
-use crate::server::routes::scans::{decide, publish};
+use crate::server::routes::scans::publish;
 use crate::server::state::AppState;
 use anyhow::Context as _;
 use passdesk_core::scan::ReaderId;
@@ -44,10 +46,13 @@ pub struct Camera {
     state: AppState,
     scanner: Option<CameraScanner>,
     dispatcher: Option<std::thread::JoinHandle<()>>,
+    drain: Option<Drain>,
 }
 
 impl Camera {
-    pub fn stop(mut self) {
+    /// Ends the capture, decode and dispatcher threads: no new reads. The reads already queued
+    /// are decided by the returned [`Drain`]. An error: the dispatcher had panicked.
+    pub fn stop(mut self) -> (anyhow::Result<()>, Option<Drain>) {
         *self
             .state
             .camera_preview
@@ -57,9 +62,13 @@ impl Camera {
             s.stop();
         }
         // The scanner held the last sender: the dispatcher ends now.
-        if let Some(d) = self.dispatcher.take() {
-            let _ = d.join();
-        }
+        let joined = match self.dispatcher.take() {
+            Some(d) => d
+                .join()
+                .map_err(|_| anyhow::anyhow!("the camera dispatcher thread panicked")),
+            None => Ok(()),
+        };
+        (joined, self.drain.take())
     }
 }
 
@@ -74,13 +83,13 @@ pub fn spawn(
     let reader_id = settings.reader_id.clone();
     state.devices.set(
         DEVICE_KEY.into(),
-        DeviceStatus {
-            kind: "camera",
-            name: "camera".into(),
-            reader_id: Some(reader_id.clone()),
-            connected: false,
-            detail: Some("looking for a camera".into()),
-        },
+        DeviceStatus::new(
+            "camera",
+            "camera".into(),
+            Some(reader_id.clone()),
+            false,
+            Some("looking for a camera".into()),
+        ),
     );
     let (tx, rx) = channel();
     let scanner = start(cfg, settings, tx)?;
@@ -96,11 +105,18 @@ pub fn spawn(
         }),
     }
     let camera_state = state.clone();
+    let (feed, drain) = Feed::start(
+        state.clone(),
+        &runtime,
+        "camera",
+        "Could not record this scan: please show the code again",
+    );
+    // The feed lives in the dispatcher: when it ends (even by a panic), the decider drains.
     let dispatcher = std::thread::Builder::new()
         .name("passdesk-camera".into())
         .spawn(move || {
             for event in rx {
-                handle(&state, &runtime, &reader_id, event);
+                handle(&state, &feed, &reader_id, event);
             }
         })
         .context("start the camera dispatcher")?;
@@ -108,6 +124,7 @@ pub fn spawn(
         state: camera_state,
         scanner,
         dispatcher: Some(dispatcher),
+        drain: Some(drain),
     })
 }
 
@@ -133,7 +150,7 @@ fn start(
     spawned.map(Some).context("start the camera threads")
 }
 
-fn handle(state: &AppState, runtime: &tokio::runtime::Handle, reader_id: &str, event: CameraEvent) {
+fn handle(state: &AppState, feed: &Feed, reader_id: &str, event: CameraEvent) {
     match event {
         CameraEvent::Status(status) => {
             let name = match &status {
@@ -158,14 +175,7 @@ fn handle(state: &AppState, runtime: &tokio::runtime::Handle, reader_id: &str, e
                 return;
             };
             let input = super::scan_input(scan.value, scan.medium, scan.at, reader);
-            if let Err(e) = runtime.block_on(decide(state, input)) {
-                tracing::error!(?e, "a camera scan could not be decided");
-                publish(
-                    state,
-                    "tapFailed",
-                    &json!({ "readerId": reader_id, "message": "Could not record this scan: please show the code again", "tapAgain": true }),
-                );
-            }
+            feed.offer(DEVICE_KEY, input);
         }
     }
 }

@@ -1,8 +1,11 @@
 //! The scan pipeline: devices → decisions. Each device family runs on its own thread (device
-//! calls block), hands every scan to [`crate::server::routes::scans::decide`] (one durable
-//! transaction, then the event stream) and keeps its status in [`Devices`] for `/status`.
+//! calls block) and offers every scan to its [`feed::Feed`], a bounded queue from which one
+//! task hands them to [`crate::server::routes::scans::decide`] (one durable transaction, then
+//! the event stream); the device thread never waits for the database. Each keeps its status in
+//! [`Devices`] for `/status`, with the reads it had to drop.
 
 pub mod camera;
+pub mod feed;
 pub mod pcsc;
 pub mod serial;
 
@@ -26,19 +29,58 @@ pub struct DeviceStatus {
     /// The reader id its scans carry.
     pub reader_id: Option<String>,
     pub connected: bool,
-    /// Words for a person: "reader disconnected", "PC/SC service not running".
+    /// Words for a person: "reader disconnected", "PC/SC service not running", "3 reads
+    /// dropped: the database did not answer".
     pub detail: Option<String>,
+    /// Reads from this device dropped since the service started because the database did not
+    /// answer fast enough to take them (see [`feed`]).
+    pub dropped_reads: u64,
+}
+
+impl DeviceStatus {
+    /// A device as it is first seen: nothing dropped yet.
+    pub fn new(
+        kind: &'static str,
+        name: String,
+        reader_id: Option<String>,
+        connected: bool,
+        detail: Option<String>,
+    ) -> Self {
+        Self {
+            kind,
+            name,
+            reader_id,
+            connected,
+            detail,
+            dropped_reads: 0,
+        }
+    }
 }
 
 #[derive(Default)]
 pub struct Devices(Mutex<BTreeMap<String, DeviceStatus>>);
 
 impl Devices {
-    pub fn set(&self, key: String, status: DeviceStatus) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, status);
+    /// Sets a device's line; the reads it dropped are kept (a replugged reader is still the
+    /// reader that dropped them).
+    pub fn set(&self, key: String, mut status: DeviceStatus) {
+        let mut devices = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = devices.get(&key) {
+            status.dropped_reads = old.dropped_reads;
+        }
+        devices.insert(key, status);
+    }
+
+    /// Counts a dropped read against a device; returns its count so far (0: no such device).
+    pub fn count_dropped(&self, key: &str) -> u64 {
+        let mut devices = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match devices.get_mut(key) {
+            Some(d) => {
+                d.dropped_reads += 1;
+                d.dropped_reads
+            }
+            None => 0,
+        }
     }
 
     pub fn update(&self, key: &str, f: impl FnOnce(&mut DeviceStatus)) {
@@ -52,14 +94,32 @@ impl Devices {
         }
     }
 
+    /// Every device's line; one that dropped reads says so in its `detail`, after what it says
+    /// of its connection, so that a status screen showing the words shows that too.
     pub fn list(&self) -> Vec<DeviceStatus> {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
+            .map(|mut d| {
+                if d.dropped_reads > 0 {
+                    let words = dropped_words(d.dropped_reads);
+                    d.detail = Some(match d.detail.take() {
+                        Some(connection) => format!("{connection}; {words}"),
+                        None => words,
+                    });
+                }
+                d
+            })
             .collect()
     }
+}
+
+/// "1 read dropped: …", "3 reads dropped: …".
+pub fn dropped_words(n: u64) -> String {
+    let reads = if n == 1 { "read" } else { "reads" };
+    format!("{n} {reads} dropped: the database did not answer")
 }
 
 /// What the check-in engine takes, from what a device read.
@@ -113,6 +173,41 @@ pub fn reader_id_from_name(prefix: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_reads_are_counted_kept_and_said() {
+        let devices = Devices::default();
+        let line = |connected, detail: Option<&str>| {
+            DeviceStatus::new(
+                "serial",
+                "/dev/ttyACM0".into(),
+                Some("till-1".into()),
+                connected,
+                detail.map(str::to_owned),
+            )
+        };
+        devices.set("serial:till-1".into(), line(true, None));
+        assert_eq!(devices.count_dropped("serial:till-1"), 1);
+        assert_eq!(devices.count_dropped("nothing:here"), 0);
+        assert_eq!(
+            devices.list()[0].detail.as_deref(),
+            Some("1 read dropped: the database did not answer")
+        );
+        devices.count_dropped("serial:till-1");
+        devices.count_dropped("serial:till-1");
+        devices.set(
+            "serial:till-1".into(),
+            line(false, Some("scanner disconnected")),
+        );
+        let d = &devices.list()[0];
+        assert_eq!(d.dropped_reads, 3);
+        assert_eq!(
+            d.detail.as_deref(),
+            Some("scanner disconnected; 3 reads dropped: the database did not answer")
+        );
+    }
+
     #[test]
     fn reader_ids_from_names() {
         assert_eq!(

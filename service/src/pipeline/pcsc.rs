@@ -1,10 +1,13 @@
-//! PC/SC NFC readers inside `passdesk serve`: a thread polls pcscd; taps become decisions, failed
-//! taps and reader changes become events on the stream and lines in `/status`. pcscd missing
-//! or restarting, a reader unplugged: a status, never a crash; recovery is automatic.
+//! PC/SC NFC readers inside `passdesk serve`: a thread polls pcscd; taps are offered to the
+//! PC/SC pipeline's [`Feed`] (the thread never waits for the database: it keeps polling, so a
+//! reader's removal is seen even while the store is stuck), failed taps and reader changes
+//! become events on the stream and lines in `/status`. pcscd missing or restarting, a reader
+//! unplugged: a status, never a crash; recovery is automatic.
 
+use super::feed::{Drain, Feed};
 use super::{reader_id_from_name, DeviceStatus};
 use crate::config::{NfcConfig, ReaderInitConfig};
-use crate::server::routes::scans::{decide, publish};
+use crate::server::routes::scans::publish;
 use crate::server::state::AppState;
 use anyhow::Context as _;
 use passdesk_core::scan::ReaderId;
@@ -122,19 +125,73 @@ pub fn parse_hex(s: &str) -> anyhow::Result<Vec<u8>> {
     hex::decode(&clean).map_err(|e| anyhow::anyhow!("{s:?} is not hex bytes: {e}"))
 }
 
-/// Starts the reader thread. It stops within half a second of `stop` being set.
+/// The running PC/SC thread; [`PcscReaders::stop`] ends it.
+pub struct PcscReaders {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    drain: Option<Drain>,
+}
+
+impl PcscReaders {
+    /// Ends the reader thread (within half a second): no new taps. The taps already queued are
+    /// decided by the returned [`Drain`]. An error: the thread had panicked.
+    pub fn stop(mut self) -> (anyhow::Result<()>, Option<Drain>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let joined = match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("the PC/SC reader thread panicked")),
+            None => Ok(()),
+        };
+        (joined, self.drain.take())
+    }
+}
+
+/// A start that failed after the thread began must not leave it polling forever.
+impl Drop for PcscReaders {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+impl PcscReaders {
+    /// Stands for the reader thread in tests of the shutdown.
+    pub(crate) fn from_thread(thread: std::thread::JoinHandle<()>) -> Self {
+        Self {
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: Some(thread),
+            drain: None,
+        }
+    }
+}
+
+/// Starts the reader thread.
 pub fn spawn(
     state: AppState,
     cfg: NfcConfig,
     tap: TapConfig,
     inits: Vec<ReaderInit>,
-    runtime: tokio::runtime::Handle,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
+    runtime: &tokio::runtime::Handle,
+) -> anyhow::Result<PcscReaders> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (feed, drain) = Feed::start(
+        state.clone(),
+        runtime,
+        "pcsc",
+        "Could not record this tap: please tap again",
+    );
+    let flag = stop.clone();
+    // The feed lives in the thread: when it ends (even by a panic), the decider drains.
+    let thread = std::thread::Builder::new()
         .name("passdesk-pcsc".into())
-        .spawn(move || run(&state, &cfg, tap, inits, &runtime, &stop))
-        .expect("spawn the PC/SC thread")
+        .spawn(move || run(&state, &cfg, tap, inits, &feed, &flag))
+        .context("start the PC/SC thread")?;
+    Ok(PcscReaders {
+        stop,
+        thread: Some(thread),
+        drain: Some(drain),
+    })
 }
 
 fn run(
@@ -142,7 +199,7 @@ fn run(
     cfg: &NfcConfig,
     tap: TapConfig,
     inits: Vec<ReaderInit>,
-    runtime: &tokio::runtime::Handle,
+    feed: &Feed,
     stop: &AtomicBool,
 ) {
     let mut watcher = Watcher::new(tap).with_reader_init(inits);
@@ -171,25 +228,19 @@ fn run(
             }
         };
         for event in events {
-            handle(state, cfg, runtime, event);
+            handle(state, cfg, feed, event);
         }
     }
 }
 
-fn handle(state: &AppState, cfg: &NfcConfig, runtime: &tokio::runtime::Handle, event: ReaderEvent) {
+fn handle(state: &AppState, cfg: &NfcConfig, feed: &Feed, event: ReaderEvent) {
     match event {
         ReaderEvent::ReaderAdded(name) => {
             let reader_id = reader_id_for(cfg, &name);
             tracing::info!(reader = %name, %reader_id, "NFC reader connected");
             state.devices.set(
                 device_key(&name),
-                DeviceStatus {
-                    kind: "pcsc",
-                    name: name.clone(),
-                    reader_id: Some(reader_id.clone()),
-                    connected: true,
-                    detail: None,
-                },
+                DeviceStatus::new("pcsc", name.clone(), Some(reader_id.clone()), true, None),
             );
             publish(
                 state,
@@ -216,15 +267,7 @@ fn handle(state: &AppState, cfg: &NfcConfig, runtime: &tokio::runtime::Handle, e
                 return;
             };
             let input = super::scan_input(scan.value, scan.medium, scan.at, reader_id);
-            if let Err(e) = runtime.block_on(decide(state, input)) {
-                // Nothing was recorded; the screen must tell the person to tap again.
-                tracing::error!(?e, "a tap could not be decided");
-                publish(
-                    state,
-                    "tapFailed",
-                    &json!({ "readerId": reader_id_for(cfg, &scan.reader_id), "message": "Could not record this tap: please tap again", "tapAgain": true }),
-                );
-            }
+            feed.offer(&device_key(&scan.reader_id), input);
         }
         ReaderEvent::InitFailed { reader, error } => {
             // The reader stays connected and keeps reading; the status line says what failed.
@@ -265,13 +308,13 @@ fn reader_id_for(cfg: &NfcConfig, name: &str) -> String {
 fn set_service(state: &AppState, up: bool, detail: Option<String>) {
     state.devices.set(
         SERVICE_KEY.into(),
-        DeviceStatus {
-            kind: "pcsc",
-            name: "PC/SC service".into(),
-            reader_id: None,
-            connected: up,
-            detail: detail.map(|d| format!("PC/SC service not running: {d}")),
-        },
+        DeviceStatus::new(
+            "pcsc",
+            "PC/SC service".into(),
+            None,
+            up,
+            detail.map(|d| format!("PC/SC service not running: {d}")),
+        ),
     );
     publish(
         state,

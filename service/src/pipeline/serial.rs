@@ -1,10 +1,13 @@
 //! Serial readers inside `passdesk serve` (`[[serial]]` in passdesk.toml): a thread per port
-//! (the hardware crate's), and one dispatcher here turning their reads into decisions and their
-//! comings and goings into `/status` lines and stream events ("scanner disconnected").
+//! (the hardware crate's), and one dispatcher here offering their reads to the serial
+//! pipeline's [`Feed`] (never waiting for the database, so the ports' channel never backs up)
+//! and turning their comings and goings into `/status` lines and stream events ("scanner
+//! disconnected").
 
+use super::feed::{Drain, Feed};
 use super::DeviceStatus;
 use crate::config::SerialConfig;
-use crate::server::routes::scans::{decide, publish};
+use crate::server::routes::scans::publish;
 use crate::server::state::AppState;
 use anyhow::Context as _;
 use passdesk_core::scan::ReaderId;
@@ -70,16 +73,23 @@ pub fn reader_config(c: &SerialConfig) -> anyhow::Result<ReaderConfig> {
 pub struct SerialReaders {
     readers: Vec<SerialReader>,
     dispatcher: Option<std::thread::JoinHandle<()>>,
+    drain: Option<Drain>,
 }
 
 impl SerialReaders {
-    pub fn stop(mut self) {
+    /// Closes every port and ends the dispatcher: no new reads. The reads already queued are
+    /// decided by the returned [`Drain`]. An error: the dispatcher had panicked.
+    pub fn stop(mut self) -> (anyhow::Result<()>, Option<Drain>) {
         for r in self.readers.drain(..) {
             r.stop();
         }
-        if let Some(d) = self.dispatcher.take() {
-            let _ = d.join();
-        }
+        let joined = match self.dispatcher.take() {
+            Some(d) => d
+                .join()
+                .map_err(|_| anyhow::anyhow!("the serial dispatcher thread panicked")),
+            None => Ok(()),
+        };
+        (joined, self.drain.take())
     }
 }
 
@@ -93,28 +103,36 @@ pub fn spawn(
     for cfg in configs {
         state.devices.set(
             device_key(&cfg.reader_id),
-            DeviceStatus {
-                kind: "serial",
-                name: cfg.port.to_string(),
-                reader_id: Some(cfg.reader_id.clone()),
-                connected: false,
-                detail: Some("opening".into()),
-            },
+            DeviceStatus::new(
+                "serial",
+                cfg.port.to_string(),
+                Some(cfg.reader_id.clone()),
+                false,
+                Some("opening".into()),
+            ),
         );
         readers.push(SerialReader::spawn(cfg, tx.clone()).context("start a serial reader thread")?);
     }
     drop(tx); // the dispatcher ends when the last reader does
+    let (feed, drain) = Feed::start(
+        state.clone(),
+        &runtime,
+        "serial",
+        "Could not record this scan: please scan again",
+    );
+    // The feed lives in the dispatcher: when it ends (even by a panic), the decider drains.
     let dispatcher = std::thread::Builder::new()
         .name("passdesk-serial".into())
         .spawn(move || {
             for event in rx {
-                handle(&state, &runtime, event);
+                handle(&state, &feed, event);
             }
         })
         .context("start the serial dispatcher")?;
     Ok(SerialReaders {
         readers,
         dispatcher: Some(dispatcher),
+        drain: Some(drain),
     })
 }
 
@@ -122,7 +140,7 @@ fn device_key(reader_id: &str) -> String {
     format!("serial:{reader_id}")
 }
 
-fn handle(state: &AppState, runtime: &tokio::runtime::Handle, event: SerialEvent) {
+fn handle(state: &AppState, feed: &Feed, event: SerialEvent) {
     match event {
         SerialEvent::Connected { reader, path } => {
             tracing::info!(reader_id = %reader, path = %path.display(), "serial reader connected");
@@ -154,14 +172,7 @@ fn handle(state: &AppState, runtime: &tokio::runtime::Handle, event: SerialEvent
                 return;
             };
             let input = super::scan_input(scan.value, scan.medium, scan.at, reader_id);
-            if let Err(e) = runtime.block_on(decide(state, input)) {
-                tracing::error!(?e, "a serial read could not be decided");
-                publish(
-                    state,
-                    "tapFailed",
-                    &json!({ "readerId": scan.reader_id, "message": "Could not record this scan: please scan again", "tapAgain": true }),
-                );
-            }
+            feed.offer(&device_key(&scan.reader_id), input);
         }
         SerialEvent::Rejected { reader, rejected } => {
             tracing::info!(reader_id = %reader, reason = rejected.reason.code(), "serial read rejected");

@@ -97,6 +97,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The route's key check (server::access) found it already: one lookup per request.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let peer = rate_limit::peer(&parts.extensions);
         // A refused key is a 401, or a 429 once its address has been refused too often.
         let refused = |detail: &str| {

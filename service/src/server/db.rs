@@ -1,30 +1,49 @@
 //! The service's SQLite connections: one writer (SQLite has one writer at a time anyway), a few
 //! readers, a checkpointer thread. Work runs on tokio's blocking pool, never on the async threads.
+//! [`Db::close`] ends them all, last in a shutdown; work asked for after it is refused.
+//!
+//! One more connection, `aside`, writes bookkeeping that need not survive a power cut (an API
+//! key's last use), only while the writer is idle: see [`Db::write_aside_when_idle`].
 
 use passdesk_core::{OpenMode, Store, StoreError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub struct Db {
-    path: PathBuf,
-    writer: Mutex<Store>,
-    readers: Vec<Mutex<Store>>,
+    /// `None` once closed.
+    writer: Mutex<Option<Store>>,
+    readers: Vec<Mutex<Option<Store>>>,
+    /// `None` once closed.
+    aside: Mutex<Option<Store>>,
     next_reader: AtomicUsize,
-    stop: Arc<AtomicBool>,
+    /// Dropping it stops the checkpointer at once (it waits on the other end).
+    stop_checkpointer: Mutex<Option<Sender<()>>>,
     checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// Why work on the database did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("the database is closed: the service is shutting down")]
+    Closed,
+    #[error("a database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// A panic inside a transaction rolls it back as the stack unwinds, so a poisoned lock still
 /// guards a sound connection.
-fn lock(m: &Mutex<Store>) -> MutexGuard<'_, Store> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A reader's page cache (KiB). Readers answer lists and searches; the writer, which decides
-/// every scan, keeps [`Store::CACHE_KIB`]. Together they bound the service's SQLite memory
-/// (at most 16 + 3 × 4 MiB with three readers), which a counter app running for weeks needs.
+/// every scan, keeps [`Store::CACHE_KIB`]. Together they bound the page caches (16 + 3 × 4
+/// MiB with three readers, and 256 KiB for the checkpointer), which a counter app running for
+/// weeks needs; a statement's temporary b-trees (sorts, `temp_store = MEMORY`) come on top
+/// while it runs.
 const READER_CACHE_KIB: u32 = 4 * 1024;
 
 impl Db {
@@ -36,33 +55,38 @@ impl Db {
             .map(|_| {
                 let reader = Store::open(path, OpenMode::MustExist)?;
                 reader.set_cache_kib(READER_CACHE_KIB)?;
-                Ok(Mutex::new(reader))
+                Ok(Mutex::new(Some(reader)))
             })
             .collect::<Result<_, StoreError>>()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let handle = spawn_checkpointer(path.to_owned(), stop.clone())?;
+        let aside = open_aside(path)?;
+        let (stop, stopped) = channel();
+        let handle = spawn_checkpointer(path.to_owned(), stopped)?;
         Ok(Arc::new(Self {
-            path: path.to_owned(),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Some(writer)),
             readers,
+            aside: Mutex::new(Some(aside)),
             next_reader: AtomicUsize::new(0),
-            stop,
+            stop_checkpointer: Mutex::new(Some(stop)),
             checkpointer: Mutex::new(Some(handle)),
         }))
     }
 
     /// Runs `f` with the writer connection on the blocking pool.
-    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, tokio::task::JoinError>
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> T + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&db.writer))).await
+        tokio::task::spawn_blocking(move || match lock(&db.writer).as_mut() {
+            Some(store) => Ok(f(store)),
+            None => Err(DbError::Closed),
+        })
+        .await?
     }
 
     /// Runs `f` with one of the reader connections on the blocking pool.
-    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, tokio::task::JoinError>
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> T + Send + 'static,
@@ -70,52 +94,74 @@ impl Db {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
             let i = db.next_reader.fetch_add(1, Ordering::Relaxed) % db.readers.len();
-            f(&lock(&db.readers[i]))
+            match lock(&db.readers[i]).as_ref() {
+                Some(store) => Ok(f(store)),
+                None => Err(DbError::Closed),
+            }
         })
-        .await
+        .await?
     }
 
-    /// Runs `f` on the blocking pool while holding the writer, only if no one holds it now
-    /// (`None` otherwise): for bookkeeping on a connection of its own that must never make a
-    /// scan wait for it, nor take SQLite's write lock while the writer is in a transaction.
-    pub async fn when_writer_idle<T, F>(
-        self: &Arc<Self>,
-        f: F,
-    ) -> Result<Option<T>, tokio::task::JoinError>
+    /// Runs `f` with the `aside` connection on the blocking pool, only while no one holds the
+    /// writer (`Ok(None)` when someone does: try again later), and holding it meanwhile, so that
+    /// `aside` never takes SQLite's write lock from under a transaction of the writer and a
+    /// scan never queues behind it. `aside` commits without an fsync (`synchronous = NORMAL`:
+    /// the next commit of the writer syncs the WAL it lies in), so it holds the writer for
+    /// microseconds. For bookkeeping only: a power cut may lose its last commits.
+    pub async fn write_aside_when_idle<T, F>(self: &Arc<Self>, f: F) -> Result<Option<T>, DbError>
     where
         T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            let _writer = match db.writer.try_lock() {
+            let writer = match db.writer.try_lock() {
                 Ok(guard) => guard,
                 Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => return None,
+                Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
             };
-            Some(f())
+            if writer.is_none() {
+                return Err(DbError::Closed);
+            }
+            match lock(&db.aside).as_mut() {
+                Some(store) => Ok(Some(f(store))),
+                None => Err(DbError::Closed),
+            }
         })
-        .await
+        .await?
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Stops the checkpointer after a last checkpoint. Connections close when the `Db` drops.
-    pub fn close(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let handle = self
-            .checkpointer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(h) = handle {
+    /// The last step of a shutdown, once nothing writes any more (blocking: call it off the
+    /// async threads). Stops the checkpointer, moves the whole WAL into the database file and
+    /// empties it (`TRUNCATE`), and closes every connection; SQLite removes the `-wal` and
+    /// `-shm` files when the last connection to the file closes. Later work is refused with
+    /// [`DbError::Closed`]. A second call does nothing.
+    pub fn close(&self) -> Result<(), StoreError> {
+        drop(lock(&self.stop_checkpointer).take());
+        if let Some(h) = lock(&self.checkpointer).take() {
             let _ = h.join();
         }
-        let _ = lock(&self.writer).checkpoint_passive();
+        let readers: Vec<Store> = self.readers.iter().filter_map(|r| lock(r).take()).collect();
+        // Readers first: an open reader would hold a checkpoint back from the WAL's end.
+        drop(readers);
+        drop(lock(&self.aside).take());
+        let Some(writer) = lock(&self.writer).take() else {
+            return Ok(());
+        };
+        writer.checkpoint_truncate()
     }
+}
+
+/// The bookkeeping connection: no fsync at commit, no checkpoint at commit (the checkpointer
+/// thread does those), a small page cache, and no waiting for another process's write lock
+/// (that is a retry later, not a stall with the writer held).
+fn open_aside(path: &Path) -> Result<Store, StoreError> {
+    let store = Store::open(path, OpenMode::MustExist)?;
+    store.disable_autocheckpoint()?;
+    store.set_cache_kib(256)?;
+    store.conn().execute_batch("PRAGMA synchronous = NORMAL;")?;
+    store.conn().busy_timeout(Duration::ZERO)?;
+    Ok(store)
 }
 
 /// Checkpoints every two seconds: often enough to keep the WAL small, rarely enough that the
@@ -125,7 +171,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
 fn spawn_checkpointer(
     path: PathBuf,
-    stop: Arc<AtomicBool>,
+    stopped: std::sync::mpsc::Receiver<()>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let store = Store::open(&path, OpenMode::MustExist)?;
     // A checkpoint copies WAL frames straight to the database file, past the page cache.
@@ -133,12 +179,60 @@ fn spawn_checkpointer(
     Ok(std::thread::Builder::new()
         .name("passdesk-checkpoint".into())
         .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(CHECKPOINT_EVERY);
+            // Waits on the stop channel, not a sleep, so that a shutdown never waits 2 s.
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
                 if let Err(e) = store.checkpoint_passive() {
                     tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
                 }
             }
         })
         .expect("spawn the checkpoint thread"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn close_empties_the_wal_and_refuses_later_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(passdesk_core::store::DB_FILE);
+        drop(Store::open(&path, OpenMode::CreateIfMissing).unwrap());
+        let db = Db::open(&path, 2).unwrap();
+        db.write(|s| {
+            s.conn()
+                .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let wal = dir
+            .path()
+            .join(format!("{}-wal", passdesk_core::store::DB_FILE));
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        let closing = db.clone();
+        tokio::task::spawn_blocking(move || closing.close())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+            "the WAL is checkpointed and removed"
+        );
+        assert!(matches!(
+            db.read(|_| ()).await.unwrap_err(),
+            DbError::Closed
+        ));
+        assert!(matches!(
+            db.write(|_| ()).await.unwrap_err(),
+            DbError::Closed
+        ));
+        db.close().unwrap();
+        let n: i64 = Store::open(&path, OpenMode::MustExist)
+            .unwrap()
+            .conn()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 }

@@ -175,6 +175,19 @@ impl From<tokio::task::JoinError> for ApiError {
     }
 }
 
+impl From<super::db::DbError> for ApiError {
+    fn from(e: super::db::DbError) -> Self {
+        match e {
+            super::db::DbError::Closed => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the service is shutting down; nothing was changed",
+            ),
+            super::db::DbError::Task(join) => join.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,15 +3,14 @@
 //!
 //! A request only looks at a map in memory (and the `last_used_at` its key was read with): when
 //! its key's last recorded use is a minute old or more, the use is queued. One task writes the
-//! queued uses, all in one small transaction, when the service's writer is idle, on its own
-//! connection with `synchronous = NORMAL`: the commit costs no fsync (the next scan's commit
-//! syncs the WAL it lies in; a power cut may lose a last-use time, never a scan), so a scan
-//! arriving meanwhile waits at most for one tiny UPDATE, and none is queued behind it.
+//! queued uses, all in one small transaction, when the service's writer is idle, on the
+//! store's `aside` connection ([`Db::write_aside_when_idle`]): no fsync of its own (a power cut
+//! may lose a last-use time, never a scan), so a scan arriving meanwhile waits at most for one
+//! tiny UPDATE, and none is queued behind it.
 
-use super::db::Db;
-use passdesk_core::{api_keys, OpenMode, Store, StoreError, Timestamp};
+use super::db::{Db, DbError};
+use passdesk_core::{api_keys, Timestamp};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -57,10 +56,9 @@ impl KeyUse {
     }
 }
 
-/// Writes queued uses until every sender is gone.
+/// Writes queued uses until every sender is gone or the store is closed.
 async fn write_uses(db: Arc<Db>, mut rx: mpsc::Receiver<(String, Timestamp)>) {
     let mut pending: HashMap<String, Timestamp> = HashMap::new();
-    let mut conn: Option<Store> = None;
     loop {
         if pending.is_empty() {
             match rx.recv().await {
@@ -76,46 +74,25 @@ async fn write_uses(db: Arc<Db>, mut rx: mpsc::Receiver<(String, Timestamp)>) {
         }
         let batch: Vec<(String, Timestamp)> =
             pending.iter().map(|(k, t)| (k.clone(), *t)).collect();
-        let path = db.path().to_owned();
-        let store = conn.take();
-        let outcome = db
-            .when_writer_idle(move || {
-                let mut store = match store {
-                    Some(s) => s,
-                    None => match open(path) {
-                        Ok(s) => s,
-                        Err(e) => return (None, Err(e)),
-                    },
-                };
-                let written = store.write(|tx| api_keys::record_use(tx, &batch));
-                (Some(store), written)
-            })
+        let written = db
+            .write_aside_when_idle(move |s| s.write(|tx| api_keys::record_use(tx, &batch)))
             .await;
-        match outcome {
-            Ok(Some((store, Ok(())))) => {
-                conn = store;
+        match written {
+            Ok(Some(Ok(()))) => {
                 pending.clear();
                 continue;
             }
-            Ok(Some((store, Err(e)))) => {
-                conn = store;
+            // Another process holds the write lock (busy), or the write failed: later.
+            Ok(Some(Err(e))) => {
                 tracing::warn!(error = %e, keys = pending.len(), "cannot record API keys' last use yet; will retry");
             }
             // The writer is at work: let it be.
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "recording API keys' last use failed; will retry"),
+            Err(DbError::Closed) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "recording API keys' last use failed; will retry");
+            }
         }
         tokio::time::sleep(RETRY_AFTER).await;
     }
-}
-
-/// The connection last-use times are written on: no fsync at commit, no checkpoint at commit,
-/// and no waiting for another process's write lock (that is a retry later).
-fn open(path: PathBuf) -> Result<Store, StoreError> {
-    let store = Store::open(&path, OpenMode::MustExist)?;
-    store.disable_autocheckpoint()?;
-    store.set_cache_kib(64)?;
-    store.conn().execute_batch("PRAGMA synchronous = NORMAL;")?;
-    store.conn().busy_timeout(Duration::ZERO)?;
-    Ok(store)
 }

@@ -2,9 +2,11 @@
 //!
 //! Layers, outermost first: every request gets an id (`x-request-id`, and `id` in its errors);
 //! a panic in a handler becomes a 500 and the service lives on; a request that takes too long
-//! is answered 408; bodies over the limit are 413. The routes that answer without a key are
-//! rate limited per client address, as are requests refused for their key (`rate_limit`).
+//! is answered 408; bodies over the limit are 413. Every route that answers without a key (the
+//! public ones of [`documented`], and the screens) is rate limited per client address, as are
+//! requests refused for their key ([`rate_limit`]).
 
+pub mod access;
 pub mod auth;
 pub mod db;
 pub mod error;
@@ -20,11 +22,12 @@ pub mod state;
 pub mod ui;
 
 use crate::config::Config;
+use access::Routes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::routing::get;
+use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
 use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status};
@@ -36,20 +39,23 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::routes;
 
-/// The shared state, and the scan batching task (so: call inside the tokio runtime).
+/// The shared state, and the scan batching task (so: call inside the tokio runtime), which
+/// the shutdown closes.
 pub fn state(
     db: Arc<db::Db>,
     node: NodeIdentity,
     config: Config,
     shutdown: tokio::sync::watch::Receiver<bool>,
-) -> AppState {
+) -> (AppState, scan_queue::ScanQueue) {
     let (events, _) = broadcast::channel(1024);
     let devices = Arc::new(crate::pipeline::Devices::default());
-    let scans = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
+    let (scans, queue) = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
     let limits = rate_limit::RateLimits::new(&config.rate_limit);
     let key_use = key_use::KeyUse::spawn(db.clone());
-    AppState(Arc::new(Inner {
+    let state = AppState(Arc::new(Inner {
         db,
         node,
         config,
@@ -61,80 +67,72 @@ pub fn state(
         shutdown,
         limits,
         key_use,
-    }))
+    }));
+    (state, queue)
+}
+
+/// The API under `/api/v1`, one line per route: `routes!` names the handler (its path, method
+/// and operation come from its `#[utoipa::path]`), the method before it the least role a key
+/// needs (`public`: no key). The document is made from this list, so every route is in it.
+fn api_routes() -> Routes {
+    Routes::new(Default::default())
+        .public(routes!(openapi::document))
+        .reader(routes!(me::me))
+        .reader(routes!(status::status))
+        .reader(routes!(camera::jpeg))
+        .reader(routes!(camera::info))
+        .reader(routes!(scans::post))
+        .cashier(routes!(scans::list))
+        .reader(routes!(scans::stream))
+        .cashier(routes!(passes::list))
+        .manager(routes!(passes::create))
+        .cashier(routes!(passes::get))
+        .manager(routes!(passes::update))
+        .cashier(routes!(pass_page::qr_svg))
+        .cashier(routes!(pass_page::qr_png))
+        .cashier(routes!(loyalty::show))
+        .cashier(routes!(loyalty::patch))
+        .cashier(routes!(loyalty::earn))
+        .cashier(routes!(loyalty::stamp))
+        .cashier(routes!(loyalty::create_reward))
+        .cashier(routes!(loyalty::redeem_tier))
+        .cashier(routes!(loyalty::redeem_reward))
+        .cashier(routes!(loyalty::delete_reward))
+        .manager(routes!(loyalty::reverse))
+        .cashier(routes!(catalog::list_templates))
+        .manager(routes!(catalog::create_template))
+        .cashier(routes!(catalog::get_template))
+        .manager(routes!(catalog::update_template))
+        .cashier(routes!(catalog::list_events))
+        .manager(routes!(catalog::create_event))
+        .cashier(routes!(catalog::get_event))
+        .manager(routes!(catalog::update_event))
+        .cashier(routes!(catalog::list_readers))
+        .manager(routes!(catalog::create_reader))
+        .cashier(routes!(catalog::get_reader))
+        .manager(routes!(catalog::update_reader))
+        .fallback(|| async { ApiError::not_found("no such API route") })
+}
+
+/// Every route but the screens, with the OpenAPI document made from the same list
+/// (`GET /api/v1/openapi.json` and `passdesk openapi` print that document).
+pub fn documented() -> Routes {
+    Routes::new(openapi::ApiDoc::openapi())
+        .public(routes!(status::health))
+        .public(routes!(pass_page::page))
+        .nest("/api/v1", api_routes())
 }
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
-    let public_limit = axum::middleware::from_fn_with_state(state.clone(), rate_limit::public);
-    let api = Router::new()
-        .route(
-            "/openapi.json",
-            get(openapi::document).layer(public_limit.clone()),
-        )
-        .route("/me", get(me::me))
-        .route("/status", get(status::status))
-        .route("/camera/preview", get(camera::jpeg))
-        .route("/camera/preview.json", get(camera::info))
-        .route("/scans", post(scans::post).get(scans::list))
-        .route("/scans/stream", get(scans::stream))
-        .route("/passes", get(passes::list).post(passes::create))
-        .route("/passes/{id}", get(passes::get).patch(passes::update))
-        .route("/passes/{id}/qr.svg", get(pass_page::qr_svg))
-        .route("/passes/{id}/qr.png", get(pass_page::qr_png))
-        .route(
-            "/passes/{id}/loyalty",
-            get(loyalty::show).patch(loyalty::patch),
-        )
-        .route("/passes/{id}/loyalty/earn", post(loyalty::earn))
-        .route("/passes/{id}/loyalty/stamps", post(loyalty::stamp))
-        .route("/passes/{id}/loyalty/rewards", post(loyalty::create_reward))
-        .route("/passes/{id}/loyalty/redeem", post(loyalty::redeem_tier))
-        .route(
-            "/passes/{id}/loyalty/rewards/{reward}/redeem",
-            post(loyalty::redeem_reward),
-        )
-        .route(
-            "/passes/{id}/loyalty/rewards/{reward}",
-            axum::routing::delete(loyalty::delete_reward),
-        )
-        .route("/loyalty/entries/{entry}/reverse", post(loyalty::reverse))
-        .route(
-            "/passTemplates",
-            get(catalog::list_templates).post(catalog::create_template),
-        )
-        .route(
-            "/passTemplates/{id}",
-            get(catalog::get_template).patch(catalog::update_template),
-        )
-        .route(
-            "/events",
-            get(catalog::list_events).post(catalog::create_event),
-        )
-        .route(
-            "/events/{id}",
-            get(catalog::get_event).patch(catalog::update_event),
-        )
-        .route(
-            "/readers",
-            get(catalog::list_readers).post(catalog::create_reader),
-        )
-        .route(
-            "/readers/{id}",
-            get(catalog::get_reader).patch(catalog::update_reader),
-        )
-        .fallback(|| async { ApiError::not_found("no such API route") });
-    // What answers without a key: rate limited per address (the layer covers these routes and
-    // the UI's fallback, not the API nested after it).
-    Router::new()
-        .route("/", get(ui::serve))
-        .route("/health", get(status::health))
-        .route("/p/{token}", get(pass_page::page))
-        .fallback(ui::serve)
-        .layer(public_limit)
-        .nest("/api/v1", api)
-        .with_state(state)
+    let (documented, _) = documented().split();
+    documented
+        .route("/", get(screens))
+        .fallback(screens)
+        .with_state(state.clone())
+        // The key checks in front of the handlers (server::access) find the state here.
+        .layer(Extension(state))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(move |req, next| {
             refuse_oversized(limit, req, next)
@@ -151,6 +149,18 @@ pub fn router(state: AppState) -> Router {
             },
         ))
         .layer(axum::middleware::from_fn(request_id::layer))
+}
+
+/// The screens (`ui`), rate limited per address like every route that needs no key.
+async fn screens(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> Response {
+    let peer = rate_limit::peer(req.extensions());
+    if let Some(limited) = state.limits.refuse(rate_limit::Kind::Public, peer) {
+        return limited.into_response();
+    }
+    ui::serve(req.method().clone(), req.uri().clone()).await
 }
 
 /// A body announced larger than the limit is refused before a byte of it is read (chunked
@@ -176,19 +186,19 @@ async fn refuse_oversized(
     next.run(req).await
 }
 
-/// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish and
-/// closes the store (a last WAL checkpoint).
+/// Serves until `stop_accepting` resolves, then takes no new connections, closes idle ones and
+/// returns once the requests in flight have been answered (an event stream counts as one until
+/// `routes::scans::end_streams`). The store stays open: the shutdown in `launch` closes it
+/// after the scan queue has drained.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    stop_accepting: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = state.db.clone();
     // The peer's address (`ConnectInfo`) keys the rate limits.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stop_accepting)
         .await?;
-    tokio::task::spawn_blocking(move || db.close()).await?;
     Ok(())
 }

@@ -1,9 +1,11 @@
-//! The OpenAPI 3.1 document of the API, generated from the handlers' annotations, the request
-//! types and the response shapes in [`super::schemas`] (which name the core types the handlers
+//! The OpenAPI 3.1 document of the API, generated from the router's list of routes
+//! ([`super::documented`]: each handler's annotation, and who may call it), the request types
+//! and the response shapes in [`super::schemas`] (which name the core types the handlers
 //! serialise), served at `/api/v1/openapi.json` and printed by `passdesk openapi`. The UI's
 //! TypeScript types are generated from it (`ui/scripts/gen-types.mjs`).
 
 use axum::Json;
+use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -93,53 +95,27 @@ impl Modify for BearerKeys {
     }
 }
 
+/// What the document says besides its operations (those come from the router's list of
+/// routes, [`super::documented`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Passdesk counter API", description = "Offline wallet-pass check-in, loyalty and issuance, in PassEntry's shapes."),
+    // Relative: the counter that serves this document (127.0.0.1:8787 by default, or the
+    // address it listens on for the LAN); the paths start at its root.
+    servers((url = "/", description = "This counter (the address this document came from)")),
     modifiers(&BearerKeys),
     security(("bearer" = [])),
-    paths(
-        super::routes::status::health,
-        super::routes::status::status,
-        super::routes::me::me,
-        super::routes::camera::jpeg,
-        super::routes::camera::info,
-        super::routes::scans::post,
-        super::routes::scans::list,
-        super::routes::scans::stream,
-        super::routes::passes::list,
-        super::routes::passes::get,
-        super::routes::passes::create,
-        super::routes::passes::update,
-        super::routes::pass_page::qr_svg,
-        super::routes::pass_page::qr_png,
-        super::routes::pass_page::page,
-        super::routes::loyalty::show,
-        super::routes::loyalty::patch,
-        super::routes::loyalty::earn,
-        super::routes::loyalty::stamp,
-        super::routes::loyalty::create_reward,
-        super::routes::loyalty::redeem_tier,
-        super::routes::loyalty::redeem_reward,
-        super::routes::loyalty::delete_reward,
-        super::routes::loyalty::reverse,
-        super::routes::catalog::list_templates,
-        super::routes::catalog::get_template,
-        super::routes::catalog::create_template,
-        super::routes::catalog::update_template,
-        super::routes::catalog::list_events,
-        super::routes::catalog::get_event,
-        super::routes::catalog::create_event,
-        super::routes::catalog::update_event,
-        super::routes::catalog::list_readers,
-        super::routes::catalog::get_reader,
-        super::routes::catalog::create_reader,
-        super::routes::catalog::update_reader,
-    ),
     components(schemas(ErrorDoc, super::schemas::ScanResource))
 )]
 pub struct ApiDoc;
 
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document, made once from the router's list of routes.
+pub fn api() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| super::documented().split().1)
+}
+
+#[utoipa::path(get, operation_id = "getOpenApi", path = "/openapi.json", tag = "status", summary = "This document: the API in OpenAPI 3.1", responses((status = 200, description = "The OpenAPI document", content_type = "application/json"), Errors))]
+pub async fn document() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(api())
 }

@@ -10,7 +10,7 @@
 use super::error::ApiError;
 use super::state::AppState;
 use crate::config::RateLimitConfig;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Extension, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -123,8 +123,8 @@ fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The layer on the public routes.
-pub async fn public(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The layer on the public routes (`server::access`; it finds the state as an extension).
+pub async fn public(Extension(state): Extension<AppState>, req: Request, next: Next) -> Response {
     match state.limits.refuse(Kind::Public, peer(req.extensions())) {
         Some(limited) => limited.into_response(),
         None => next.run(req).await,

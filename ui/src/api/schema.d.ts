@@ -10,6 +10,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * The camera's latest picture (JPEG)
+         * @description Needs a reader key or one with a higher role.
+         */
         get: operations["getCameraPreview"];
         put?: never;
         post?: never;
@@ -26,6 +30,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * The camera's latest picture: its size, time and the code read in it
+         * @description Needs a reader key or one with a higher role.
+         */
         get: operations["getCameraPreviewInfo"];
         put?: never;
         post?: never;
@@ -42,8 +50,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List events
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["listEvents"];
         put?: never;
+        /**
+         * Create an event
+         * @description Needs a manager key or one with a higher role.
+         */
         post: operations["createEvent"];
         delete?: never;
         options?: never;
@@ -58,12 +74,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get an event
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Change an event
+         * @description Needs a manager key or one with a higher role.
+         */
         patch: operations["updateEvent"];
         trace?: never;
     };
@@ -76,7 +100,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Reverse a loyalty ledger entry (a refund)
+         * @description Needs a manager key or one with a higher role.
+         */
         post: operations["reverseEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document: the API in OpenAPI 3.1
+         * @description No key needed.
+         */
+        get: operations["getOpenApi"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -90,8 +138,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List pass templates
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["listTemplates"];
         put?: never;
+        /**
+         * Create a pass template
+         * @description Needs a manager key or one with a higher role.
+         */
         post: operations["createTemplate"];
         delete?: never;
         options?: never;
@@ -106,12 +162,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a pass template
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["getTemplate"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Change a pass template
+         * @description Needs a manager key or one with a higher role.
+         */
         patch: operations["updateTemplate"];
         trace?: never;
     };
@@ -122,8 +186,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List and search passes
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["listPasses"];
         put?: never;
+        /**
+         * Issue a pass
+         * @description Needs a manager key or one with a higher role.
+         */
         post: operations["createPass"];
         delete?: never;
         options?: never;
@@ -138,12 +210,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a pass by id or extId
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["getPass"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Change, void or reactivate a pass
+         * @description Needs a manager key or one with a higher role.
+         */
         patch: operations["updatePass"];
         trace?: never;
     };
@@ -154,13 +234,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A pass's loyalty: balance, stamps, rewards and ledger
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["getLoyalty"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** PassEntry's loyalty update: answers the pass with `meta.loyalty.balance`. */
+        /**
+         * PassEntry's loyalty update: answers the pass with `meta.loyalty.balance`.
+         * @description Needs a cashier key or one with a higher role.
+         */
         patch: operations["patchLoyalty"];
         trace?: never;
     };
@@ -173,6 +260,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Add points (or a purchase amount) to a pass
+         * @description Needs a cashier key or one with a higher role.
+         */
         post: operations["earnPoints"];
         delete?: never;
         options?: never;
@@ -189,7 +280,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Claims a tier and redeems it in one operation (the usual thing at a till). */
+        /**
+         * Claims a tier and redeems it in one operation (the usual thing at a till).
+         * @description Needs a cashier key or one with a higher role.
+         */
         post: operations["redeemTier"];
         delete?: never;
         options?: never;
@@ -206,6 +300,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Claim a reward: reserve a tier's points
+         * @description Needs a cashier key or one with a higher role.
+         */
         post: operations["createReward"];
         delete?: never;
         options?: never;
@@ -223,6 +321,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /**
+         * Delete a claimed reward and give its points back
+         * @description Needs a cashier key or one with a higher role.
+         */
         delete: operations["deleteReward"];
         options?: never;
         head?: never;
@@ -238,6 +340,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Redeem a claimed reward
+         * @description Needs a cashier key or one with a higher role.
+         */
         post: operations["redeemReward"];
         delete?: never;
         options?: never;
@@ -254,6 +360,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Add stamps to a pass
+         * @description Needs a cashier key or one with a higher role.
+         */
         post: operations["addStamps"];
         delete?: never;
         options?: never;
@@ -268,6 +378,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A pass's QR code as PNG
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["getPassQrPng"];
         put?: never;
         post?: never;
@@ -284,6 +398,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * A pass's QR code as SVG
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["getPassQrSvg"];
         put?: never;
         post?: never;
@@ -300,8 +418,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List readers
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["listReaders"];
         put?: never;
+        /**
+         * Register a reader
+         * @description Needs a manager key or one with a higher role.
+         */
         post: operations["createReader"];
         delete?: never;
         options?: never;
@@ -316,12 +442,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get a reader
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["getReader"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Change a reader's settings
+         * @description Needs a manager key or one with a higher role.
+         */
         patch: operations["updateReader"];
         trace?: never;
     };
@@ -332,8 +466,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * The scan log, newest first, with totals
+         * @description Needs a cashier key or one with a higher role.
+         */
         get: operations["listScans"];
         put?: never;
+        /**
+         * Scan a value: decide, record and answer
+         * @description Needs a reader key or one with a higher role.
+         */
         post: operations["postScan"];
         delete?: never;
         options?: never;
@@ -348,6 +490,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Every decision as it happens (server-sent events)
+         * @description Needs a reader key or one with a higher role.
+         */
         get: operations["streamScans"];
         put?: never;
         post?: never;
@@ -364,6 +510,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * The counter's status: version, readers, devices, backlog
+         * @description Needs a reader key or one with a higher role.
+         */
         get: operations["getStatus"];
         put?: never;
         post?: never;
@@ -380,6 +530,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Is the service up (for probes)
+         * @description No key needed.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -396,7 +550,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The holder's page. Not found is a plain page too: a person, not a program, reads it. */
+        /**
+         * The holder's page. Not found is a plain page too: a person, not a program, reads it.
+         * @description No key needed.
+         */
         get: operations["getPassPage"];
         put?: never;
         post?: never;
@@ -1802,6 +1959,89 @@ export interface operations {
             };
         };
     };
+    getOpenApi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
     listTemplates: {
         parameters: {
             query?: never;
@@ -2220,27 +2460,27 @@ export interface operations {
     };
     listPasses: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                page: number | null;
-                perPage: number | null;
-                status: string | null;
-                deviceType: string | null;
-                groupTag: string | null;
-                passTemplateUuid: string | null;
-                passTemplateName: string | null;
-                eventUuid: string | null;
-                eventName: string | null;
-                createdAfter: string | null;
-                createdBefore: string | null;
+            query?: {
+                page?: number;
+                perPage?: number;
+                status?: string;
+                deviceType?: string;
+                groupTag?: string;
+                passTemplateUuid?: string;
+                passTemplateName?: string;
+                eventUuid?: string;
+                eventName?: string;
+                createdAfter?: string;
+                createdBefore?: string;
                 /** @description Passdesk: holder name, email, extId, barcode or NFC value contains this. */
-                search: string | null;
-                fields: string | null;
-                includePassDesign: boolean | null;
-                includeLocations: boolean | null;
-                includeBeacons: boolean | null;
+                search?: string;
+                fields?: string;
+                includePassDesign?: boolean;
+                includeLocations?: boolean;
+                includeBeacons?: boolean;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2339,13 +2579,13 @@ export interface operations {
     };
     createPass: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                passTemplate: string | null;
-                extId: string | null;
-                includePassSource: string | null;
+            query?: {
+                passTemplate?: string;
+                extId?: string;
+                includePassSource?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -2448,15 +2688,16 @@ export interface operations {
     };
     getPass: {
         parameters: {
-            query?: never;
+            query?: {
+                includePassSource?: string;
+                includePassDesign?: boolean;
+                includeLocations?: boolean;
+                includeBeacons?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Pass id, or its extId */
                 id: string;
-                includePassSource: string | null;
-                includePassDesign: boolean | null;
-                includeLocations: boolean | null;
-                includeBeacons: boolean | null;
             };
             cookie?: never;
         };
@@ -3541,13 +3782,14 @@ export interface operations {
     };
     getPassQrPng: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Pixels per QR module (2 to 40; default 8). */
+                size?: number;
+            };
             header?: never;
             path: {
                 /** @description Pass id, or its extId */
                 id: string;
-                /** @description Pixels per QR module (2 to 40; default 8). */
-                size: number | null;
             };
             cookie?: never;
         };
@@ -3647,13 +3889,14 @@ export interface operations {
     };
     getPassQrSvg: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Pixels per QR module (2 to 40; default 8). */
+                size?: number;
+            };
             header?: never;
             path: {
                 /** @description Pass id, or its extId */
                 id: string;
-                /** @description Pixels per QR module (2 to 40; default 8). */
-                size: number | null;
             };
             cookie?: never;
         };
@@ -4169,15 +4412,15 @@ export interface operations {
     };
     listScans: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                passId: string | null;
-                readerId: string | null;
-                verdict: string | null;
-                since: string | null;
-                limit: number | null;
+            query?: {
+                passId?: string;
+                readerId?: string;
+                verdict?: string;
+                since?: string;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -4608,24 +4851,6 @@ export interface operations {
                     "application/json": {
                         errors: components["schemas"]["ErrorObject"][];
                     };
-                };
-            };
-            /** @description No key, or a key that is not (or no longer) valid. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorDoc"];
-                };
-            };
-            /** @description The key's role may not do this. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
             404: {

@@ -63,7 +63,7 @@ fn unix_ms(t: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-#[utoipa::path(get, operation_id = "getCameraPreview", path = "/api/v1/camera/preview", tag = "status", responses((status = 200, description = "The latest camera frame, grey, at most 640 px wide", content_type = "image/jpeg"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getCameraPreview", summary = "The camera's latest picture (JPEG)", path = "/camera/preview", tag = "status", responses((status = 200, description = "The latest camera frame, grey, at most 640 px wide", content_type = "image/jpeg"), crate::server::openapi::Errors))]
 pub async fn jpeg(State(state): State<AppState>, _caller: Caller) -> ApiResult<Response> {
     let preview = latest(&state)?;
     let at = unix_ms(preview.at);
@@ -84,7 +84,7 @@ pub async fn jpeg(State(state): State<AppState>, _caller: Caller) -> ApiResult<R
         .into_response())
 }
 
-#[utoipa::path(get, operation_id = "getCameraPreviewInfo", path = "/api/v1/camera/preview.json", tag = "status", responses((status = 200, description = "The latest camera frame's size and time, and the code read in the last 1.5 s with its outline", body = crate::server::schemas::CameraPreviewDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getCameraPreviewInfo", summary = "The camera's latest picture: its size, time and the code read in it", path = "/camera/preview.json", tag = "status", responses((status = 200, description = "The latest camera frame's size and time, and the code read in the last 1.5 s with its outline", body = crate::server::schemas::CameraPreviewDoc), crate::server::openapi::Errors))]
 pub async fn info(State(state): State<AppState>, _caller: Caller) -> ApiResult<Response> {
     let p = latest(&state)?;
     let at = unix_ms(p.at);

@@ -35,7 +35,7 @@ fn reader_resource(r: &Reader) -> Value {
     }})
 }
 
-#[utoipa::path(get, operation_id = "listTemplates", path = "/api/v1/passTemplates", tag = "templates", responses((status = 200, description = "Templates", body = crate::server::schemas::TemplateList), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listTemplates", summary = "List pass templates", path = "/passTemplates", tag = "templates", responses((status = 200, description = "Templates", body = crate::server::schemas::TemplateList), crate::server::openapi::Errors))]
 pub async fn list_templates(
     State(state): State<AppState>,
     caller: Caller,
@@ -48,7 +48,7 @@ pub async fn list_templates(
     Ok(doc(all.iter().map(template_resource).collect()))
 }
 
-#[utoipa::path(get, operation_id = "getTemplate", path = "/api/v1/passTemplates/{id}", tag = "templates", params(("id" = String, Path)), responses((status = 200, description = "A template", body = crate::server::schemas::TemplateDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getTemplate", summary = "Get a pass template", path = "/passTemplates/{id}", tag = "templates", params(("id" = String, Path)), responses((status = 200, description = "A template", body = crate::server::schemas::TemplateDoc), crate::server::openapi::Errors))]
 pub async fn get_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,7 +75,7 @@ pub struct TemplateBody {
     template_type: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "createTemplate", path = "/api/v1/passTemplates", tag = "templates", request_body = TemplateBody, responses((status = 201, description = "The template", body = crate::server::schemas::TemplateDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "createTemplate", summary = "Create a pass template", path = "/passTemplates", tag = "templates", request_body = TemplateBody, responses((status = 201, description = "The template", body = crate::server::schemas::TemplateDoc), crate::server::openapi::Errors))]
 pub async fn create_template(
     State(state): State<AppState>,
     caller: Caller,
@@ -125,14 +125,14 @@ fn non_empty(pointer: &str, v: &str) -> ApiResult<String> {
     Ok(v.to_owned())
 }
 
-#[utoipa::path(get, operation_id = "listEvents", path = "/api/v1/events", tag = "events", responses((status = 200, description = "Events", body = crate::server::schemas::EventList), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listEvents", summary = "List events", path = "/events", tag = "events", responses((status = 200, description = "Events", body = crate::server::schemas::EventList), crate::server::openapi::Errors))]
 pub async fn list_events(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
     let all = state.db.read(|s| catalog::list_events(s.conn())).await??;
     Ok(doc(all.iter().map(event_resource).collect()))
 }
 
-#[utoipa::path(get, operation_id = "getEvent", path = "/api/v1/events/{id}", tag = "events", params(("id" = String, Path)), responses((status = 200, description = "An event", body = crate::server::schemas::EventDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getEvent", summary = "Get an event", path = "/events/{id}", tag = "events", params(("id" = String, Path)), responses((status = 200, description = "An event", body = crate::server::schemas::EventDoc), crate::server::openapi::Errors))]
 pub async fn get_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -167,7 +167,7 @@ pub struct EventFields {
     time_zone: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "createEvent", path = "/api/v1/events", tag = "events", request_body = EventBody, responses((status = 201, description = "The event", body = crate::server::schemas::EventDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "createEvent", summary = "Create an event", path = "/events", tag = "events", request_body = EventBody, responses((status = 201, description = "The event", body = crate::server::schemas::EventDoc), crate::server::openapi::Errors))]
 pub async fn create_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -196,14 +196,14 @@ pub async fn create_event(
     Ok((StatusCode::CREATED, doc(event_resource(&e))))
 }
 
-#[utoipa::path(get, operation_id = "listReaders", path = "/api/v1/readers", tag = "readers", responses((status = 200, description = "Readers", body = crate::server::schemas::ReaderList), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listReaders", summary = "List readers", path = "/readers", tag = "readers", responses((status = 200, description = "Readers", body = crate::server::schemas::ReaderList), crate::server::openapi::Errors))]
 pub async fn list_readers(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
     let all = state.db.read(|s| catalog::list_readers(s.conn())).await??;
     Ok(doc(all.iter().map(reader_resource).collect()))
 }
 
-#[utoipa::path(get, operation_id = "getReader", path = "/api/v1/readers/{id}", tag = "readers", params(("id" = String, Path)), responses((status = 200, description = "A reader", body = crate::server::schemas::ReaderDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getReader", summary = "Get a reader", path = "/readers/{id}", tag = "readers", params(("id" = String, Path)), responses((status = 200, description = "A reader", body = crate::server::schemas::ReaderDoc), crate::server::openapi::Errors))]
 pub async fn get_reader(
     State(state): State<AppState>,
     caller: Caller,
@@ -307,7 +307,7 @@ async fn save_reader(
     Ok(saved)
 }
 
-#[utoipa::path(post, operation_id = "createReader", path = "/api/v1/readers", tag = "readers", request_body = ReaderBody, responses((status = 201, description = "The reader", body = crate::server::schemas::ReaderDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "createReader", summary = "Register a reader", path = "/readers", tag = "readers", request_body = ReaderBody, responses((status = 201, description = "The reader", body = crate::server::schemas::ReaderDoc), crate::server::openapi::Errors))]
 pub async fn create_reader(
     State(state): State<AppState>,
     caller: Caller,
@@ -321,7 +321,7 @@ pub async fn create_reader(
     Ok((StatusCode::CREATED, doc(reader_resource(&r))))
 }
 
-#[utoipa::path(patch, operation_id = "updateReader", path = "/api/v1/readers/{id}", tag = "readers", params(("id" = String, Path)), request_body = ReaderBody, responses((status = 200, description = "The reader", body = crate::server::schemas::ReaderDoc), crate::server::openapi::Errors))]
+#[utoipa::path(patch, operation_id = "updateReader", summary = "Change a reader's settings", path = "/readers/{id}", tag = "readers", params(("id" = String, Path)), request_body = ReaderBody, responses((status = 200, description = "The reader", body = crate::server::schemas::ReaderDoc), crate::server::openapi::Errors))]
 pub async fn update_reader(
     State(state): State<AppState>,
     caller: Caller,
@@ -340,7 +340,7 @@ pub struct TemplatePatch {
     template_type: Option<String>,
 }
 
-#[utoipa::path(patch, operation_id = "updateTemplate", path = "/api/v1/passTemplates/{id}", tag = "templates", params(("id" = String, Path)), request_body = TemplatePatch,
+#[utoipa::path(patch, operation_id = "updateTemplate", summary = "Change a pass template", path = "/passTemplates/{id}", tag = "templates", params(("id" = String, Path)), request_body = TemplatePatch,
     responses((status = 200, description = "The template", body = crate::server::schemas::TemplateDoc), crate::server::openapi::Errors))]
 pub async fn update_template(
     State(state): State<AppState>,
@@ -388,7 +388,7 @@ pub struct EventPatch {
     time_zone: Option<String>,
 }
 
-#[utoipa::path(patch, operation_id = "updateEvent", path = "/api/v1/events/{id}", tag = "events", params(("id" = String, Path)), request_body = EventPatchBody,
+#[utoipa::path(patch, operation_id = "updateEvent", summary = "Change an event", path = "/events/{id}", tag = "events", params(("id" = String, Path)), request_body = EventPatchBody,
     responses((status = 200, description = "The event", body = crate::server::schemas::EventDoc), crate::server::openapi::Errors))]
 pub async fn update_event(
     State(state): State<AppState>,

@@ -56,7 +56,7 @@ pub struct PatchBody {
 }
 
 /// PassEntry's loyalty update: answers the pass with `meta.loyalty.balance`.
-#[utoipa::path(patch, operation_id = "patchLoyalty", path = "/api/v1/passes/{id}/loyalty", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = PatchBody, responses((status = 200, description = "The pass with meta.loyalty.balance", body = crate::server::schemas::PatchLoyaltyDoc), crate::server::openapi::Errors))]
+#[utoipa::path(patch, operation_id = "patchLoyalty", path = "/passes/{id}/loyalty", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = PatchBody, responses((status = 200, description = "The pass with meta.loyalty.balance", body = crate::server::schemas::PatchLoyaltyDoc), crate::server::openapi::Errors))]
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,7 +128,7 @@ pub struct EarnBody {
     points: Option<i64>,
 }
 
-#[utoipa::path(post, operation_id = "earnPoints", path = "/api/v1/passes/{id}/loyalty/earn", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = EarnBody, responses((status = 200, description = "The operation and the new balance", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "earnPoints", summary = "Add points (or a purchase amount) to a pass", path = "/passes/{id}/loyalty/earn", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = EarnBody, responses((status = 200, description = "The operation and the new balance", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn earn(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,7 +162,7 @@ fn one() -> i64 {
     1
 }
 
-#[utoipa::path(post, operation_id = "addStamps", path = "/api/v1/passes/{id}/loyalty/stamps", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = StampBody, responses((status = 200, description = "The operation and the new balance", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "addStamps", summary = "Add stamps to a pass", path = "/passes/{id}/loyalty/stamps", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = StampBody, responses((status = 200, description = "The operation and the new balance", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn stamp(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,7 +190,7 @@ pub struct TierBody {
     tier: String,
 }
 
-#[utoipa::path(post, operation_id = "createReward", path = "/api/v1/passes/{id}/loyalty/rewards", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = TierBody, responses((status = 200, description = "The reward, reserved", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "createReward", summary = "Claim a reward: reserve a tier's points", path = "/passes/{id}/loyalty/rewards", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = TierBody, responses((status = 200, description = "The reward, reserved", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn create_reward(
     State(state): State<AppState>,
     caller: Caller,
@@ -213,7 +213,7 @@ pub async fn create_reward(
 }
 
 /// Claims a tier and redeems it in one operation (the usual thing at a till).
-#[utoipa::path(post, operation_id = "redeemTier", path = "/api/v1/passes/{id}/loyalty/redeem", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = TierBody, responses((status = 200, description = "The reward, redeemed", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "redeemTier", path = "/passes/{id}/loyalty/redeem", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = TierBody, responses((status = 200, description = "The reward, redeemed", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn redeem_tier(
     State(state): State<AppState>,
     caller: Caller,
@@ -231,7 +231,7 @@ pub async fn redeem_tier(
     Ok(result_doc(&run(&state, &headers, op).await?))
 }
 
-#[utoipa::path(post, operation_id = "redeemReward", path = "/api/v1/passes/{id}/loyalty/rewards/{reward}/redeem", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, redeemed", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "redeemReward", summary = "Redeem a claimed reward", path = "/passes/{id}/loyalty/rewards/{reward}/redeem", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, redeemed", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn redeem_reward(
     State(state): State<AppState>,
     caller: Caller,
@@ -251,7 +251,7 @@ pub async fn redeem_reward(
     ))
 }
 
-#[utoipa::path(delete, operation_id = "deleteReward", path = "/api/v1/passes/{id}/loyalty/rewards/{reward}", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, deleted and released", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
+#[utoipa::path(delete, operation_id = "deleteReward", summary = "Delete a claimed reward and give its points back", path = "/passes/{id}/loyalty/rewards/{reward}", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, deleted and released", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn delete_reward(
     State(state): State<AppState>,
     caller: Caller,
@@ -275,7 +275,7 @@ pub struct ReverseBody {
     reason: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "reverseEntry", path = "/api/v1/loyalty/entries/{entry}/reverse", tag = "loyalty", params(("entry" = String, Path, description = "Ledger entry id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = ReverseBody, responses((status = 200, description = "The compensating entry", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "reverseEntry", summary = "Reverse a loyalty ledger entry (a refund)", path = "/loyalty/entries/{entry}/reverse", tag = "loyalty", params(("entry" = String, Path, description = "Ledger entry id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), request_body = ReverseBody, responses((status = 200, description = "The compensating entry", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn reverse(
     State(state): State<AppState>,
     caller: Caller,
@@ -297,7 +297,7 @@ pub async fn reverse(
     ))
 }
 
-#[utoipa::path(get, operation_id = "getLoyalty", path = "/api/v1/passes/{id}/loyalty", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId")), responses((status = 200, description = "Balance, stamps, rewards and the ledger", body = crate::server::schemas::LoyaltyDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getLoyalty", summary = "A pass's loyalty: balance, stamps, rewards and ledger", path = "/passes/{id}/loyalty", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId")), responses((status = 200, description = "Balance, stamps, rewards and the ledger", body = crate::server::schemas::LoyaltyDoc), crate::server::openapi::Errors))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,

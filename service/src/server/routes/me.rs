@@ -33,7 +33,8 @@ pub struct MeAttributes {
     readers: Vec<String>,
 }
 
-#[utoipa::path(get, operation_id = "getMe", path = "/api/v1/me", tag = "keys",
+/// Who the presented key is: its id, name, role and bound readers (never its secret).
+#[utoipa::path(get, operation_id = "getMe", summary = "Who the presented key is: id, name, role, bound readers", path = "/me", tag = "keys",
     responses((status = 200, description = "The presented key: id, name, role, bound readers", body = MeDoc),
               crate::server::openapi::Errors))]
 pub async fn me(caller: Caller) -> Json<MeDoc> {

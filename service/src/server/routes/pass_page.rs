@@ -9,6 +9,7 @@ use crate::qr_image;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -19,10 +20,18 @@ use passdesk_core::{catalog, pass_store, StoreError};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SizeQuery {
     /// Pixels per QR module (2 to 40; default 8).
     size: Option<u32>,
+}
+
+/// A query that does not parse is a JSON:API 400 like every other error (axum's own answer is
+/// plain text, which the document does not promise).
+fn size_query(q: Result<Query<SizeQuery>, QueryRejection>) -> ApiResult<SizeQuery> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
 async fn pass_and_names(
@@ -53,42 +62,61 @@ fn barcode_value(p: &Pass) -> ApiResult<&str> {
     })
 }
 
-#[utoipa::path(get, operation_id = "getPassQrSvg", path = "/api/v1/passes/{id}/qr.svg", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/svg+xml"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getPassQrSvg", summary = "A pass's QR code as SVG", path = "/passes/{id}/qr.svg", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/svg+xml"), crate::server::openapi::Errors))]
 pub async fn qr_svg(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<SizeQuery>,
+    q: Result<Query<SizeQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
+    let q = size_query(q)?;
     qr_image_of(&state, &caller, id, q, "image/svg+xml", |v, px| {
         qr_image::svg(v, px).map(String::into_bytes)
     })
     .await
 }
 
-#[utoipa::path(get, operation_id = "getPassQrPng", path = "/api/v1/passes/{id}/qr.png", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/png"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getPassQrPng", summary = "A pass's QR code as PNG", path = "/passes/{id}/qr.png", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), SizeQuery), responses((status = 200, description = "The QR code", content_type = "image/png"), crate::server::openapi::Errors))]
 pub async fn qr_png(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<SizeQuery>,
+    q: Result<Query<SizeQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
+    let q = size_query(q)?;
     qr_image_of(&state, &caller, id, q, "image/png", qr_image::png).await
 }
 
-/// The pass's barcode value drawn by `render` at the requested module size.
+/// QR images drawn at once, service-wide: each holds up to a 16 MiB buffer while it is drawn.
+static RENDERING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// The pass's barcode value drawn by `render` at the requested module size, on the blocking
+/// pool (a large PNG is tens of milliseconds of CPU), within `qr_image`'s caps (422 past them).
 async fn qr_image_of(
     state: &AppState,
     caller: &Caller,
     id: String,
     q: SizeQuery,
     content_type: &'static str,
-    render: impl FnOnce(&str, u32) -> Result<Vec<u8>, qr_image::QrImageError>,
+    render: fn(&str, u32) -> Result<Vec<u8>, qr_image::QrImageError>,
 ) -> ApiResult<Response> {
     caller.require(Role::Cashier)?;
     let (pass, _, _) = pass_and_names(state, id).await?;
-    let image = render(barcode_value(&pass)?, q.size.unwrap_or(8))
-        .map_err(|e| ApiError::unprocessable("qr", e.to_string()))?;
+    let value = barcode_value(&pass)?.to_owned();
+    let size = q.size.unwrap_or(8);
+    let _turn = RENDERING
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the QR renderer is closed"))?;
+    let image = tokio::task::spawn_blocking(move || render(&value, size))
+        .await?
+        .map_err(|e| {
+            let unprocessable = ApiError::unprocessable(e.code(), e.to_string());
+            match e {
+                qr_image::QrImageError::TooLong(_) => unprocessable,
+                _ => unprocessable.parameter("size"),
+            }
+        })?;
     Ok(([(header::CONTENT_TYPE, content_type)], image).into_response())
 }
 
@@ -123,8 +151,7 @@ async fn pass_by_link(
     params(("token" = String, Path, description = "The token of the pass's holder link (its downloadUrl): 32 hex digits, never the pass id or extId")),
     responses((status = 200, description = "The holder's pass page", content_type = "text/html"),
               (status = 404, description = "No pass has this link (a page for a person; the same for any other path)", content_type = "text/html"),
-              (status = 429, description = "Too many requests from this address", body = crate::server::openapi::ErrorDoc)),
-    security(()))]
+              (status = 429, description = "Too many requests from this address", body = crate::server::openapi::ErrorDoc)))]
 pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let found = match HolderToken::parse(&token) {
         Some(token) => pass_by_link(&state, token).await,

@@ -33,6 +33,7 @@ fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     page: Option<u32>,
@@ -54,7 +55,7 @@ pub struct ListQuery {
     include_beacons: Option<bool>,
 }
 
-#[utoipa::path(get, operation_id = "listPasses", path = "/api/v1/passes", tag = "passes", params(ListQuery), responses((status = 200, description = "A page of passes", body = crate::server::schemas::PassPage), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listPasses", summary = "List and search passes", path = "/passes", tag = "passes", params(ListQuery), responses((status = 200, description = "A page of passes", body = crate::server::schemas::PassPage), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,6 +206,7 @@ fn find(s: &Store, id: &str) -> Result<Option<Pass>, StoreError> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetQuery {
     include_pass_source: Option<String>,
@@ -213,7 +215,7 @@ pub struct GetQuery {
     include_beacons: Option<bool>,
 }
 
-#[utoipa::path(get, operation_id = "getPass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), GetQuery), responses((status = 200, description = "The pass, with meta.loyalty when it has some", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getPass", summary = "Get a pass by id or extId", path = "/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId"), GetQuery), responses((status = 200, description = "The pass, with meta.loyalty when it has some", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -268,6 +270,7 @@ fn pass_source_note(body: &mut Value, requested: Option<&str>) -> ApiResult<()> 
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateQuery {
     pass_template: Option<String>,
@@ -301,7 +304,7 @@ pub struct CreateBody {
     initial_balance: Option<i64>,
 }
 
-#[utoipa::path(post, operation_id = "createPass", path = "/api/v1/passes", tag = "passes", params(CreateQuery), request_body = CreateBody, responses((status = 201, description = "The new pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "createPass", summary = "Issue a pass", path = "/passes", tag = "passes", params(CreateQuery), request_body = CreateBody, responses((status = 201, description = "The new pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -498,7 +501,7 @@ pub struct UpdateBody {
     beacons: Option<Vec<Value>>,
 }
 
-#[utoipa::path(patch, operation_id = "updatePass", path = "/api/v1/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId")), request_body = UpdateBody, responses((status = 200, description = "The updated pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
+#[utoipa::path(patch, operation_id = "updatePass", summary = "Change, void or reactivate a pass", path = "/passes/{id}", tag = "passes", params(("id" = String, Path, description = "Pass id, or its extId")), request_body = UpdateBody, responses((status = 200, description = "The updated pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,

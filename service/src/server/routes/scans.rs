@@ -49,7 +49,7 @@ pub struct ScanLoyalty {
     pub redeem_tier: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "postScan", path = "/api/v1/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer", path = "/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
@@ -217,7 +217,13 @@ pub async fn decide(state: &AppState, input: ScanInput) -> ApiResult<Decision> {
         .scans
         .send(PendingScan { input, reply })
         .await
-        .map_err(|_| ApiError::internal("the service is shutting down; scan again in a moment"))?;
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the service is shutting down; nothing was recorded: scan again in a moment",
+            )
+        })?;
     answer
         .await
         .map_err(|_| ApiError::internal("the scan was not recorded; scan again"))?
@@ -234,6 +240,7 @@ pub fn scan_resource(d: &Decision) -> Value {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     pass_id: Option<String>,
@@ -243,7 +250,7 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, operation_id = "listScans", path = "/api/v1/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::schemas::ScanRecordList), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listScans", summary = "The scan log, newest first, with totals", path = "/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::schemas::ScanRecordList), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -288,25 +295,40 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(get, operation_id = "streamScans", path = "/api/v1/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "streamScans", summary = "Every decision as it happens (server-sent events)", path = "/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Role::Reader)?;
-    let events = BroadcastStream::new(state.events.subscribe()).map(|item| {
-        Ok(match item {
-            Ok(e) => Event::default().event(e.name).data(&*e.data),
-            // A listener too slow to keep up is told how much it missed, and goes on.
-            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-                Event::default().event("lagged").data(n.to_string())
-            }
-        })
-    });
-    // The stream ends when the service shuts down, so a graceful shutdown does not wait on it.
-    let mut shutdown = state.shutdown.clone();
-    let events = futures_util::StreamExt::take_until(events, async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    });
+    // Subscribed before the flag is read: a stream that sees the flag down will see the end
+    // event, which `end_streams` sends after raising it.
+    let receiver = state.events.subscribe();
+    let ended = *state.shutdown.borrow();
+    let events = BroadcastStream::new(receiver)
+        .take_while(move |item| !ended && !matches!(item, Ok(e) if e.name == STREAM_END))
+        .map(|item| {
+            Ok(match item {
+                Ok(e) => Event::default().event(e.name).data(&*e.data),
+                // A listener too slow to keep up is told how much it missed, and goes on.
+                Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                    Event::default().event("lagged").data(n.to_string())
+                }
+            })
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The event that ends every stream; never sent to a client.
+const STREAM_END: &str = "end";
+
+/// Ends every event stream after the events already sent (the shutdown calls it once the scan
+/// queue has drained, so every decision reaches the screens), so that a graceful shutdown does
+/// not wait on them. `stop_streams` raises the flag a stream opened later sees.
+pub fn end_streams(state: &AppState, stop_streams: &tokio::sync::watch::Sender<bool>) {
+    let _ = stop_streams.send(true);
+    let _ = state.events.send(StreamEvent {
+        name: STREAM_END,
+        data: Arc::from(""),
+    });
 }

@@ -8,12 +8,12 @@ use axum::Json;
 use passdesk_core::{catalog, outbox, pass_store, Timestamp};
 use serde_json::{json, Value};
 
-#[utoipa::path(get, operation_id = "health", path = "/health", tag = "status", responses((status = 200, description = "The service is up", content_type = "application/json"), crate::server::openapi::Errors), security(()))]
+#[utoipa::path(get, operation_id = "health", summary = "Is the service up (for probes)", path = "/health", tag = "status", responses((status = 200, description = "The service is up", content_type = "application/json"), crate::server::openapi::Errors))]
 pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, operation_id = "getStatus", path = "/api/v1/status", tag = "status", responses((status = 200, description = "Version, uptime, readers and devices, backlog", body = crate::server::schemas::StatusDoc), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "getStatus", summary = "The counter's status: version, readers, devices, backlog", path = "/status", tag = "status", responses((status = 200, description = "Version, uptime, readers and devices, backlog", body = crate::server::schemas::StatusDoc), crate::server::openapi::Errors))]
 pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
     let day_start =
         Timestamp::from_unix_ms(Timestamp::now().unix_ms().div_euclid(86_400_000) * 86_400_000);
