@@ -2,7 +2,7 @@
 
 use crate::pass::{Event, PassType, Template};
 use crate::policy::{CheckinPolicy, EntryMode, PolicyScope};
-use crate::reader::{Direction, Reader};
+use crate::reader::{Direction, Reader, ReaderChanges, ReaderSettingError};
 use crate::store::{StoreError, StoreResult};
 use crate::time::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -87,12 +87,13 @@ pub fn list_events(conn: &Connection) -> StoreResult<Vec<Event>> {
 pub fn upsert_reader(conn: &Connection, r: &Reader, at: Timestamp) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO readers (id, name, reader_type, event_id, direction, scan_enabled, redeem_enabled,
-             add_points_enabled, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             add_points_enabled, accept_ids, exit_enabled, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, reader_type = excluded.reader_type,
              event_id = excluded.event_id, direction = excluded.direction,
              scan_enabled = excluded.scan_enabled, redeem_enabled = excluded.redeem_enabled,
-             add_points_enabled = excluded.add_points_enabled, updated_at = excluded.updated_at",
+             add_points_enabled = excluded.add_points_enabled, accept_ids = excluded.accept_ids,
+             exit_enabled = excluded.exit_enabled, updated_at = excluded.updated_at",
     )?
     .execute(params![
         r.id,
@@ -103,30 +104,86 @@ pub fn upsert_reader(conn: &Connection, r: &Reader, at: Timestamp) -> StoreResul
         r.scan_enabled,
         r.redeem_enabled,
         r.add_points_enabled,
+        r.accept_ids,
+        r.exit_enabled,
         at
     ])?;
     Ok(())
 }
 
-/// Registers a reader the first time a scan names it, so the audit log and the status screen
-/// show it. Never changes a configured reader.
-pub fn register_reader_if_new(conn: &Connection, r: &Reader, at: Timestamp) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO readers (id, name, reader_type, direction, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(id) DO NOTHING",
-    )?
-    .execute(params![
-        r.id,
-        r.name,
-        r.reader_type,
-        r.direction.as_str(),
-        at
-    ])?;
-    Ok(())
+/// Registers an unknown reader the first time a scan names it, so the audit log and the status
+/// screen show it: with `Reader::unconfigured`'s settings (scan only). Never changes a
+/// configured reader.
+pub fn register_reader_if_new(conn: &Connection, id: &str, at: Timestamp) -> StoreResult<Reader> {
+    if let Some(r) = get_reader(conn, id)? {
+        return Ok(r);
+    }
+    let r = Reader::unconfigured(id);
+    upsert_reader(conn, &r, at)?;
+    Ok(r)
+}
+
+/// Whether `save_reader` may create the reader, must find it, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveMode {
+    /// Create it if missing, else change it (a PassEntry `POST /readers`).
+    Upsert,
+    /// Create a new reader only (`passdesk readers add`).
+    Create,
+    /// Change an existing reader only.
+    Update,
+}
+
+/// Why a reader's settings were not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ReaderError {
+    #[error("no reader {0:?}")]
+    NotFound(String),
+    #[error("reader {0:?} exists already")]
+    Exists(String),
+    #[error("no event {0:?}")]
+    UnknownEvent(String),
+    #[error(transparent)]
+    Setting(#[from] ReaderSettingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for ReaderError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Creates or changes a reader (run it in a write transaction: it reads, then writes): a new one starts from `Reader::unconfigured` (scan only), so a
+/// permission is on only when the changes say so. The one way the API, the CLI and an import
+/// write a reader's settings.
+pub fn save_reader(
+    conn: &Connection,
+    id: &str,
+    changes: ReaderChanges,
+    mode: SaveMode,
+    at: Timestamp,
+) -> Result<Reader, ReaderError> {
+    let mut r = match (get_reader(conn, id)?, mode) {
+        (Some(_), SaveMode::Create) => return Err(ReaderError::Exists(id.to_owned())),
+        (Some(r), _) => r,
+        (None, SaveMode::Update) => return Err(ReaderError::NotFound(id.to_owned())),
+        (None, _) => Reader::unconfigured(id),
+    };
+    if let Some(e) = &changes.event_id {
+        if get_event(conn, e)?.is_none() {
+            return Err(ReaderError::UnknownEvent(e.clone()));
+        }
+    }
+    r.apply(changes)?;
+    upsert_reader(conn, &r, at)?;
+    Ok(r)
 }
 
 const READER_COLUMNS: &str =
-    "id, name, reader_type, event_id, direction, scan_enabled, redeem_enabled, add_points_enabled";
+    "id, name, reader_type, event_id, direction, scan_enabled, redeem_enabled,
+    add_points_enabled, accept_ids, exit_enabled";
 
 fn reader_from_row(r: &Row<'_>) -> rusqlite::Result<Reader> {
     let direction: String = r.get(4)?;
@@ -143,6 +200,8 @@ fn reader_from_row(r: &Row<'_>) -> rusqlite::Result<Reader> {
         scan_enabled: r.get(5)?,
         redeem_enabled: r.get(6)?,
         add_points_enabled: r.get(7)?,
+        accept_ids: r.get(8)?,
+        exit_enabled: r.get(9)?,
     })
 }
 
@@ -272,4 +331,65 @@ pub fn list_policies(conn: &Connection) -> StoreResult<Vec<CheckinPolicy>> {
         out.extend(get_policy(conn, scope)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use include_dir::{include_dir, Dir};
+    use rusqlite_migration::Migrations;
+
+    static MIGRATIONS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../migrations");
+
+    /// Migration 06 on readers written by the code before it: what each kind keeps.
+    #[test]
+    fn readers_auto_registered_before_06_lose_redeem_and_add_points() {
+        let migrations = Migrations::from_directory(&MIGRATIONS).unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations.to_version(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO readers (id, name, direction, created_at, updated_at) VALUES
+                 ('pos-7', 'pos-7', 'entry', 1000, 1000),      -- registered by its first scan
+                 ('till-1', 'Till 1', 'entry', 2000, 2000),    -- configured, with a name
+                 ('desk-2', 'desk-2', 'entry', 3000, 3000),    -- created by a manager, unnamed
+                 ('pos-9', 'pos-9', 'entry', 4000, 4500),      -- registered, then edited
+                 ('exit-1', 'Exit 1', 'exit', 5000, 5000);
+             INSERT INTO scans (id, node_id, at, reader_id, medium, direction, value, value_len,
+                 verdict, counted) VALUES
+                 ('s1', 'n', 1000, 'pos-7', 'manual', 'entry', 'x', 1, 'reject', 0),
+                 ('s2', 'n', 2000, 'till-1', 'manual', 'entry', 'x', 1, 'reject', 0),
+                 ('s3', 'n', 3001, 'desk-2', 'manual', 'entry', 'x', 1, 'reject', 0),
+                 ('s4', 'n', 4000, 'pos-9', 'manual', 'entry', 'x', 1, 'reject', 0);",
+        )
+        .unwrap();
+        migrations.to_version(&mut conn, 6).unwrap();
+        let perms = |id: &str| {
+            let r = get_reader(&conn, id).unwrap().unwrap();
+            (
+                r.scan_enabled,
+                r.redeem_enabled,
+                r.add_points_enabled,
+                r.accept_ids,
+                r.exit_enabled,
+            )
+        };
+        assert_eq!(perms("pos-7"), (true, false, false, false, false));
+        assert_eq!(perms("till-1"), (true, true, true, false, false));
+        assert_eq!(perms("desk-2"), (true, true, true, false, false));
+        assert_eq!(perms("pos-9"), (true, true, true, false, false));
+        assert_eq!(perms("exit-1"), (true, true, true, false, true));
+        // New rows take the new defaults, and an exit reader without exit scans cannot exist.
+        conn.execute(
+            "INSERT INTO readers (id, name, created_at, updated_at) VALUES ('new', 'new', 1, 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(perms("new"), (true, false, false, false, false));
+        assert!(conn
+            .execute(
+                "UPDATE readers SET direction = 'exit', exit_enabled = 0 WHERE id = 'new'",
+                [],
+            )
+            .is_err());
+    }
 }

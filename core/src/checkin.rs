@@ -14,7 +14,7 @@ use crate::pass::{Pass, PassStatus, PassType};
 use crate::pass_store::{self, MatchedBy};
 use crate::policy::{CheckinPolicy, EntryMode};
 use crate::reader::{Direction, Reader};
-use crate::scan::{log_preview, ScanInput, ScanValue};
+use crate::scan::{log_preview, Medium, ScanInput, ScanValue};
 use crate::scan_log::{self, ScanRecord};
 use crate::store::{Store, StoreError, StoreResult};
 use crate::time::Timestamp;
@@ -85,6 +85,14 @@ impl Subject {
             Self::TokenOnly(c) => &c.tpl,
         }
     }
+    /// Found by what a person can type rather than by a code read from the pass: its id or
+    /// extId, or its NFC value arriving from anything but an NFC read. PassEntry's passes (and
+    /// ours) carry the pass id as their NFC value, and an NFC value is never printed on the
+    /// pass, so a keyboard, a camera or a serial scanner that sends it was given it by a person.
+    fn is_typed_id(&self, medium: Medium) -> bool {
+        matches!(self, Self::Cached { matched_by, .. }
+            if matched_by.is_typed_id() || (*matched_by == MatchedBy::Nfc && !medium.is_nfc()))
+    }
     fn via_token(&self) -> bool {
         match self {
             Self::Cached { via_token, .. } => *via_token,
@@ -126,16 +134,16 @@ impl Outcome {
 
 fn decide_and_record(conn: &Connection, node_id: &str, input: &ScanInput) -> StoreResult<Decision> {
     let at = input.at;
-    let reader = match catalog::get_reader(conn, input.reader_id.as_str())? {
-        Some(r) => r,
-        None => {
-            let r = Reader::unconfigured(input.reader_id.as_str());
-            catalog::register_reader_if_new(conn, &r, at)?;
-            r
-        }
+    let reader = catalog::register_reader_if_new(conn, input.reader_id.as_str(), at)?;
+    let (direction, outcome) = match reader.direction_for(input.direction) {
+        Ok(direction) => (direction, evaluate(conn, &reader, direction, input)?),
+        // The API refuses this before it gets here (422, nothing recorded); other sources
+        // (the CLI's --exit) get a recorded reject rather than a direction the reader forbids.
+        Err(refused) => (
+            reader.direction,
+            Outcome::reject(Reason::ReaderNotAllowed, refused.message()),
+        ),
     };
-    let direction = input.direction.unwrap_or(reader.direction);
-    let outcome = evaluate(conn, &reader, direction, input)?;
     let loyalty = match (&outcome.subject, outcome.verdict) {
         (Some(Subject::Cached { pass, .. }), Verdict::Accept) => {
             loyalty_on_scan(conn, node_id, pass, at)?
@@ -191,9 +199,28 @@ fn evaluate(
         Ok(s) => s,
         Err(rejected) => return Ok(rejected),
     };
+    let typed_id = subject.is_typed_id(input.medium);
+    if typed_id && !reader.accept_ids {
+        // Refused before any rule runs, and without the pass's summary: whoever types order
+        // numbers at a gate learns nothing about their holders. The audit row keeps the pass id
+        // so a manager sees the attempt.
+        let mut refused = Outcome::reject(
+            Reason::TypedIdNotAccepted,
+            "Typed pass number not accepted here: scan the code on the pass",
+        );
+        refused.subject = Some(subject);
+        return Ok(refused);
+    }
     let summary = summarize(conn, &subject)?;
     let mut outcome = judge(conn, reader, direction, at, &subject, &summary)?;
     if outcome.verdict == Verdict::Accept {
+        if typed_id {
+            outcome.warnings.push(Warning::TypedId);
+            if outcome.duplicate_of.is_none() {
+                // The scan row's detail says it too: the audit log has no other trace of it.
+                outcome.message.push_str(" (typed pass number)");
+            }
+        }
         if let Subject::Cached { pass, .. } = &subject {
             if pass.status == PassStatus::Removed {
                 outcome.warnings.push(Warning::RemovedFromWallet);
@@ -210,10 +237,10 @@ fn evaluate(
 
 /// Finds the pass: the cache first (an indexed lookup), then the value as a PD1 token.
 fn resolve_subject(conn: &Connection, value: &ScanValue) -> StoreResult<Result<Subject, Outcome>> {
-    if let Some((pass, matched_by)) = pass_store::find_by_value(conn, value.as_str())? {
+    if let Some(found) = pass_store::find(conn, value.as_str())? {
         return Ok(Ok(Subject::Cached {
-            pass: Box::new(pass),
-            matched_by,
+            pass: Box::new(found.pass),
+            matched_by: found.matched_by,
             via_token: false,
         }));
     }
@@ -531,6 +558,8 @@ struct PassTappedPayload<'a> {
     medium: &'a str,
     direction: Direction,
     duplicate_of: Option<&'a str>,
+    /// How the value found the pass (`passId` / `extId`: typed, not read from the pass).
+    matched_by: Option<MatchedBy>,
 }
 
 fn record(
@@ -580,6 +609,7 @@ fn record(
         medium: input.medium.as_str(),
         direction,
         duplicate_of: outcome.duplicate_of.as_deref(),
+        matched_by,
     };
     outbox::append(conn, topic::PASS_TAPPED, &scan_id, &payload, input.at)?;
     Ok(Decision {

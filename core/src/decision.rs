@@ -52,6 +52,9 @@ pub enum Reason {
     /// An exit with no entry to leave from (entry / exit policies).
     NotCheckedIn,
     ReaderNotAllowed,
+    /// The value names a pass only by its id or extId (typed by a person, e.g. an order number
+    /// from an email), at a reader that does not accept typed ids (`acceptIds`).
+    TypedIdNotAccepted,
     /// A PD1 token with a broken encoding, an unknown key or a bad signature.
     InvalidToken,
     /// A PD1 token whose id has been revoked.
@@ -59,7 +62,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 12] = [
         Self::MalformedValue,
         Self::UnknownPass,
         Self::Voided,
@@ -69,6 +72,7 @@ impl Reason {
         Self::AlreadyUsed,
         Self::NotCheckedIn,
         Self::ReaderNotAllowed,
+        Self::TypedIdNotAccepted,
         Self::InvalidToken,
         Self::Revoked,
     ];
@@ -84,6 +88,7 @@ impl Reason {
             Self::AlreadyUsed => "already_used",
             Self::NotCheckedIn => "not_checked_in",
             Self::ReaderNotAllowed => "reader_not_allowed",
+            Self::TypedIdNotAccepted => "typed_id_not_accepted",
             Self::InvalidToken => "invalid_token",
             Self::Revoked => "revoked",
         }
@@ -114,6 +119,9 @@ pub enum Warning {
     RemovedFromWallet,
     /// Admitted on the strength of its PD1 signature: the pass is not in this node's cache yet.
     NotInCache,
+    /// Admitted on a typed pass id or extId at a reader that accepts them (`acceptIds`):
+    /// nothing was read from the pass itself, so staff look at the person.
+    TypedId,
 }
 
 /// The pass as the counter shows it.

@@ -8,7 +8,7 @@
 use crate::catalog;
 use crate::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
 use crate::pass_store;
-use crate::reader::{Direction, Reader};
+use crate::reader::{Direction, Reader, ReaderChanges};
 use crate::scan::ScanValue;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
@@ -243,19 +243,27 @@ pub fn parse_line(text: &str, now: Timestamp) -> Result<Option<ImportRecord>, St
             id,
         }),
         "reader" => {
-            let mut r = Reader::unconfigured(&id);
             crate::scan::ReaderId::parse(&id).map_err(|e| format!("id: {e}"))?;
-            r.name = a.string("name")?.unwrap_or(id);
-            if let Some(t) = a.string("readerType")? {
-                r.reader_type = t;
-            }
-            r.event_id = a.string("eventUuid")?;
-            if let Some(d) = a.string("direction")? {
-                r.direction = d.parse::<Direction>().map_err(|e| format!("attributes.direction: {e}"))?;
-            }
-            r.scan_enabled = a.bool("scanEnabled")?.unwrap_or(true);
-            r.redeem_enabled = a.bool("redeemEnabled")?.unwrap_or(true);
-            r.add_points_enabled = a.bool("addPointsEnabled")?.unwrap_or(true);
+            let direction = a
+                .string("direction")?
+                .map(|d| d.parse::<Direction>())
+                .transpose()
+                .map_err(|e| format!("attributes.direction: {e}"))?;
+            // A line describes the whole reader: what it leaves out is `unconfigured`'s (scan
+            // only), as for a reader created through the API.
+            let mut r = Reader::unconfigured(&id);
+            r.apply(ReaderChanges {
+                name: a.string("name")?,
+                reader_type: a.string("readerType")?,
+                event_id: a.string("eventUuid")?,
+                direction,
+                scan_enabled: a.bool("scanEnabled")?,
+                redeem_enabled: a.bool("redeemEnabled")?,
+                add_points_enabled: a.bool("addPointsEnabled")?,
+                accept_ids: a.bool("acceptIds")?,
+                exit_enabled: a.bool("exitEnabled")?,
+            })
+            .map_err(|e| format!("attributes.{}: {e}", e.field()))?;
             ImportRecord::Reader(r)
         }
         other => {

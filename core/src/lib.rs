@@ -8,6 +8,7 @@ pub mod checkin;
 pub mod decision;
 pub mod holder_link;
 pub mod import;
+pub mod issue_requests;
 pub mod keys;
 pub mod loyalty;
 pub mod outbox;

@@ -6,7 +6,8 @@ use crate::time::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-/// Which column a scanned value matched: the audit log and the UI say how a pass was found.
+/// Which of a pass's values a looked-up value was: the audit log and the UI say how a pass was
+/// found, and the check-in rules tell a code read from the pass from a number a person typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum MatchedBy {
@@ -15,6 +16,22 @@ pub enum MatchedBy {
     PassId,
     ExtId,
     Token,
+}
+
+impl MatchedBy {
+    /// A pass id or extId is not what a reader reads off a pass (that is its barcode or NFC
+    /// value, which for PassEntry's own passes may well equal the id): it was typed, or copied
+    /// from an email or a receipt.
+    pub fn is_typed_id(self) -> bool {
+        matches!(self, Self::PassId | Self::ExtId)
+    }
+}
+
+/// A pass found by a value, and which of its values matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub pass: Pass,
+    pub matched_by: MatchedBy,
 }
 
 /// Inserts or replaces a pass (import and sync write whole passes), and gives a new pass its
@@ -133,8 +150,10 @@ fn pass_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Pass, StoreError>> {
     }))
 }
 
-fn query_one(conn: &Connection, where_clause: &str, value: &str) -> StoreResult<Option<Pass>> {
-    let sql = format!("SELECT {PASS_COLUMNS} FROM passes WHERE {where_clause} LIMIT 1");
+/// The first pass that meets `condition` (a WHERE condition on `?1`, possibly followed by an
+/// ORDER BY that says which is first).
+fn query_one(conn: &Connection, condition: &str, value: &str) -> StoreResult<Option<Pass>> {
+    let sql = format!("SELECT {PASS_COLUMNS} FROM passes WHERE {condition} LIMIT 1");
     conn.prepare_cached(&sql)?
         .query_row([value], pass_from_row)
         .optional()?
@@ -145,21 +164,31 @@ pub fn get_pass(conn: &Connection, id: &str) -> StoreResult<Option<Pass>> {
     query_one(conn, "id = ?1", id)
 }
 
-/// Finds the pass a scanned value names: its barcode value, NFC value, pass id or extId, in
-/// that order (the order of how often each is what a reader sees).
-pub fn find_by_value(conn: &Connection, value: &str) -> StoreResult<Option<(Pass, MatchedBy)>> {
-    for (clause, by) in [
-        ("barcode_value = ?1", MatchedBy::Barcode),
-        ("nfc_value = ?1", MatchedBy::Nfc),
-        ("id = ?1", MatchedBy::PassId),
-        ("ext_id = ?1", MatchedBy::ExtId),
-    ] {
-        if let Some(p) = query_one(conn, clause, value)? {
-            return Ok(Some((p, by)));
+/// The one lookup of a pass by a value from outside (a scan, a CLI argument, an API path):
+/// its barcode value, NFC value, pass id or extId, in that order (the order of how often each
+/// is what a reader sees; a value equal to one pass's barcode and another's id is a scan of the
+/// first). Barcode and NFC values are unique; an extId is the provider's and may be reused, so
+/// it finds the newest pass that carries it. Whether a typed id may admit is the check-in
+/// rules' business (`MatchedBy::is_typed_id`), not the lookup's.
+pub fn find(conn: &Connection, value: &str) -> StoreResult<Option<Found>> {
+    for (condition, matched_by) in LOOKUPS {
+        if let Some(pass) = query_one(conn, condition, value)? {
+            return Ok(Some(Found { pass, matched_by }));
         }
     }
     Ok(None)
 }
+
+/// `find`'s lookups in order, each on an index.
+const LOOKUPS: [(&str, MatchedBy); 4] = [
+    ("barcode_value = ?1", MatchedBy::Barcode),
+    ("nfc_value = ?1", MatchedBy::Nfc),
+    ("id = ?1", MatchedBy::PassId),
+    (
+        "ext_id = ?1 ORDER BY created_at DESC, id DESC",
+        MatchedBy::ExtId,
+    ),
+];
 
 /// Filters for listing passes; `None` fields do not filter.
 #[derive(Debug, Clone, Default)]
@@ -243,4 +272,39 @@ pub fn set_status(
         params![id, status.as_str(), deactivated, at],
     )?;
     Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// The scan path runs these on a cache of a million passes: each must search an index,
+    /// never scan the table.
+    #[test]
+    fn every_lookup_searches_an_index() {
+        let store = Store::open_in_memory().unwrap();
+        for (condition, by) in LOOKUPS {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT {PASS_COLUMNS} FROM passes WHERE {condition} LIMIT 1"
+            );
+            let plan: Vec<String> = store
+                .conn()
+                .prepare(&sql)
+                .unwrap()
+                .query_map(["x"], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH passes USING INDEX")),
+                "{by:?}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.starts_with("SCAN passes")),
+                "{by:?}: {plan:?}"
+            );
+        }
+    }
 }

@@ -45,6 +45,15 @@ impl Medium {
             Self::Manual => "manual",
         }
     }
+
+    /// Read from an NFC chip (a phone's wallet, a tag, a card), not from a printed or shown
+    /// code and not typed.
+    pub fn is_nfc(self) -> bool {
+        matches!(
+            self,
+            Self::Nfc | Self::NfcVas | Self::NfcSmartTap | Self::NfcNdef | Self::NfcUid
+        )
+    }
 }
 
 impl fmt::Display for Medium {

@@ -1,12 +1,13 @@
 //! Every reason and every policy of the check-in engine, on a real SQLite store.
 
 use passdesk_core::catalog;
+use passdesk_core::catalog::SaveMode;
 use passdesk_core::decision::Warning;
 use passdesk_core::keys;
 use passdesk_core::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
 use passdesk_core::pass_store;
 use passdesk_core::policy::{CheckinPolicy, EntryMode, PolicyScope};
-use passdesk_core::reader::{Direction, Reader};
+use passdesk_core::reader::{Direction, Reader, ReaderChanges};
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
 use passdesk_core::token::TokenClaims;
 use passdesk_core::{checkin, outbox, scan_log, Decision, Reason, Store, Timestamp, Verdict};
@@ -54,15 +55,22 @@ impl Counter {
             };
             catalog::upsert_event(c, &e, at).unwrap();
         }
-        for (id, name, event) in [
-            ("gate-a", "Gate A", Some("ev1")),
-            ("gate-b", "Gate B", Some("ev1")),
-            ("till", "Till 1", None),
+        // Gates A and B take scans both ways (entry / exit tests give the direction); the till
+        // and the desk only one; the desk is where staff type pass numbers.
+        for (id, name, event, exit_enabled, accept_ids) in [
+            ("gate-a", "Gate A", Some("ev1"), true, false),
+            ("gate-b", "Gate B", Some("ev1"), true, false),
+            ("till", "Till 1", None, false, false),
+            ("desk", "Box Office", None, false, true),
         ] {
-            let mut r = Reader::unconfigured(id);
-            r.name = name.into();
-            r.event_id = event.map(Into::into);
-            catalog::upsert_reader(c, &r, at).unwrap();
+            let changes = ReaderChanges {
+                name: Some(name.into()),
+                event_id: event.map(Into::into),
+                exit_enabled: Some(exit_enabled),
+                accept_ids: Some(accept_ids),
+                ..Default::default()
+            };
+            catalog::save_reader(c, id, changes, SaveMode::Create, at).unwrap();
         }
         Self {
             store,
@@ -128,10 +136,21 @@ impl Counter {
         at_min: i64,
         direction: Option<Direction>,
     ) -> Decision {
+        self.scan_as(value, Medium::Qr, reader, at_min, direction)
+    }
+
+    fn scan_as(
+        &mut self,
+        value: &[u8],
+        medium: Medium,
+        reader: &str,
+        at_min: i64,
+        direction: Option<Direction>,
+    ) -> Decision {
         let input = ScanInput {
             value: value.to_vec(),
             reader_id: ReaderId::parse(reader).unwrap(),
-            medium: Medium::Qr,
+            medium,
             direction,
             at: Timestamp::from_unix_ms(T0 + at_min * MIN),
         };
@@ -213,16 +232,148 @@ fn every_lookup_key_finds_the_pass() {
     for i in 0..4 {
         c.add(&format!("p{i}"), "coffee", None, |_| {});
     }
-    for (value, by) in [
-        ("QR-p0", "barcode"),
-        ("NFC-p1", "nfc"),
-        ("p2", "passId"),
-        ("ext-p3", "extId"),
+    for (value, medium, by, typed) in [
+        ("QR-p0", Medium::Qr, "barcode", false),
+        ("NFC-p1", Medium::NfcVas, "nfc", false),
+        ("p2", Medium::Qr, "passId", true),
+        ("ext-p3", Medium::Manual, "extId", true),
     ] {
-        let d = c.scan(value, "till", 0);
+        let d = c.scan_as(value.as_bytes(), medium, "desk", 0, None);
         assert_accept(&d);
         assert_eq!(serde_json::to_value(d.matched_by).unwrap(), by);
+        assert_eq!(d.warnings.contains(&Warning::TypedId), typed, "{value}");
     }
+}
+
+#[test]
+fn a_typed_pass_id_or_ext_id_is_refused_at_a_gate_and_logged_with_the_pass() {
+    let mut c = Counter::new();
+    c.add("t1", "tickets", Some("ev1"), |p| {
+        p.ext_id = Some("ORDER-1001".into())
+    });
+    for value in ["ORDER-1001", "t1"] {
+        let d = c.scan(value, "gate-a", 0);
+        assert_reject(&d, Reason::TypedIdNotAccepted);
+        assert_eq!(
+            d.message,
+            "Typed pass number not accepted here: scan the code on the pass"
+        );
+        // The attempt names the pass for the audit, and shows nothing of its holder.
+        assert_eq!(d.pass_id.as_deref(), Some("t1"));
+        assert_eq!(d.pass, None);
+        assert!(d.matched_by.unwrap().is_typed_id());
+    }
+    assert_eq!(c.scans_and_outbox(), (2, 2));
+    let logged = scan_log::list(
+        c.store.conn(),
+        &scan_log::ScanFilter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(logged.iter().all(|s| s.pass_id.as_deref() == Some("t1")
+        && s.reason == Some(Reason::TypedIdNotAccepted)
+        && !s.counted));
+    // Nothing was counted: the code on the ticket still admits, once.
+    assert_accept(&c.scan("QR-t1", "gate-a", 1));
+    assert_reject(&c.scan("QR-t1", "gate-b", 2), Reason::AlreadyUsed);
+}
+
+#[test]
+fn an_nfc_value_that_does_not_come_from_nfc_is_typed() {
+    // PassEntry's passes (and ours) carry the pass id as their NFC value; it is in emails and
+    // on screens, never printed on the pass. Typed or shown as a QR code, it is a typed id.
+    let mut c = Counter::new();
+    c.add("t1", "tickets", Some("ev1"), |p| p.nfc = Some("t1".into()));
+    for medium in [Medium::Manual, Medium::Qr, Medium::Serial] {
+        let d = c.scan_as(b"t1", medium, "gate-a", 0, None);
+        assert_reject(&d, Reason::TypedIdNotAccepted);
+    }
+    assert_eq!(c.scans_and_outbox(), (3, 3));
+    // From the phone's wallet it is the pass, once.
+    for medium in [Medium::NfcVas, Medium::NfcSmartTap] {
+        let d = c.scan_as(b"t1", medium, "gate-a", 1, None);
+        assert_eq!(serde_json::to_value(d.matched_by).unwrap(), "nfc");
+        assert!(d.warnings.is_empty(), "{medium}: {:?}", d.warnings);
+    }
+    assert_reject(
+        &c.scan_as(b"t1", Medium::NfcVas, "gate-b", 2, None),
+        Reason::AlreadyUsed,
+    );
+    // At a desk that takes typed numbers it admits with the warning.
+    c.add("t2", "tickets", Some("ev1"), |p| p.nfc = Some("t2".into()));
+    let d = c.scan_as(b"t2", Medium::Manual, "desk", 3, None);
+    assert_accept(&d);
+    assert_eq!(d.warnings, vec![Warning::TypedId]);
+}
+
+#[test]
+fn a_typed_id_admits_with_a_warning_where_the_reader_accepts_ids() {
+    let mut c = Counter::new();
+    c.add("t1", "tickets", Some("ev1"), |p| {
+        p.ext_id = Some("ORDER-1001".into())
+    });
+    let d = c.scan("ORDER-1001", "desk", 0);
+    assert_accept(&d);
+    assert_eq!(d.warnings, vec![Warning::TypedId]);
+    assert_eq!(d.message, "Valid (typed pass number)");
+    assert_eq!(
+        d.pass.as_ref().unwrap().holder_name.as_deref(),
+        Some("Holder t1")
+    );
+    // The scan row says so too, and it counts like any entry.
+    let row = scan_log::get(c.store.conn(), &d.scan_id).unwrap().unwrap();
+    assert_eq!(row.detail.as_deref(), Some("Valid (typed pass number)"));
+    assert!(row.counted);
+    assert_reject(&c.scan("QR-t1", "gate-b", 20), Reason::AlreadyUsed);
+    // Still checked like any scan: a voided pass typed at the desk is voided.
+    c.add("v", "tickets", None, |p| p.status = PassStatus::Voided);
+    assert_reject(&c.scan("v", "desk", 21), Reason::Voided);
+}
+
+#[test]
+fn a_barcode_equal_to_a_pass_id_is_a_scan_of_that_pass() {
+    let mut c = Counter::new();
+    // PassEntry's own passes carry their id in the barcode.
+    c.add("pe-1", "tickets", Some("ev1"), |p| {
+        p.barcode.as_mut().unwrap().value = "pe-1".into()
+    });
+    let d = c.scan("pe-1", "gate-a", 0);
+    assert_accept(&d);
+    assert_eq!(serde_json::to_value(d.matched_by).unwrap(), "barcode");
+    assert!(d.warnings.is_empty());
+    // A value that is one pass's barcode and another's id is a scan of the first.
+    c.add("QR-other", "tickets", Some("ev1"), |_| {});
+    c.add("holder", "tickets", Some("ev1"), |p| {
+        p.barcode.as_mut().unwrap().value = "QR-other".into()
+    });
+    let d = c.scan("QR-other", "gate-a", 1);
+    assert_accept(&d);
+    assert_eq!(d.pass_id.as_deref(), Some("holder"));
+}
+
+#[test]
+fn an_ext_id_reused_by_two_passes_finds_the_newest() {
+    let mut c = Counter::new();
+    let created = |min: i64| Timestamp::from_unix_ms(T0 - min * MIN);
+    // The newer is written first: the answer follows createdAt, not the order of writing.
+    c.add("new", "coffee", None, |p| {
+        p.ext_id = Some("CARD-7".into());
+        p.created_at = created(10);
+    });
+    c.add("old", "coffee", None, |p| {
+        p.ext_id = Some("CARD-7".into());
+        p.created_at = created(500);
+    });
+    let found = pass_store::find(c.store.conn(), "CARD-7").unwrap().unwrap();
+    assert_eq!(
+        (found.pass.id.as_str(), found.matched_by),
+        ("new", pass_store::MatchedBy::ExtId)
+    );
+    let d = c.scan("CARD-7", "desk", 0);
+    assert_eq!(d.pass_id.as_deref(), Some("new"));
+    assert_eq!(pass_store::find(c.store.conn(), "CARD-8").unwrap(), None);
 }
 
 #[test]
@@ -380,10 +531,19 @@ fn entry_after_exit() {
 #[test]
 fn exit_reader_direction_is_the_default() {
     let mut c = Counter::new();
-    let mut out = Reader::unconfigured("out");
-    out.direction = Direction::Exit;
-    out.event_id = Some("ev1".into());
-    catalog::upsert_reader(c.store.conn(), &out, Timestamp::from_unix_ms(T0)).unwrap();
+    let out = catalog::save_reader(
+        c.store.conn(),
+        "out",
+        ReaderChanges {
+            direction: Some(Direction::Exit),
+            event_id: Some("ev1".into()),
+            ..Default::default()
+        },
+        SaveMode::Create,
+        Timestamp::from_unix_ms(T0),
+    )
+    .unwrap();
+    assert!(out.exit_enabled, "an exit reader takes exit scans");
     c.add("io", "tickets", Some("ev1"), |_| {});
     c.policy(
         PolicyScope::Event("ev1".into()),
@@ -569,13 +729,50 @@ fn malformed_values_are_rejected_and_logged_whole_never_partially() {
 }
 
 #[test]
-fn unknown_reader_is_registered_on_first_scan() {
+fn unknown_reader_is_registered_on_first_scan_with_scan_only() {
     let mut c = Counter::new();
     c.add("l", "coffee", None, |_| {});
     assert_accept(&c.scan("QR-l", "pos-7", 0));
-    assert!(catalog::get_reader(c.store.conn(), "pos-7")
+    let r = catalog::get_reader(c.store.conn(), "pos-7")
         .unwrap()
-        .is_some());
+        .unwrap();
+    assert_eq!(r, Reader::unconfigured("pos-7"));
+    assert!(r.scan_enabled);
+    assert!(!r.redeem_enabled && !r.add_points_enabled && !r.accept_ids && !r.exit_enabled);
+    // So a typed id is refused there, and so is a direction of the client's choosing.
+    assert_reject(&c.scan("l", "pos-7", 1), Reason::TypedIdNotAccepted);
+    let d = c.scan_raw(b"QR-l", "pos-8", 2, Some(Direction::Exit));
+    assert_reject(&d, Reason::ReaderNotAllowed);
+    assert_eq!(d.message, "pos-8 takes entry scans only");
+    assert_eq!(d.direction, Direction::Entry);
+    // A reader a manager configured is never changed by a scan naming it.
+    let before = catalog::get_reader(c.store.conn(), "desk").unwrap();
+    c.scan("QR-l", "desk", 3);
+    assert_eq!(catalog::get_reader(c.store.conn(), "desk").unwrap(), before);
+}
+
+#[test]
+fn a_direction_is_taken_only_where_exit_scans_are_enabled() {
+    let mut c = Counter::new();
+    c.add("io", "tickets", Some("ev1"), |_| {});
+    c.policy(
+        PolicyScope::Template("tickets".into()),
+        EntryMode::EntryExit,
+        |_| {},
+    );
+    assert_accept(&c.scan("QR-io", "till", 0));
+    // The till is an entry reader without exit scans: an exit there is refused, counts nothing.
+    let d = c.scan_raw(b"QR-io", "till", 1, Some(Direction::Exit));
+    assert_reject(&d, Reason::ReaderNotAllowed);
+    assert_eq!(d.message, "Till 1 takes entry scans only");
+    assert!(
+        !scan_log::get(c.store.conn(), &d.scan_id)
+            .unwrap()
+            .unwrap()
+            .counted
+    );
+    // Still inside, so an exit where exits are enabled is accepted.
+    assert_accept(&c.scan_raw(b"QR-io", "gate-a", 2, Some(Direction::Exit)));
 }
 
 #[test]

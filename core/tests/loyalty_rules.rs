@@ -154,6 +154,55 @@ impl Till {
         (counts, self.account())
     }
 
+    /// The pass's lots, oldest first: (points left, the day they expire).
+    fn lots(&self) -> Vec<(i64, Option<i64>)> {
+        let mut stmt = self
+            .store
+            .conn()
+            .prepare("SELECT remaining, expires_at FROM loyalty_lots WHERE pass_id = 'card' ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?.map(|t| (t - T0) / DAY),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    /// `passdesk loyalty verify`: every cached balance is the fold of its ledger.
+    fn assert_folds(&self) {
+        let (_, drift) = ledger::verify(self.store.conn()).unwrap();
+        assert!(drift.is_empty(), "{drift:?}");
+    }
+
+    fn create_reward(&mut self, day: i64, tier: &str) -> String {
+        self.apply_at(
+            day,
+            Operation::RewardCreate {
+                pass: "card".into(),
+                tier: tier.into(),
+            },
+        )
+        .unwrap()
+        .reward
+        .unwrap()
+        .id
+    }
+
+    fn delete_reward(&mut self, day: i64, id: &str) -> loyalty::OpResult {
+        self.apply_at(
+            day,
+            Operation::RewardDelete {
+                reward_id: id.into(),
+                pass: None,
+            },
+        )
+        .unwrap()
+    }
+
     fn assert_refused(&mut self, op: Operation, code: &str) -> LoyaltyError {
         let before = self.state();
         let err = self.apply(op).unwrap_err();
@@ -481,6 +530,7 @@ fn rewards_reserve_then_redeem_once_or_release() {
     t.assert_refused(
         Operation::RewardDelete {
             reward_id: reward.id,
+            pass: None,
         },
         "reward_not_available",
     );
@@ -496,6 +546,7 @@ fn rewards_reserve_then_redeem_once_or_release() {
     let r = t
         .apply(Operation::RewardDelete {
             reward_id: second.id.clone(),
+            pass: None,
         })
         .unwrap();
     assert_eq!((r.account.points, r.account.reserved_points), (70, 0));
@@ -701,4 +752,215 @@ fn two_threads_redeem_the_same_reward_exactly_once() {
     }
     assert_eq!(t.account().reserved_points, 0);
     assert!(ledger::verify(t.store.conn()).unwrap().1.is_empty());
+}
+
+#[test]
+fn deleting_a_reward_puts_its_points_back_into_the_lots_they_came_from() {
+    let mut t = Till::new(); // points expire 10 days after they are earned
+    t.apply_at(0, earn(40)).unwrap();
+    t.apply_at(5, earn(30)).unwrap();
+    let reward = t.create_reward(6, "£5 off"); // 40 of day 0, 10 of day 5
+    assert_eq!(t.lots(), [(0, Some(10)), (20, Some(15))]);
+    let r = t.delete_reward(7, &reward);
+    assert_eq!(
+        (r.entries.len(), r.entries[0].kind, r.entries[0].points),
+        (1, EntryKind::RewardDelete, 50)
+    );
+    assert_eq!((r.account.points, r.account.reserved_points), (70, 0));
+    assert_eq!(
+        t.lots(),
+        [(40, Some(10)), (30, Some(15))],
+        "the same lots, no new one that never expires"
+    );
+    t.assert_folds();
+    // The points due on day 10 still go on day 10, and those of day 5 on day 15.
+    assert_eq!(scan(&mut t, 11).loyalty.unwrap().balance, 30);
+    assert_eq!(scan(&mut t, 16).loyalty.unwrap().balance, 0);
+    t.assert_folds();
+}
+
+#[test]
+fn points_whose_lot_expired_while_a_reward_held_them_expire_when_it_is_deleted() {
+    let mut t = Till::new();
+    t.apply_at(0, earn(30)).unwrap(); // expires day 10
+    t.apply_at(5, earn(40)).unwrap(); // expires day 15
+    let reward = t.create_reward(6, "£5 off"); // all 30 of day 0, 20 of day 5
+    assert_eq!(t.account().points, 20);
+    // Day 12: the day-0 lot expired while the reward held its points. Deleting the reward
+    // gives them back and they expire at once, in an entry of their own: they do not live on.
+    let r = t.delete_reward(12, &reward);
+    let kinds: Vec<_> = r.entries.iter().map(|e| (e.kind, e.points)).collect();
+    assert_eq!(
+        kinds,
+        [(EntryKind::RewardDelete, 50), (EntryKind::Expire, -30)]
+    );
+    assert_eq!((r.account.points, r.account.reserved_points), (40, 0));
+    assert_eq!(r.account, t.account());
+    assert_eq!(t.lots(), [(0, Some(10)), (40, Some(15))]);
+    t.assert_folds();
+    assert_eq!(scan(&mut t, 16).loyalty.unwrap().balance, 0);
+    t.assert_folds();
+}
+
+#[test]
+fn a_reward_from_before_lots_were_recorded_gives_its_points_back_as_before() {
+    let mut t = Till::new();
+    t.apply_at(0, earn(60)).unwrap();
+    let reward = t.create_reward(1, "£5 off");
+    // What migration 08 leaves on a reward created before it: no record of its lots.
+    t.store
+        .conn()
+        .execute("UPDATE loyalty_rewards SET taken_lots = NULL", [])
+        .unwrap();
+    let r = t.delete_reward(2, &reward);
+    assert_eq!((r.account.points, r.account.reserved_points), (60, 0));
+    assert_eq!(t.lots(), [(10, Some(10)), (50, None)]);
+    assert_eq!(scan(&mut t, 11).loyalty.unwrap().balance, 50);
+    t.assert_folds();
+    // Stamp rewards have no lots: their stamps simply come back.
+    t.apply_at(11, stamp(10)).unwrap();
+    let free = t.create_reward(11, "Free coffee");
+    let r = t.delete_reward(11, &free);
+    assert_eq!((r.account.stamps, r.account.reserved_stamps), (10, 0));
+    assert_eq!(t.lots().len(), 2);
+    t.assert_folds();
+}
+
+#[test]
+fn a_reward_named_under_another_pass_is_unknown_there() {
+    let mut t = Till::new();
+    t.add_pass("other", |_| {});
+    t.apply(Operation::Earn {
+        pass: "other".into(),
+        amount_minor: None,
+        points: Some(100),
+    })
+    .unwrap();
+    let theirs = t
+        .apply(Operation::RewardCreate {
+            pass: "other".into(),
+            tier: "£5 off".into(),
+        })
+        .unwrap()
+        .reward
+        .unwrap()
+        .id;
+    t.apply(earn(100)).unwrap();
+    t.create_reward(0, "£5 off");
+    t.assert_refused(
+        Operation::RewardRedeem {
+            reward: RewardRef::OfPass {
+                pass: "card".into(),
+                id: theirs.clone(),
+            },
+        },
+        "unknown_reward",
+    );
+    t.assert_refused(
+        Operation::RewardDelete {
+            reward_id: theirs.clone(),
+            pass: Some("card".into()),
+        },
+        "unknown_reward",
+    );
+    t.assert_refused(
+        Operation::RewardDelete {
+            reward_id: theirs.clone(),
+            pass: Some("nobody".into()),
+        },
+        "unknown_pass",
+    );
+    let theirs_now = |t: &Till| {
+        loyalty::rewards::get(t.store.conn(), &theirs)
+            .unwrap()
+            .unwrap()
+            .status
+    };
+    assert_eq!(theirs_now(&t), loyalty::RewardStatus::Available);
+    // Under its own pass (named by any of its values) it redeems, and the same redemption
+    // asked for by reward id alone is the same request.
+    let key = uuid::Uuid::now_v7().to_string();
+    let under = t
+        .apply_id(
+            &key,
+            0,
+            Operation::RewardRedeem {
+                reward: RewardRef::OfPass {
+                    pass: "BC-other".into(),
+                    id: theirs.clone(),
+                },
+            },
+        )
+        .unwrap();
+    assert_eq!(under.pass_id, "other");
+    assert_eq!(theirs_now(&t), loyalty::RewardStatus::Redeemed);
+    let again = t
+        .apply_id(
+            &key,
+            0,
+            Operation::RewardRedeem {
+                reward: RewardRef::Id(theirs.clone()),
+            },
+        )
+        .unwrap();
+    assert!(again.replayed);
+    t.assert_folds();
+}
+
+#[test]
+fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing() {
+    // No redemption allowed offline: a tier redeemed at once creates its reward, then is refused.
+    let mut t = Till::with(Program {
+        offline_redemptions_per_day: Some(0),
+        ..program()
+    });
+    t.apply(earn(100)).unwrap();
+    let node = t.node_id.clone();
+    let at = Timestamp::from_unix_ms(T0);
+    let before = t.state();
+    // Refused halfway: nothing of it stays, though the caller commits its own work.
+    let walk_in = Pass {
+        id: "walk-in".into(),
+        barcode: None,
+        ..pass_store::get_pass(t.store.conn(), "card")
+            .unwrap()
+            .unwrap()
+    };
+    t.store
+        .write(|tx| {
+            pass_store::upsert_pass(tx, &walk_in)?;
+            let err = loyalty::apply_in(
+                tx,
+                &node,
+                &uuid::Uuid::now_v7().to_string(),
+                &redeem_tier("£5 off"),
+                at,
+            )
+            .unwrap_err();
+            assert_eq!(err.code(), "offline_limit");
+            Ok::<_, LoyaltyError>(())
+        })
+        .unwrap();
+    assert_eq!(t.state(), before, "the refused operation left rows behind");
+    assert!(pass_store::get_pass(t.store.conn(), "walk-in")
+        .unwrap()
+        .is_some());
+    // Applied, then the caller fails: the operation goes with the caller's transaction.
+    let err = t
+        .store
+        .write(|tx| {
+            loyalty::apply_in(tx, &node, &uuid::Uuid::now_v7().to_string(), &earn(5), at)?;
+            Err::<(), _>(LoyaltyError::InvalidAmount(
+                "the caller changed its mind".into(),
+            ))
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_amount");
+    assert_eq!(t.state(), before);
+    // Applied, and the caller commits: it lasts.
+    t.store
+        .write(|tx| loyalty::apply_in(tx, &node, &uuid::Uuid::now_v7().to_string(), &earn(5), at))
+        .unwrap();
+    assert_eq!(t.account().points, 105);
+    t.assert_folds();
 }

@@ -57,7 +57,7 @@ pub enum Command {
     /// NFC wallet tools: decrypt an Apple VAS cryptogram, show a reader key's keyId.
     #[command(subcommand)]
     Nfc(commands::nfc::Cmd),
-    /// PC/SC readers: list them, watch taps.
+    /// Readers: the PC/SC readers (list, watch taps) and the configured ones (show, add, set).
     #[command(subcommand)]
     Readers(commands::readers::Cmd),
     /// Decode QR codes in image files.

@@ -68,6 +68,7 @@ pub fn decision_line(d: &Decision) -> String {
         .map(|w| match w {
             Warning::RemovedFromWallet => "removed from wallet",
             Warning::NotInCache => "validated offline by signature",
+            Warning::TypedId => "typed pass number: check the person",
         })
         .collect();
     let warnings = if warnings.is_empty() {

@@ -47,6 +47,7 @@ export function localiseUtc(text: string): string {
 export const WARNING_WORDS: Record<string, string> = {
   removed_from_wallet: 'Removed from wallet: screenshot or printout',
   not_in_cache: 'Not in this counter yet: admitted by its signature',
+  typed_id: 'Typed pass number: check the person',
 };
 
 /** Minor units as money with two decimals ("12.50"). Integers only, never floats. */

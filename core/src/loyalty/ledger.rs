@@ -147,8 +147,18 @@ pub(crate) enum Lots<'a> {
     Credit { expires_at: Option<Timestamp> },
     /// A debit, taken from the lots oldest first, from `prefer` (the entry being reversed) first.
     Debit { prefer: Option<&'a str> },
-    /// The caller has already adjusted the lots (expiry).
+    /// A credit that goes back into the lots it was once taken from (a deleted reward's points),
+    /// each with the expiry it always had.
+    Restore(&'a [LotShare]),
+    /// The caller adjusts the lots itself (expiry; a reward that records what it took).
     Handled,
+}
+
+/// Points one debit took from one lot (named by its seq): what a deleted reward gives back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LotShare {
+    pub seq: i64,
+    pub points: i64,
 }
 
 /// Appends one entry and folds it into the cached account. Returns the new account.
@@ -202,7 +212,10 @@ pub(crate) fn append(
             .and_then(|mut s| s.execute(params![e.pass_id, seq, e.id, e.points, expires_at]))
             .map_err(StoreError::from)?;
         }
-        Lots::Debit { prefer } if e.points < 0 => debit_lots(conn, &e.pass_id, -e.points, prefer)?,
+        Lots::Debit { prefer } if e.points < 0 => {
+            debit_lots(conn, &e.pass_id, -e.points, prefer)?;
+        }
+        Lots::Restore(shares) => restore_lots(conn, &e.pass_id, shares)?,
         _ => {}
     }
     Ok(next)
@@ -224,14 +237,15 @@ fn lot_from_row(r: &Row<'_>) -> rusqlite::Result<Lot> {
     })
 }
 
-/// Takes `amount` points from the open lots, oldest first. What the lots cannot cover is a
-/// debt the balance shows as negative (a refund of points already spent).
-fn debit_lots(
+/// Takes `amount` points from the open lots, oldest first, and says how many it took from
+/// which. What the lots cannot cover is a debt the balance shows as negative (a refund of
+/// points already spent).
+pub(crate) fn debit_lots(
     conn: &Connection,
     pass_id: &str,
     mut amount: i64,
     prefer: Option<&str>,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<LotShare>> {
     // A pass's lots are one run of the (pass_id, seq) key: one page, oldest first.
     let mut open: Vec<Lot> = conn
         .prepare_cached(
@@ -245,6 +259,7 @@ fn debit_lots(
             open.insert(0, lot);
         }
     }
+    let mut taken = Vec::new();
     for lot in open {
         if amount == 0 {
             break;
@@ -255,6 +270,33 @@ fn debit_lots(
         )?
         .execute(params![pass_id, lot.seq, take])?;
         amount -= take;
+        taken.push(LotShare {
+            seq: lot.seq,
+            points: take,
+        });
+    }
+    Ok(taken)
+}
+
+/// Puts points back into the lots they were taken from. A lot that has expired in the
+/// meantime gets them too: the caller expires it again, so they leave through an entry of
+/// their own rather than living on.
+fn restore_lots(conn: &Connection, pass_id: &str, shares: &[LotShare]) -> StoreResult<()> {
+    for share in shares {
+        let n = conn
+            .prepare_cached(
+                "UPDATE loyalty_lots SET remaining = remaining + ?3 WHERE pass_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![pass_id, share.seq, share.points])?;
+        if n != 1 {
+            return Err(StoreError::Corrupt {
+                what: "loyalty lot",
+                detail: format!(
+                    "pass {pass_id} has no lot {} to give points back to",
+                    share.seq
+                ),
+            });
+        }
     }
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! [`apply`] in one `BEGIN IMMEDIATE` transaction: resolve the pass, check the id (same id and
 //! content: the first result again, nothing changed; same id, other content: a conflict), expire
 //! due points, write ledger entries, fold them into the cached account, write the outbox row,
-//! remember the result under the id, commit.
+//! remember the result under the id, commit. [`apply_in`] does the same inside a transaction
+//! the caller holds, for a change that commits with the caller's own rows (a pass issued with a
+//! balance).
 
 pub mod ledger;
 mod ops;
@@ -12,7 +14,7 @@ pub mod program;
 pub mod rewards;
 
 pub use ledger::{Account, EntryKind, LedgerEntry};
-pub use ops::{apply, expire_due, parse_op_id, OpResult, Operation, RewardRef};
+pub use ops::{apply, apply_in, expire_due, parse_op_id, OpResult, Operation, RewardRef};
 pub use program::{Program, RewardUnit, StampOverflow, Tier};
 pub use rewards::{Reward, RewardStatus};
 

@@ -9,7 +9,7 @@ use crate::pass::{Pass, PassStatus};
 use crate::pass_store;
 use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -20,7 +20,16 @@ const DAY_MS: i64 = 86_400_000;
 #[serde(rename_all = "snake_case")]
 pub enum RewardRef {
     Id(String),
-    Tier { pass: String, tier: String },
+    /// A reward named under a pass (`/passes/{pass}/loyalty/rewards/{id}`): another pass's
+    /// reward is as unknown as one that does not exist.
+    OfPass {
+        pass: String,
+        id: String,
+    },
+    Tier {
+        pass: String,
+        tier: String,
+    },
 }
 
 /// A loyalty mutation. `pass` is a pass id, extId, barcode or NFC value.
@@ -57,6 +66,9 @@ pub enum Operation {
     },
     RewardDelete {
         reward_id: String,
+        /// The pass the reward was named under, if any: another pass's reward is unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pass: Option<String>,
     },
     /// A refund: compensates an earlier earn, stamp or adjust entry.
     Reverse {
@@ -93,24 +105,84 @@ pub fn apply(
     at: Timestamp,
 ) -> Result<OpResult, LoyaltyError> {
     let op_id = parse_op_id(op_id)?;
-    store.write(|tx| {
-        let (pass, op) = resolve(tx, op)?;
-        let hash = hex::encode(Sha256::digest(serde_json::to_vec(&op).expect("operations serialise")));
-        if let Some(previous) = recall(tx, &op_id, &hash)? {
-            return Ok(previous);
+    store.write(|tx| apply_op(tx, node_id, &op_id, op, at))
+}
+
+/// [`apply`] inside a transaction the caller holds (one of [`Store::write`]'s, so the write
+/// lock is already taken), for a change that must commit together with the caller's own rows
+/// or not at all: a pass issued with its initial balance. The operation runs in a savepoint:
+/// when it is refused, nothing of it remains, whatever the caller does next; when it succeeds,
+/// it lasts only if the caller commits.
+pub fn apply_in(
+    tx: &Transaction<'_>,
+    node_id: &str,
+    op_id: &str,
+    op: &Operation,
+    at: Timestamp,
+) -> Result<OpResult, LoyaltyError> {
+    let op_id = parse_op_id(op_id)?;
+    tx.execute_batch("SAVEPOINT loyalty_op")?;
+    match apply_op(tx, node_id, &op_id, op, at) {
+        Ok(result) => {
+            tx.execute_batch("RELEASE loyalty_op")?;
+            Ok(result)
         }
-        let program = program::get_program(tx, &pass.template_id)?.unwrap_or_else(|| Program::plain(&pass.template_id));
-        expire_lots(tx, node_id, &pass.id, at)?;
-        let account = ledger::account(tx, &pass.id)?;
-        let mut run = Run { conn: tx, node_id, op_id: &op_id, pass: &pass, program: &program, at, entries: Vec::new(), account };
-        let reward = run.execute(&op)?;
-        let result = OpResult { op_id: op_id.clone(), pass_id: pass.id.clone(), entries: run.entries, account: run.account, reward, replayed: false };
-        // The event's payload is the result a replay of this op id answers with.
-        let event = outbox::append(tx, outbox::topic::PASS_LOYALTY_UPDATED, &pass.id, &result, at)?;
-        tx.prepare_cached("INSERT INTO loyalty_operations (op_id, request_hash, outbox_seq, at) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![op_id, hash, event.seq, at])?;
-        Ok(result)
-    })
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO loyalty_op; RELEASE loyalty_op")?;
+            Err(e)
+        }
+    }
+}
+
+/// The body of [`apply`] and [`apply_in`]: everything but the transaction.
+fn apply_op(
+    tx: &Connection,
+    node_id: &str,
+    op_id: &str,
+    op: &Operation,
+    at: Timestamp,
+) -> Result<OpResult, LoyaltyError> {
+    let (pass, op) = resolve(tx, op)?;
+    let hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&op).expect("operations serialise"),
+    ));
+    if let Some(previous) = recall(tx, op_id, &hash)? {
+        return Ok(previous);
+    }
+    let program = program::get_program(tx, &pass.template_id)?
+        .unwrap_or_else(|| Program::plain(&pass.template_id));
+    expire_lots(tx, node_id, &pass.id, at)?;
+    let account = ledger::account(tx, &pass.id)?;
+    let mut run = Run {
+        conn: tx,
+        node_id,
+        op_id,
+        pass: &pass,
+        program: &program,
+        at,
+        entries: Vec::new(),
+        account,
+    };
+    let reward = run.execute(&op)?;
+    let result = OpResult {
+        op_id: op_id.to_owned(),
+        pass_id: pass.id.clone(),
+        entries: run.entries,
+        account: run.account,
+        reward,
+        replayed: false,
+    };
+    // The event's payload is the result a replay of this op id answers with.
+    let event = outbox::append(
+        tx,
+        outbox::topic::PASS_LOYALTY_UPDATED,
+        &pass.id,
+        &result,
+        at,
+    )?;
+    tx.prepare_cached("INSERT INTO loyalty_operations (op_id, request_hash, outbox_seq, at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![op_id, hash, event.seq, at])?;
+    Ok(result)
 }
 
 /// Expires due points of one pass (what `apply` and a scan do first). Returns the entries written.
@@ -147,19 +219,26 @@ fn recall(conn: &Connection, op_id: &str, hash: &str) -> Result<Option<OpResult>
     }
 }
 
+/// The pass a cashier names (barcode, NFC value, id or extId: an authenticated person naming a
+/// pass, so a typed id is fine here).
 fn find_pass(conn: &Connection, reference: &str) -> Result<Pass, LoyaltyError> {
-    if let Some(p) = pass_store::get_pass(conn, reference)? {
-        return Ok(p);
-    }
-    pass_store::find_by_value(conn, reference)?
-        .map(|(p, _)| p)
+    pass_store::find(conn, reference)?
+        .map(|found| found.pass)
         .ok_or_else(|| LoyaltyError::UnknownPass(reference.chars().take(80).collect()))
 }
 
+/// The pass a stored row (a reward, a ledger entry) belongs to, by its id.
+fn pass_of_row(conn: &Connection, pass_id: &str) -> Result<Pass, LoyaltyError> {
+    pass_store::get_pass(conn, pass_id)?
+        .ok_or_else(|| LoyaltyError::UnknownPass(pass_id.to_owned()))
+}
+
 /// Finds the pass an operation is about and rewrites the operation to name it by id, so the
-/// same request made with a barcode or with an id hashes the same.
+/// same request made with a barcode or with an id hashes the same. A reward named under a pass
+/// must be that pass's; once checked, the pass is dropped from the operation (the reward names
+/// it), so a redemption asked for by reward id alone or under its pass is the same request.
 fn resolve(conn: &Connection, op: &Operation) -> Result<(Pass, Operation), LoyaltyError> {
-    let mut op = op.clone();
+    let (mut op, named_under) = split_named_under(op);
     let pass = match &mut op {
         Operation::Earn { pass, .. }
         | Operation::Stamp { pass, .. }
@@ -174,20 +253,48 @@ fn resolve(conn: &Connection, op: &Operation) -> Result<(Pass, Operation), Loyal
             p
         }
         Operation::RewardRedeem {
-            reward: RewardRef::Id(id),
+            reward: RewardRef::Id(id) | RewardRef::OfPass { id, .. },
         }
-        | Operation::RewardDelete { reward_id: id } => {
+        | Operation::RewardDelete { reward_id: id, .. } => {
             let r =
                 rewards::get(conn, id)?.ok_or_else(|| LoyaltyError::UnknownReward(id.clone()))?;
-            find_pass(conn, &r.pass_id)?
+            let owner = pass_of_row(conn, &r.pass_id)?;
+            if let Some(reference) = &named_under {
+                if find_pass(conn, reference)?.id != owner.id {
+                    return Err(LoyaltyError::UnknownReward(id.clone()));
+                }
+            }
+            owner
         }
         Operation::Reverse { entry_id, .. } => {
             let e = ledger::get_entry(conn, entry_id)?
                 .ok_or_else(|| LoyaltyError::UnknownEntry(entry_id.clone()))?;
-            find_pass(conn, &e.pass_id)?
+            pass_of_row(conn, &e.pass_id)?
         }
     };
     Ok((pass, op))
+}
+
+/// The operation with the pass a reward was named under taken out, and that pass.
+fn split_named_under(op: &Operation) -> (Operation, Option<String>) {
+    match op {
+        Operation::RewardRedeem {
+            reward: RewardRef::OfPass { pass, id },
+        } => (
+            Operation::RewardRedeem {
+                reward: RewardRef::Id(id.clone()),
+            },
+            Some(pass.clone()),
+        ),
+        Operation::RewardDelete { reward_id, pass } => (
+            Operation::RewardDelete {
+                reward_id: reward_id.clone(),
+                pass: None,
+            },
+            pass.clone(),
+        ),
+        other => (other.clone(), None),
+    }
 }
 
 fn expire_lots(
@@ -355,41 +462,20 @@ impl Run<'_> {
             }
             Operation::RewardCreate { tier, .. } => {
                 self.require_usable()?;
-                self.create_reward(tier).map(Some)
+                self.create_reward(tier, Then::Keep).map(Some)
             }
             Operation::RewardRedeem { reward } => {
                 self.require_usable()?;
                 let reward = match reward {
-                    RewardRef::Id(id) => rewards::get(self.conn, id)?
-                        .ok_or_else(|| LoyaltyError::UnknownReward(id.clone()))?,
-                    RewardRef::Tier { tier, .. } => self.create_reward(tier)?,
+                    RewardRef::Id(id) | RewardRef::OfPass { id, .. } => {
+                        rewards::get(self.conn, id)?
+                            .ok_or_else(|| LoyaltyError::UnknownReward(id.clone()))?
+                    }
+                    RewardRef::Tier { tier, .. } => self.create_reward(tier, Then::Redeem)?,
                 };
                 self.redeem(reward).map(Some)
             }
-            Operation::RewardDelete { reward_id } => {
-                let reward = rewards::get(self.conn, reward_id)?
-                    .ok_or_else(|| LoyaltyError::UnknownReward(reward_id.clone()))?;
-                if !rewards::close(self.conn, &reward.id, RewardStatus::Deleted, self.at)? {
-                    return Err(LoyaltyError::RewardNotAvailable {
-                        id: reward.id,
-                        status: reward.status.as_str(),
-                    });
-                }
-                let mut e = self.entry(EntryKind::RewardDelete);
-                e.reward_id = Some(reward.id.clone());
-                match reward.unit {
-                    RewardUnit::Points => {
-                        e.points = reward.cost;
-                        e.reserved_points = -reward.cost;
-                    }
-                    RewardUnit::Stamps => {
-                        e.stamps = reward.cost;
-                        e.reserved_stamps = -reward.cost;
-                    }
-                }
-                self.push(e, Lots::Credit { expires_at: None })?;
-                Ok(rewards::get(self.conn, &reward.id)?)
-            }
+            Operation::RewardDelete { reward_id, .. } => self.delete_reward(reward_id).map(Some),
             Operation::Reverse { entry_id, reason } => {
                 let original = ledger::get_entry(self.conn, entry_id)?
                     .ok_or_else(|| LoyaltyError::UnknownEntry(entry_id.clone()))?;
@@ -439,7 +525,49 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn create_reward(&mut self, tier_name: &str) -> Result<Reward, LoyaltyError> {
+    /// Un-issues a reward: what it reserved becomes spendable again. Its points go back into
+    /// the lots they were taken from, with their own expiry; points of a lot that expired while
+    /// the reward held them expire at once, in an entry of their own (as they would have, had
+    /// the reward never been made), so no point outlives its lot.
+    fn delete_reward(&mut self, reward_id: &str) -> Result<Reward, LoyaltyError> {
+        let reward = rewards::get(self.conn, reward_id)?
+            .ok_or_else(|| LoyaltyError::UnknownReward(reward_id.to_owned()))?;
+        if !rewards::close(self.conn, &reward.id, RewardStatus::Deleted, self.at)? {
+            return Err(LoyaltyError::RewardNotAvailable {
+                id: reward.id,
+                status: reward.status.as_str(),
+            });
+        }
+        let mut e = self.entry(EntryKind::RewardDelete);
+        e.reward_id = Some(reward.id.clone());
+        match reward.unit {
+            RewardUnit::Points => {
+                e.points = reward.cost;
+                e.reserved_points = -reward.cost;
+                match rewards::taken_lots(self.conn, &reward.id)? {
+                    Some(taken) => {
+                        self.push(e, Lots::Restore(&taken))?;
+                        let expired = expire_lots(self.conn, self.node_id, &self.pass.id, self.at)?;
+                        if !expired.is_empty() {
+                            self.account = ledger::account(self.conn, &self.pass.id)?;
+                            self.entries.extend(expired);
+                        }
+                    }
+                    // A reward from before migration 08 never recorded its lots: its points
+                    // come back as a new lot that never expires, as they always did.
+                    None => self.push(e, Lots::Credit { expires_at: None })?,
+                }
+            }
+            RewardUnit::Stamps => {
+                e.stamps = reward.cost;
+                e.reserved_stamps = -reward.cost;
+                self.push(e, Lots::Handled)?;
+            }
+        }
+        Ok(rewards::get(self.conn, &reward.id)?.unwrap_or(reward))
+    }
+
+    fn create_reward(&mut self, tier_name: &str, then: Then) -> Result<Reward, LoyaltyError> {
         let tier = self.program.tier(tier_name)?.clone();
         let available = match tier.unit {
             RewardUnit::Points => self.account.points,
@@ -462,20 +590,26 @@ impl Run<'_> {
             created_at: self.at,
             closed_at: None,
         };
-        rewards::insert(self.conn, &reward)?;
         let mut e = self.entry(EntryKind::RewardCreate);
         e.reward_id = Some(reward.id.clone());
-        match tier.unit {
+        let taken = match tier.unit {
             RewardUnit::Points => {
                 e.points = -tier.threshold;
                 e.reserved_points = tier.threshold;
+                self.push(e, Lots::Handled)?;
+                let taken = ledger::debit_lots(self.conn, &self.pass.id, tier.threshold, None)?;
+                // Recorded with the reward, so that deleting it restores these very lots. A
+                // reward redeemed as it is made can never be deleted: nothing to keep.
+                (then == Then::Keep).then_some(taken)
             }
             RewardUnit::Stamps => {
                 e.stamps = -tier.threshold;
                 e.reserved_stamps = tier.threshold;
+                self.push(e, Lots::Handled)?;
+                None
             }
-        }
-        self.push(e, Lots::Debit { prefer: None })?;
+        };
+        rewards::insert(self.conn, &reward, taken.as_deref())?;
         Ok(reward)
     }
 
@@ -506,6 +640,15 @@ impl Run<'_> {
         self.push(e, Lots::Handled)?;
         Ok(rewards::get(self.conn, &reward.id)?.unwrap_or(reward))
     }
+}
+
+/// What becomes of a reward just created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// It waits to be redeemed, or deleted.
+    Keep,
+    /// It is redeemed in the same operation (a tier redeemed at the till).
+    Redeem,
 }
 
 fn lots_for(points: i64, prefer: Option<&str>) -> Lots<'_> {

@@ -1,5 +1,6 @@
 //! Rewards: created from a tier (reserving its points or stamps), then redeemed once or deleted.
 
+use super::ledger::LotShare;
 use super::program::RewardUnit;
 use crate::store::{StoreError, StoreResult};
 use crate::time::Timestamp;
@@ -37,13 +38,41 @@ pub struct Reward {
     pub closed_at: Option<Timestamp>,
 }
 
-pub(crate) fn insert(conn: &Connection, r: &Reward) -> StoreResult<()> {
+/// Inserts a new reward with the points it took from each lot (`None` for a stamp reward), so
+/// that deleting it can put them back where they came from.
+pub(crate) fn insert(conn: &Connection, r: &Reward, taken: Option<&[LotShare]>) -> StoreResult<()> {
+    // `[[seq, points], ...]`: a few bytes in a row that is written anyway.
+    let taken = taken.map(|shares| {
+        let pairs: Vec<(i64, i64)> = shares.iter().map(|s| (s.seq, s.points)).collect();
+        serde_json::to_string(&pairs).expect("integer pairs serialise")
+    });
     conn.prepare_cached(
-        "INSERT INTO loyalty_rewards (id, pass_id, tier_name, unit, cost, status, created_at, closed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO loyalty_rewards (id, pass_id, tier_name, unit, cost, status, created_at, closed_at, taken_lots)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![r.id, r.pass_id, r.tier_name, r.unit.as_str(), r.cost, r.status.as_str(), r.created_at, r.closed_at])?;
+    .execute(params![r.id, r.pass_id, r.tier_name, r.unit.as_str(), r.cost, r.status.as_str(), r.created_at, r.closed_at, taken])?;
     Ok(())
+}
+
+/// The points a reward took from each lot when it was created; `None` for a stamp reward, one
+/// redeemed as it was created, and one created before this was recorded (migration 08).
+pub(crate) fn taken_lots(conn: &Connection, id: &str) -> StoreResult<Option<Vec<LotShare>>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT taken_lots FROM loyalty_rewards WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    text.map(|t| {
+        let pairs: Vec<(i64, i64)> = serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+            what: "reward",
+            detail: format!("reward {id}: taken lots {t:?}: {e}"),
+        })?;
+        Ok(pairs
+            .into_iter()
+            .map(|(seq, points)| LotShare { seq, points })
+            .collect())
+    })
+    .transpose()
 }
 
 /// Moves an available reward to `to`. Returns false when it was no longer available: the

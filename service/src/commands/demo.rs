@@ -114,6 +114,7 @@ pub fn load(ctx: &Context) -> anyhow::Result<Value> {
         "try": {
             "festivalTicket": "HLF-0001 at gate-a (then again at gate-b: already used)",
             "voidedTicket": "HLF-0040",
+            "typedOrderNumber": "HLF-ORDER-1003 at gate-a (refused: a typed number is not a ticket)",
             "weekendPass": "HLW-001 (entry at gate-a, exit at exit-1, entry again)",
             "jazzTicket": "JAZZ-001 (wrong event at gate-a; doors not open yet at jazz-door)",
             "coffeeCard": "BEAN-0001 at till-1 (any number of times)",
@@ -216,7 +217,8 @@ pub fn demo_lines(now: Timestamp) -> Vec<Value> {
         json!({"id": "gate-b", "type": "reader", "attributes": {"name": "Gate B", "readerType": "PassdeskCounter", "eventUuid": FESTIVAL}}),
         json!({"id": "exit-1", "type": "reader", "attributes": {"name": "Exit 1", "readerType": "PassdeskCounter", "eventUuid": FESTIVAL, "direction": "exit"}}),
         json!({"id": "jazz-door", "type": "reader", "attributes": {"name": "Cellar Door", "readerType": "PassdeskCounter", "eventUuid": JAZZ}}),
-        json!({"id": "till-1", "type": "reader", "attributes": {"name": "Till 1", "readerType": "PassdeskCounter"}}),
+        // The till adds points and redeems in the same request as its scan; new readers only scan.
+        json!({"id": "till-1", "type": "reader", "attributes": {"name": "Till 1", "readerType": "PassdeskCounter", "redeemEnabled": true, "addPointsEnabled": true}}),
     ];
     let pass = |label: String,
                 barcode: String,

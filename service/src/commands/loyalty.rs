@@ -263,9 +263,13 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
             };
             (Operation::RewardRedeem { reward }, op)
         }
-        Cmd::Reward(RewardCmd::Delete { reward_id, op }) => {
-            (Operation::RewardDelete { reward_id }, op)
-        }
+        Cmd::Reward(RewardCmd::Delete { reward_id, op }) => (
+            Operation::RewardDelete {
+                reward_id,
+                pass: None,
+            },
+            op,
+        ),
         Cmd::Reverse {
             entry_id,
             reason,
@@ -282,11 +286,8 @@ fn find(
     store: &passdesk_core::Store,
     reference: &str,
 ) -> anyhow::Result<passdesk_core::pass::Pass> {
-    if let Some(p) = pass_store::get_pass(store.conn(), reference)? {
-        return Ok(p);
-    }
-    match pass_store::find_by_value(store.conn(), reference)? {
-        Some((p, _)) => Ok(p),
+    match pass_store::find(store.conn(), reference)? {
+        Some(found) => Ok(found.pass),
         None => bail!("no pass with id, extId, barcode or NFC value {reference:?}"),
     }
 }

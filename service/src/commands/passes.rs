@@ -75,11 +75,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
             }))?;
         }
         Cmd::Show { pass } => {
-            let found = match pass_store::get_pass(conn, &pass)? {
-                Some(p) => Some(p),
-                None => pass_store::find_by_value(conn, &pass)?.map(|(p, _)| p),
-            };
-            let Some(p) = found else {
+            let Some(p) = pass_store::find(conn, &pass)?.map(|found| found.pass) else {
                 bail!("no pass with id, extId, barcode or NFC value {pass:?}");
             };
             print_json(&json!({ "data": resource(conn, &p)? }))?;

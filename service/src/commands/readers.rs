@@ -1,4 +1,6 @@
 //! `passdesk readers list|watch`: the PC/SC readers pcscd sees, and what is tapped on them.
+//! `passdesk readers show|add|set`: the configured readers and their permissions (what
+//! `/api/v1/readers` manages). A reader first named by a scan only scans until enabled here.
 //!
 //! `watch` prints one JSON object per event (reader added or removed, a scan, a failed tap with
 //! the words to show the customer, a failed init command) until `--count` taps or `--timeout`
@@ -8,6 +10,10 @@
 use crate::context::Context;
 use crate::output::print_json;
 use anyhow::{bail, Context as _};
+use passdesk_core::catalog::{self, ReaderError, SaveMode};
+use passdesk_core::reader::{Direction, ReaderChanges};
+use passdesk_core::scan::ReaderId;
+use passdesk_core::Timestamp;
 use passdesk_hardware::nfc::{
     vas, CollectorKey, SmartTapConfig, TapConfig, VasConfig, VasReaderKey,
 };
@@ -23,6 +29,71 @@ pub enum Cmd {
     List,
     /// Read taps: one JSON line per event.
     Watch(WatchArgs),
+    /// The configured readers (every reader id a scan has named, and those added), with their
+    /// permissions; or one of them.
+    Show {
+        /// Only this reader.
+        id: Option<String>,
+    },
+    /// Add a reader. It scans, and does only what the options enable.
+    Add(SetArgs),
+    /// Change a reader's settings (those given; the others stay).
+    Set(SetArgs),
+}
+
+/// A reader's settings, as `PATCH /api/v1/readers/{id}` names them.
+#[derive(Debug, clap::Args)]
+pub struct SetArgs {
+    /// The reader id its scans carry (`gate-a`, `till-1`).
+    pub id: String,
+    /// The name gates and the audit log show ("already used at Gate B").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// PassEntry's reader type (`PassdeskCounter`, `VtapReader`, ...).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub reader_type: Option<String>,
+    /// Bind the reader to an event: it admits only that event's passes.
+    #[arg(long, value_name = "EVENT_ID")]
+    pub event: Option<String>,
+    /// The direction of its scans (an exit reader also takes exit scans).
+    #[arg(long, value_parser = parse_direction)]
+    pub direction: Option<Direction>,
+    /// It may scan at all (off: every scan there is refused, reader_not_allowed).
+    #[arg(long, value_name = "BOOL")]
+    pub scan_enabled: Option<bool>,
+    /// Rewards may be redeemed in a scan's request (`POST /scans` with `loyalty`).
+    #[arg(long, value_name = "BOOL")]
+    pub redeem_enabled: Option<bool>,
+    /// Points and stamps may be added in a scan's request.
+    #[arg(long, value_name = "BOOL")]
+    pub add_points_enabled: Option<bool>,
+    /// A typed pass id or extId admits here (flagged for a look at the person).
+    #[arg(long, value_name = "BOOL")]
+    pub accept_ids: Option<bool>,
+    /// A scan may give its direction here (exit scans at an entry reader).
+    #[arg(long, value_name = "BOOL")]
+    pub exit_enabled: Option<bool>,
+}
+
+fn parse_direction(s: &str) -> Result<Direction, String> {
+    s.parse()
+}
+
+impl SetArgs {
+    fn split(self) -> (String, ReaderChanges) {
+        let changes = ReaderChanges {
+            name: self.name,
+            reader_type: self.reader_type,
+            event_id: self.event,
+            direction: self.direction,
+            scan_enabled: self.scan_enabled,
+            redeem_enabled: self.redeem_enabled,
+            add_points_enabled: self.add_points_enabled,
+            accept_ids: self.accept_ids,
+            exit_enabled: self.exit_enabled,
+        };
+        (self.id, changes)
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,7 +146,54 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Watch(args) => watch(ctx, args),
+        Cmd::Show { id } => show(ctx, id),
+        Cmd::Add(args) => save(ctx, args, SaveMode::Create),
+        Cmd::Set(args) => save(ctx, args, SaveMode::Update),
     }
+}
+
+fn show(ctx: &Context, id: Option<String>) -> anyhow::Result<ExitCode> {
+    let store = ctx.open_store()?;
+    match id {
+        None => print_json(&json!({ "data": catalog::list_readers(store.conn())? }))?,
+        Some(id) => match catalog::get_reader(store.conn(), &id)? {
+            Some(r) => print_json(&json!({ "data": r }))?,
+            None => bail!("no reader {id:?} (`passdesk readers show` lists them)"),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn save(ctx: &Context, args: SetArgs, mode: SaveMode) -> anyhow::Result<ExitCode> {
+    ReaderId::parse(&args.id).with_context(|| format!("reader id {:?}", args.id))?;
+    let mut store = ctx.open_store()?;
+    let (id, changes) = args.split();
+    let saved = store.write(|tx| catalog::save_reader(tx, &id, changes, mode, Timestamp::now()));
+    match saved {
+        Ok(r) => print_json(&json!({ "data": r }))?,
+        Err(ReaderError::NotFound(id)) => {
+            bail!("no reader {id:?}: `passdesk readers add {id}` adds it")
+        }
+        Err(ReaderError::Exists(id)) => {
+            bail!("reader {id:?} exists already: `passdesk readers set {id}` changes it")
+        }
+        Err(ReaderError::Setting(e)) => bail!("--{}: {e}", cli_option(e.field())),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The option that carries an API field (`exitEnabled` → `exit-enabled`).
+fn cli_option(field: &str) -> String {
+    field.chars().fold(String::new(), |mut out, c| {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+        out
+    })
 }
 
 fn tap_config(args: &WatchArgs) -> anyhow::Result<TapConfig> {

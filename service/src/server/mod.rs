@@ -10,6 +10,7 @@ pub mod access;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod key_use;
 pub mod openapi;

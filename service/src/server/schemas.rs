@@ -270,6 +270,10 @@ pub struct ReaderAttributes {
     scan_enabled: bool,
     redeem_enabled: bool,
     add_points_enabled: bool,
+    /// A typed pass id or extId admits here, flagged `typed_id`.
+    accept_ids: bool,
+    /// A scan may give its `direction` here.
+    exit_enabled: bool,
 }
 
 #[derive(ToSchema)]

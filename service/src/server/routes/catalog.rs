@@ -11,8 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use passdesk_core::api_keys::Role;
+use passdesk_core::catalog::ReaderError;
 use passdesk_core::pass::{Event, PassType, Template};
-use passdesk_core::reader::{Direction, Reader};
+use passdesk_core::reader::{Direction, Reader, ReaderChanges};
 use passdesk_core::scan::ReaderId;
 use passdesk_core::{catalog, Timestamp};
 use serde::Deserialize;
@@ -32,6 +33,7 @@ fn reader_resource(r: &Reader) -> Value {
     json!({ "id": r.id, "type": "reader", "attributes": {
         "name": r.name, "readerType": r.reader_type, "eventUuid": r.event_id, "direction": r.direction,
         "scanEnabled": r.scan_enabled, "redeemEnabled": r.redeem_enabled, "addPointsEnabled": r.add_points_enabled,
+        "acceptIds": r.accept_ids, "exitEnabled": r.exit_enabled,
     }})
 }
 
@@ -227,7 +229,8 @@ pub struct ReaderBody {
 }
 
 /// PassEntry's reader fields (`password`, `qrEnabled`, ... accepted and ignored where they
-/// mean nothing to a counter) plus Passdesk's `eventUuid` and `direction`.
+/// mean nothing to a counter) plus Passdesk's `eventUuid`, `direction`, `acceptIds` and
+/// `exitEnabled`. A new reader has only what the body enables (scan is on unless turned off).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReaderFields {
@@ -241,6 +244,10 @@ pub struct ReaderFields {
     scan_enabled: Option<bool>,
     redeem_enabled: Option<bool>,
     add_points_enabled: Option<bool>,
+    /// A typed pass id or extId admits here, flagged `typed_id` (default false).
+    accept_ids: Option<bool>,
+    /// A scan may give its `direction` here (default: true for an exit reader, else false).
+    exit_enabled: Option<bool>,
     password: Option<String>,
     qr_enabled: Option<bool>,
     mifare_classic_nfc_enabled: Option<bool>,
@@ -251,7 +258,7 @@ async fn save_reader(
     state: &AppState,
     id: String,
     f: ReaderFields,
-    existing_required: bool,
+    mode: catalog::SaveMode,
 ) -> ApiResult<Reader> {
     ReaderId::parse(&id)
         .map_err(|e| ApiError::unprocessable("invalid_reader", e.to_string()).at("/reader/id"))?;
@@ -267,44 +274,34 @@ async fn save_reader(
         f.mifare_classic_nfc_enabled,
         f.ndef_tag_scanning_enabled,
     );
+    let changes = ReaderChanges {
+        name: f.name,
+        reader_type: f.reader_type,
+        event_id: f.event_uuid,
+        direction,
+        scan_enabled: f.scan_enabled,
+        redeem_enabled: f.redeem_enabled,
+        add_points_enabled: f.add_points_enabled,
+        accept_ids: f.accept_ids,
+        exit_enabled: f.exit_enabled,
+    };
     let saved = state
         .db
-        .write(move |s| -> ApiResult<Reader> {
-            let conn = s.conn();
-            let mut r = match catalog::get_reader(conn, &id)? {
-                Some(r) => r,
-                None if existing_required => {
-                    return Err(ApiError::not_found(format!("no reader {id:?}")))
-                }
-                None => Reader::unconfigured(&id),
-            };
-            if let Some(n) = f.name {
-                r.name = non_empty("/reader/name", &n)?;
-            }
-            if let Some(t) = f.reader_type {
-                r.reader_type = t;
-            }
-            if let Some(e) = f.event_uuid {
-                if catalog::get_event(conn, &e)?.is_none() {
-                    return Err(ApiError::unprocessable(
-                        "unknown_event",
-                        format!("no event {e:?}"),
-                    )
-                    .at("/reader/eventUuid"));
-                }
-                r.event_id = Some(e);
-            }
-            if let Some(d) = direction {
-                r.direction = d;
-            }
-            r.scan_enabled = f.scan_enabled.unwrap_or(r.scan_enabled);
-            r.redeem_enabled = f.redeem_enabled.unwrap_or(r.redeem_enabled);
-            r.add_points_enabled = f.add_points_enabled.unwrap_or(r.add_points_enabled);
-            catalog::upsert_reader(conn, &r, Timestamp::now())?;
-            Ok(r)
+        .write(move |s| {
+            s.write(|tx| catalog::save_reader(tx, &id, changes, mode, Timestamp::now()))
         })
-        .await??;
-    Ok(saved)
+        .await?;
+    saved.map_err(|e| match e {
+        ReaderError::NotFound(_) => ApiError::not_found(e.to_string()),
+        // The API upserts: a reader that exists is changed, never refused.
+        ReaderError::Exists(_) => ApiError::internal(e.to_string()),
+        ReaderError::UnknownEvent(_) => {
+            ApiError::unprocessable("unknown_event", e.to_string()).at("/reader/eventUuid")
+        }
+        ReaderError::Setting(s) => ApiError::unprocessable("invalid_value", s.to_string())
+            .at(format!("/reader/{}", s.field())),
+        ReaderError::Store(e) => e.into(),
+    })
 }
 
 #[utoipa::path(post, operation_id = "createReader", summary = "Register a reader", path = "/readers", tag = "readers", request_body = ReaderBody, responses((status = 201, description = "The reader", body = crate::server::schemas::ReaderDoc), crate::server::openapi::Errors))]
@@ -317,7 +314,7 @@ pub async fn create_reader(
     let id = b.reader.id.clone().ok_or_else(|| {
         ApiError::unprocessable("missing_id", "a reader needs an id").at("/reader/id")
     })?;
-    let r = save_reader(&state, id, b.reader, false).await?;
+    let r = save_reader(&state, id, b.reader, catalog::SaveMode::Upsert).await?;
     Ok((StatusCode::CREATED, doc(reader_resource(&r))))
 }
 
@@ -329,7 +326,7 @@ pub async fn update_reader(
     JsonBody(b): JsonBody<ReaderBody>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Manager)?;
-    let r = save_reader(&state, id, b.reader, true).await?;
+    let r = save_reader(&state, id, b.reader, catalog::SaveMode::Update).await?;
     Ok(doc(reader_resource(&r)))
 }
 

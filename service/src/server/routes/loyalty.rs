@@ -5,33 +5,20 @@
 
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::idempotency::IdempotencyKey;
 use crate::server::json::JsonBody;
-use crate::server::routes::passes::find_in;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use passdesk_core::api_keys::Role;
 use passdesk_core::loyalty::{self, ledger, OpResult, Operation, RewardRef};
-use passdesk_core::{passentry, StoreError, Timestamp};
+use passdesk_core::{pass_store, passentry, StoreError, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The operation id: the `Idempotency-Key` header, or a fresh id when the client sent none.
-fn op_id(headers: &HeaderMap) -> ApiResult<String> {
-    match headers.get("idempotency-key") {
-        None => Ok(uuid::Uuid::now_v7().to_string()),
-        Some(v) => {
-            let text = v
-                .to_str()
-                .map_err(|_| ApiError::bad_request("Idempotency-Key must be a UUID"))?;
-            loyalty::parse_op_id(text).map_err(|e| ApiError::bad_request(e.to_string()))
-        }
-    }
-}
-
-async fn run(state: &AppState, headers: &HeaderMap, op: Operation) -> ApiResult<OpResult> {
-    let op_id = op_id(headers)?;
+/// Applies `op` under the request's `Idempotency-Key` (or a fresh operation id).
+async fn run(state: &AppState, key: &IdempotencyKey, op: Operation) -> ApiResult<OpResult> {
+    let op_id = key.op_id();
     let node_id = state.node.node_id.clone();
     let result = state
         .db
@@ -60,7 +47,7 @@ pub struct PatchBody {
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PatchBody>,
 ) -> ApiResult<Json<Value>> {
@@ -107,12 +94,13 @@ pub async fn patch(
             }
         }
     };
-    let result = run(&state, &headers, op).await?;
+    let result = run(&state, &key, op).await?;
     let pass_id = result.pass_id.clone();
     let pass = state
         .db
         .read(move |s| -> Result<_, StoreError> {
-            Ok(find_in(s.conn(), &pass_id)?.map(|p| passentry::pass_resource(&p, None, None)))
+            Ok(pass_store::get_pass(s.conn(), &pass_id)?
+                .map(|p| passentry::pass_resource(&p, None, None)))
         })
         .await??;
     Ok(Json(json!({
@@ -132,7 +120,7 @@ pub struct EarnBody {
 pub async fn earn(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<EarnBody>,
 ) -> ApiResult<Json<Value>> {
@@ -140,7 +128,7 @@ pub async fn earn(
     Ok(result_doc(
         &run(
             &state,
-            &headers,
+            &key,
             Operation::Earn {
                 pass: id,
                 amount_minor: b.amount_minor,
@@ -166,7 +154,7 @@ fn one() -> i64 {
 pub async fn stamp(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<StampBody>,
 ) -> ApiResult<Json<Value>> {
@@ -174,7 +162,7 @@ pub async fn stamp(
     Ok(result_doc(
         &run(
             &state,
-            &headers,
+            &key,
             Operation::Stamp {
                 pass: id,
                 count: b.count,
@@ -194,7 +182,7 @@ pub struct TierBody {
 pub async fn create_reward(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<TierBody>,
 ) -> ApiResult<Json<Value>> {
@@ -202,7 +190,7 @@ pub async fn create_reward(
     Ok(result_doc(
         &run(
             &state,
-            &headers,
+            &key,
             Operation::RewardCreate {
                 pass: id,
                 tier: b.tier,
@@ -217,7 +205,7 @@ pub async fn create_reward(
 pub async fn redeem_tier(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<TierBody>,
 ) -> ApiResult<Json<Value>> {
@@ -228,45 +216,41 @@ pub async fn redeem_tier(
             tier: b.tier,
         },
     };
-    Ok(result_doc(&run(&state, &headers, op).await?))
+    Ok(result_doc(&run(&state, &key, op).await?))
 }
 
 #[utoipa::path(post, operation_id = "redeemReward", summary = "Redeem a claimed reward", path = "/passes/{id}/loyalty/rewards/{reward}/redeem", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, redeemed", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn redeem_reward(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    Path((_id, reward)): Path<(String, String)>,
+    key: IdempotencyKey,
+    Path((id, reward)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
-    Ok(result_doc(
-        &run(
-            &state,
-            &headers,
-            Operation::RewardRedeem {
-                reward: RewardRef::Id(reward),
-            },
-        )
-        .await?,
-    ))
+    // Named under its pass: another pass's reward is not found here.
+    let op = Operation::RewardRedeem {
+        reward: RewardRef::OfPass {
+            pass: id,
+            id: reward,
+        },
+    };
+    Ok(result_doc(&run(&state, &key, op).await?))
 }
 
 #[utoipa::path(delete, operation_id = "deleteReward", summary = "Delete a claimed reward and give its points back", path = "/passes/{id}/loyalty/rewards/{reward}", tag = "loyalty", params(("id" = String, Path, description = "Pass id, or its extId"), ("reward" = String, Path, description = "Reward id"), ("Idempotency-Key" = Option<String>, Header, description = "The operation id (a UUID): the same key and body again answers the first result")), responses((status = 200, description = "The reward, deleted and released", body = crate::server::schemas::LoyaltyOperationDoc), crate::server::openapi::Errors))]
 pub async fn delete_reward(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    Path((_id, reward)): Path<(String, String)>,
+    key: IdempotencyKey,
+    Path((id, reward)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
-    Ok(result_doc(
-        &run(
-            &state,
-            &headers,
-            Operation::RewardDelete { reward_id: reward },
-        )
-        .await?,
-    ))
+    // Named under its pass: another pass's reward is not found here.
+    let op = Operation::RewardDelete {
+        reward_id: reward,
+        pass: Some(id),
+    };
+    Ok(result_doc(&run(&state, &key, op).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -279,7 +263,7 @@ pub struct ReverseBody {
 pub async fn reverse(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(entry): Path<String>,
     JsonBody(b): JsonBody<ReverseBody>,
 ) -> ApiResult<Json<Value>> {
@@ -287,7 +271,7 @@ pub async fn reverse(
     Ok(result_doc(
         &run(
             &state,
-            &headers,
+            &key,
             Operation::Reverse {
                 entry_id: entry,
                 reason: b.reason,
@@ -308,7 +292,7 @@ pub async fn show(
     let found = state
         .db
         .read(move |s| -> Result<_, StoreError> {
-            let Some(p) = find_in(s.conn(), &lookup)? else {
+            let Some(p) = pass_store::find(s.conn(), &lookup)?.map(|found| found.pass) else {
                 return Ok(None);
             };
             let view = loyalty::view(s.conn(), &p.id, &p.template_id)?;

@@ -4,7 +4,6 @@
 //! unguessable token ([`passdesk_core::holder_link`]), never by the pass id or extId: anything
 //! else is the same plain 404 page, whether or not such a pass exists, without a lookup.
 
-use super::passes::find_in;
 use crate::qr_image;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
@@ -42,7 +41,7 @@ async fn pass_and_names(
     let found = state
         .db
         .read(move |s| -> Result<_, StoreError> {
-            let Some(p) = find_in(s.conn(), &lookup)? else {
+            let Some(p) = pass_store::find(s.conn(), &lookup)?.map(|found| found.pass) else {
                 return Ok(None);
             };
             let template = catalog::get_template(s.conn(), &p.template_id)?.map(|t| t.name);

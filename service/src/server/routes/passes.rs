@@ -4,21 +4,23 @@
 use super::{doc, page_doc};
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::idempotency::IdempotencyKey;
 use crate::server::json::JsonBody;
 use crate::server::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use passdesk_core::api_keys::Role;
 use passdesk_core::holder_link;
+use passdesk_core::issue_requests::{self, RequestHash};
 use passdesk_core::loyalty;
 use passdesk_core::pass::{Barcode, Pass, PassStatus, PassType};
 use passdesk_core::pass_store::{self, PassFilter};
 use passdesk_core::scan::ScanValue;
 use passdesk_core::token::TokenClaims;
 use passdesk_core::{catalog, outbox, passentry, Store, StoreError, Timestamp};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 fn parse_query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
@@ -201,8 +203,9 @@ fn resource(s: &Store, p: &Pass) -> Result<Value, StoreError> {
     Ok(r)
 }
 
+/// The pass a path names (id, extId, barcode or NFC value: `pass_store::find`).
 fn find(s: &Store, id: &str) -> Result<Option<Pass>, StoreError> {
-    find_in(s.conn(), id)
+    Ok(pass_store::find(s.conn(), id)?.map(|found| found.pass))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -304,15 +307,46 @@ pub struct CreateBody {
     initial_balance: Option<i64>,
 }
 
-#[utoipa::path(post, operation_id = "createPass", summary = "Issue a pass", path = "/passes", tag = "passes", params(CreateQuery), request_body = CreateBody, responses((status = 201, description = "The new pass", body = crate::server::schemas::PassDoc), crate::server::openapi::Errors))]
+/// What a `POST /passes` asks for, however it was sent (template and extId in the body or the
+/// query, times with any offset, keys in any order): what a retry under the same
+/// `Idempotency-Key` must match. `includePassSource` is left out: it changes the answer, not
+/// the pass.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueRequest<'a> {
+    pass_template: &'a str,
+    ext_id: Option<&'a str>,
+    group_tag: Option<&'a str>,
+    event_uuid: Option<&'a str>,
+    pass: &'a Map<String, Value>,
+    locations: &'a [Value],
+    beacons: &'a [Value],
+    expires_at: Option<Timestamp>,
+    valid_from: Option<Timestamp>,
+    valid_until: Option<Timestamp>,
+    initial_balance: Option<i64>,
+}
+
+/// The header on a 201 that answers a retry with the pass the first request made.
+const REPLAYED: &str = "Idempotent-Replayed";
+
+/// Issues a pass: the pass, its `passCreated` event, its initial balance (an override in the
+/// loyalty ledger, with its own event) and its `Idempotency-Key` commit in one transaction, or
+/// none of them does. A retry under the same key with the same request answers 201 with the
+/// pass the first one made, as it is now, and `Idempotent-Replayed: true`; nothing is made.
+#[utoipa::path(post, operation_id = "createPass", summary = "Issue a pass", path = "/passes", tag = "passes", params(CreateQuery, ("Idempotency-Key" = Option<String>, Header, description = "A UUID: a retry of the same request under the same key answers the pass the first one made (201, with Idempotent-Replayed: true) and makes nothing; another request under the same key is 409")), request_body = CreateBody, responses((status = 201, description = "The new pass (or, for a retry under the same Idempotency-Key, the pass the first request made)", body = crate::server::schemas::PassDoc, headers(("Idempotent-Replayed" = String, description = "true when this answers a retry with the pass made earlier"))), crate::server::openapi::Errors))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     q: Result<Query<CreateQuery>, QueryRejection>,
     JsonBody(body): JsonBody<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, HeaderMap, Json<Value>)> {
     caller.require(Role::Manager)?;
     let q = parse_query(q)?;
+    // Checked before anything is written: a bad parameter must not leave a pass behind.
+    let mut out = json!({});
+    pass_source_note(&mut out, q.include_pass_source.as_deref())?;
     let template_id = body
         .pass_template
         .clone()
@@ -371,15 +405,49 @@ pub async fn create(
         Some(_) => return Err(ApiError::bad_request("nfc must be an object").at("/pass/nfc")),
     };
     let ext_id = body.ext_id.clone().or(q.ext_id);
+    let claim = match key.key() {
+        None => None,
+        Some(k) => {
+            let request = IssueRequest {
+                pass_template: &template_id,
+                ext_id: ext_id.as_deref(),
+                group_tag: body.group_tag.as_deref(),
+                event_uuid: body.event_uuid.as_deref(),
+                pass: &body.pass,
+                locations: &body.locations,
+                beacons: &body.beacons,
+                expires_at,
+                valid_from,
+                valid_until,
+                initial_balance: body.initial_balance,
+            };
+            let hash = RequestHash::of(&request)
+                .map_err(|e| ApiError::internal(format!("cannot hash the request: {e}")))?;
+            Some((k.to_owned(), hash))
+        }
+    };
     let node = state.node.clone();
     let event_id = body.event_uuid.clone();
     let group_tag = body.group_tag.clone();
-    let created = state
+    let initial_balance = body.initial_balance;
+    let (created, replayed) = state
         .db
-        .write(move |s| -> ApiResult<Value> {
+        .write(move |s| -> ApiResult<(Value, bool)> {
             let now = Timestamp::now();
             let id = uuid::Uuid::now_v7().to_string();
-            let result = s.write(|tx| -> ApiResult<Pass> {
+            let (result, replayed) = s.write(|tx| -> ApiResult<(Pass, bool)> {
+                // One probe of the key, inside the write lock: two retries racing each other
+                // are serialised, and the second finds the first's pass.
+                if let Some((key, hash)) = &claim {
+                    if let Some(pass_id) = issue_requests::recall(tx, key, hash)? {
+                        let pass = pass_store::get_pass(tx, &pass_id)?.ok_or_else(|| {
+                            ApiError::internal(format!(
+                                "the pass {pass_id} issued under this Idempotency-Key is missing"
+                            ))
+                        })?;
+                        return Ok((pass, true));
+                    }
+                }
                 let template = catalog::get_template(tx, &template_id)?.ok_or_else(|| {
                     ApiError::unprocessable(
                         "unknown_template",
@@ -457,22 +525,37 @@ pub async fn create(
                     &passentry::pass_resource(&pass, Some(&template.name), None),
                     now,
                 )?;
-                Ok(pass)
+                if let Some(balance) = initial_balance {
+                    let op = loyalty::Operation::Override {
+                        pass: pass.id.clone(),
+                        balance,
+                    };
+                    let op_id = uuid::Uuid::now_v7().to_string();
+                    // Refused (a negative balance): the error unwinds the whole transaction,
+                    // the pass with it.
+                    loyalty::apply_in(tx, &node.node_id, &op_id, &op, now).map_err(|e| {
+                        let e = ApiError::from(e);
+                        if e.status.is_client_error() {
+                            e.at("/initialBalance")
+                        } else {
+                            e
+                        }
+                    })?;
+                }
+                if let Some((key, hash)) = &claim {
+                    issue_requests::remember(tx, key, hash, &pass.id, now)?;
+                }
+                Ok((pass, false))
             })?;
-            if let Some(balance) = body.initial_balance {
-                let op = loyalty::Operation::Override {
-                    pass: result.id.clone(),
-                    balance,
-                };
-                let op_id = uuid::Uuid::now_v7().to_string();
-                loyalty::apply(s, &node.node_id, &op_id, &op, now)?;
-            }
-            Ok(resource(s, &result)?)
+            Ok((resource(s, &result)?, replayed))
         })
         .await??;
-    let mut out = json!({ "data": created });
-    pass_source_note(&mut out, q.include_pass_source.as_deref())?;
-    Ok((StatusCode::CREATED, Json(out)))
+    out["data"] = created;
+    let mut headers = HeaderMap::new();
+    if replayed {
+        headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok((StatusCode::CREATED, headers, Json(out)))
 }
 
 fn time_field(pointer: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
@@ -529,7 +612,7 @@ pub async fn update(
         .write(move |s| -> ApiResult<Value> {
             let now = Timestamp::now();
             let pass = s.write(|tx| -> ApiResult<Pass> {
-                let Some(mut pass) = find_in(tx, &id)? else {
+                let Some(mut pass) = pass_store::find(tx, &id)?.map(|found| found.pass) else {
                     return Err(ApiError::not_found(format!(
                         "no pass with id or extId {id:?}"
                     )));
@@ -584,24 +667,4 @@ pub async fn update(
         })
         .await??;
     Ok(doc(updated))
-}
-
-/// A pass by id, else by extId (the newest, should a provider reuse one).
-pub(crate) fn find_in(
-    conn: &passdesk_core::rusqlite::Connection,
-    id: &str,
-) -> Result<Option<Pass>, StoreError> {
-    if let Some(p) = pass_store::get_pass(conn, id)? {
-        return Ok(Some(p));
-    }
-    let ext: Option<String> =
-        passdesk_core::rusqlite::OptionalExtension::optional(conn.query_row(
-            "SELECT id FROM passes WHERE ext_id = ?1 ORDER BY created_at DESC LIMIT 1",
-            [id],
-            |r| r.get(0),
-        ))?;
-    match ext {
-        Some(pid) => pass_store::get_pass(conn, &pid),
-        None => Ok(None),
-    }
 }

@@ -3,6 +3,7 @@
 
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::idempotency::IdempotencyKey;
 use crate::server::json::JsonBody;
 use crate::server::scan_queue::PendingScan;
 use crate::server::state::{AppState, StreamEvent};
@@ -12,7 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use passdesk_core::api_keys::Role;
 use passdesk_core::loyalty::{self, LoyaltyError, Operation, RewardRef};
-use passdesk_core::reader::Direction;
+use passdesk_core::reader::{Direction, Reader};
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
 use passdesk_core::scan_log::{self, ScanFilter};
 use passdesk_core::{Decision, Timestamp, Verdict};
@@ -31,6 +32,8 @@ pub struct ScanRequest {
     pub reader_id: Option<String>,
     #[serde(default)]
     pub medium: Option<String>,
+    /// `entry` or `exit`; only at a reader with `exitEnabled` (elsewhere 422
+    /// `direction_not_allowed`, nothing recorded). Without it: the reader's own direction.
     #[serde(default)]
     pub direction: Option<String>,
     /// A loyalty change to make if the scan is accepted (a till: scan and add the purchase).
@@ -49,11 +52,11 @@ pub struct ScanLoyalty {
     pub redeem_tier: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer", path = "/scans", tag = "scans", request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer", path = "/scans", tag = "scans", params(("Idempotency-Key" = Option<String>, Header, description = "With a loyalty change: its operation id (a UUID): the same key and body again answers the first result")), request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
-    headers: axum::http::HeaderMap,
+    key: IdempotencyKey,
     JsonBody(req): JsonBody<ScanRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Reader)?;
@@ -87,6 +90,9 @@ pub async fn post(
         .map(str::parse::<Direction>)
         .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_direction", e).at("/direction"))?;
+    if let Some(asked) = direction {
+        direction_allowed(&state, &reader_id, asked).await?;
+    }
     let input = ScanInput {
         value: req.value.into_bytes(),
         reader_id,
@@ -99,9 +105,28 @@ pub async fn post(
     if let (Some((op, permission)), Some(pass_id), true) =
         (loyalty_op, &decision.pass_id, decision.accepted())
     {
-        doc["meta"] = json!({ "loyalty": loyalty_after_scan(&state, &headers, &decision.reader_id, pass_id, op, permission).await });
+        doc["meta"] = json!({ "loyalty": loyalty_after_scan(&state, &key, &decision.reader_id, pass_id, op, permission).await });
     }
     Ok((StatusCode::CREATED, Json(doc)))
+}
+
+/// A scan may give its direction only at a reader that allows exit scans (`exitEnabled`);
+/// elsewhere the request is refused before anything is recorded. (The decision checks the same
+/// rule again, in its transaction, should the reader change in between.)
+async fn direction_allowed(
+    state: &AppState,
+    reader_id: &ReaderId,
+    asked: Direction,
+) -> ApiResult<()> {
+    let id = reader_id.as_str().to_owned();
+    let reader = state
+        .db
+        .read(move |s| passdesk_core::catalog::get_reader(s.conn(), &id))
+        .await??
+        .unwrap_or_else(|| Reader::unconfigured(reader_id.as_str()));
+    reader.direction_for(Some(asked)).map(|_| ()).map_err(|e| {
+        ApiError::unprocessable("direction_not_allowed", e.to_string()).at("/direction")
+    })
 }
 
 /// Which reader permission a loyalty change needs.
@@ -146,22 +171,14 @@ enum LoyaltyChange {
 /// answer says what the loyalty change did (`operation`) or why not (`error`).
 async fn loyalty_after_scan(
     state: &AppState,
-    headers: &axum::http::HeaderMap,
+    key: &IdempotencyKey,
     reader_id: &str,
     pass_id: &str,
     change: LoyaltyChange,
     permission: Permission,
 ) -> Value {
-    let op_id = match headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_owned))
-    {
-        None => uuid::Uuid::now_v7().to_string(),
-        Some(Ok(k)) => k,
-        Some(Err(_)) => {
-            return json!({ "error": { "code": "invalid_op_id", "message": "Idempotency-Key must be a UUID" } })
-        }
-    };
+    // The key was checked before the scan was decided: a bad one refused the whole request.
+    let op_id = key.op_id();
     let pass = pass_id.to_owned();
     let op = match change {
         LoyaltyChange::Earn(amount_minor, points) => Operation::Earn {
@@ -178,14 +195,19 @@ async fn loyalty_after_scan(
     let result = state
         .db
         .write(move |s| -> Result<_, LoyaltyError> {
+            // The scan registered its reader; a reader that is not there has no permission.
             let r = passdesk_core::catalog::get_reader(s.conn(), &reader)?;
-            let allowed = r.is_none_or(|r| match permission {
+            let allowed = r.is_some_and(|r| match permission {
                 Permission::AddPoints => r.add_points_enabled,
                 Permission::Redeem => r.redeem_enabled,
             });
             if !allowed {
+                let (what, setting) = match permission {
+                    Permission::AddPoints => ("add points or stamps", "addPointsEnabled"),
+                    Permission::Redeem => ("redeem rewards", "redeemEnabled"),
+                };
                 return Ok(Err(format!(
-                    "reader {reader} is not allowed to change loyalty this way"
+                    "reader {reader} may not {what} ({setting} is off; a manager can enable it)"
                 )));
             }
             Ok(Ok(loyalty::apply(
