@@ -3,7 +3,11 @@
 //!
 //! SHA-256 (not a slow password hash) is right here: the secret is 32 random bytes, so there is
 //! nothing to guess by brute force, and checking a key costs microseconds on every request.
+//!
+//! A key may be bound to readers (`api_key_readers`): it then scans only as one of them. A key
+//! bound to none may act as any reader its role allows.
 
+use crate::scan::ReaderId;
 use crate::store::{StoreError, StoreResult};
 use crate::time::Timestamp;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -72,6 +76,19 @@ pub struct ApiKey {
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The readers it may scan as; empty: not bound.
+    pub readers: Vec<String>,
+}
+
+/// Who a presented key is: what a request may do, and when it was last recorded as used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyIdentity {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// The readers it may scan as; empty: not bound.
+    pub readers: Vec<ReaderId>,
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// A new key's full text, to show once. Its `Debug` hides it.
@@ -93,6 +110,18 @@ pub fn create(
     role: Role,
     at: Timestamp,
 ) -> StoreResult<(ApiKey, NewKey)> {
+    create_bound(conn, name, role, &[], at)
+}
+
+/// A key that scans only as `readers` (none: any reader). Run it inside a transaction so that
+/// the key and its bindings are written together.
+pub fn create_bound(
+    conn: &Connection,
+    name: &str,
+    role: Role,
+    readers: &[ReaderId],
+    at: Timestamp,
+) -> StoreResult<(ApiKey, NewKey)> {
     let mut id = [0u8; 9];
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut id);
@@ -103,6 +132,15 @@ pub fn create(
         "INSERT INTO api_keys (id, name, role, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, name, role.as_str(), secret_hash(&secret).as_slice(), at],
     )?;
+    let mut bind = conn.prepare_cached(
+        "INSERT INTO api_key_readers (key_id, reader_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for reader in readers {
+        bind.execute(params![id, reader.as_str()])?;
+    }
+    let mut readers: Vec<String> = readers.iter().map(|r| r.as_str().to_owned()).collect();
+    readers.sort();
+    readers.dedup();
     let key = ApiKey {
         id: id.clone(),
         name: name.to_owned(),
@@ -110,12 +148,18 @@ pub fn create(
         created_at: at,
         revoked_at: None,
         last_used_at: None,
+        readers,
     };
     Ok((key, NewKey(format!("pdk_{id}_{secret}"))))
 }
 
-/// The role of a presented key, or `None` for anything that is not a live key of ours.
+/// The id and role of a presented key, or `None` for anything that is not a live key of ours.
 pub fn authenticate(conn: &Connection, presented: &str) -> StoreResult<Option<(String, Role)>> {
+    Ok(identify(conn, presented)?.map(|k| (k.id, k.role)))
+}
+
+/// Who a presented key is, or `None` for anything that is not a live key of ours.
+pub fn identify(conn: &Connection, presented: &str) -> StoreResult<Option<KeyIdentity>> {
     let Some((id, secret)) = presented
         .strip_prefix("pdk_")
         .and_then(|rest| rest.split_once('_'))
@@ -125,13 +169,14 @@ pub fn authenticate(conn: &Connection, presented: &str) -> StoreResult<Option<(S
     if id.len() != 18 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let row: Option<(Vec<u8>, String)> = conn
+    let row: Option<(Vec<u8>, String, String, Option<Timestamp>)> = conn
         .prepare_cached(
-            "SELECT secret_hash, role FROM api_keys WHERE id = ?1 AND revoked_at IS NULL",
+            "SELECT secret_hash, role, name, last_used_at FROM api_keys
+             WHERE id = ?1 AND revoked_at IS NULL",
         )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((stored, role)) = row else {
+    let Some((stored, role, name, last_used_at)) = row else {
         return Ok(None);
     };
     if !bool::from(stored.as_slice().ct_eq(secret_hash(secret).as_slice())) {
@@ -141,7 +186,45 @@ pub fn authenticate(conn: &Connection, presented: &str) -> StoreResult<Option<(S
         what: "api key",
         detail,
     })?;
-    Ok(Some((id.to_owned(), role)))
+    let readers = readers_of(conn, id)?
+        .iter()
+        .map(|r| {
+            ReaderId::parse(r).map_err(|e| StoreError::Corrupt {
+                what: "api key reader",
+                detail: e.to_string(),
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(Some(KeyIdentity {
+        id: id.to_owned(),
+        name,
+        role,
+        readers,
+        last_used_at,
+    }))
+}
+
+fn readers_of(conn: &Connection, key_id: &str) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT reader_id FROM api_key_readers WHERE key_id = ?1 ORDER BY reader_id",
+    )?;
+    let readers = stmt
+        .query_map([key_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(readers)
+}
+
+/// Records when keys were last used (`last_used_at` only moves forward). The service calls it
+/// at most once a minute per key, batched, off the request path.
+pub fn record_use(conn: &Connection, used: &[(String, Timestamp)]) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE api_keys SET last_used_at = ?2
+         WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+    )?;
+    for (id, at) in used {
+        stmt.execute(params![id, at])?;
+    }
+    Ok(())
 }
 
 pub fn list(conn: &Connection) -> StoreResult<Vec<ApiKey>> {
@@ -166,6 +249,7 @@ pub fn list(conn: &Connection) -> StoreResult<Vec<ApiKey>> {
             detail,
         })?;
         out.push(ApiKey {
+            readers: readers_of(conn, &id)?,
             id,
             name,
             role,
@@ -221,6 +305,62 @@ mod tests {
         assert!(!revoke(store.conn(), &key.id, now).unwrap());
         assert_eq!(authenticate(store.conn(), &text.0).unwrap(), None);
         assert!(format!("{text:?}").find("pdk_").is_none());
+    }
+
+    #[test]
+    fn a_bound_key_carries_its_readers() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = Timestamp::from_unix_ms(1_700_000_000_000);
+        let readers = [
+            ReaderId::parse("gate-b").unwrap(),
+            ReaderId::parse("gate-a").unwrap(),
+            ReaderId::parse("gate-a").unwrap(),
+        ];
+        let (key, text) = store
+            .write(|tx| create_bound(tx, "gate", Role::Reader, &readers, now))
+            .unwrap();
+        assert_eq!(key.readers, ["gate-a", "gate-b"]);
+        let who = identify(store.conn(), &text.0).unwrap().unwrap();
+        assert_eq!(
+            (who.id.as_str(), who.name.as_str(), who.role),
+            (key.id.as_str(), "gate", Role::Reader)
+        );
+        assert_eq!(
+            who.readers,
+            [
+                ReaderId::parse("gate-a").unwrap(),
+                ReaderId::parse("gate-b").unwrap()
+            ]
+        );
+        let (_, free) = create(store.conn(), "till", Role::Cashier, now).unwrap();
+        assert!(identify(store.conn(), &free.0)
+            .unwrap()
+            .unwrap()
+            .readers
+            .is_empty());
+        let listed = list(store.conn()).unwrap();
+        let readers_of = |name: &str| &listed.iter().find(|k| k.name == name).unwrap().readers;
+        assert_eq!(readers_of("gate"), &["gate-a", "gate-b"]);
+        assert!(readers_of("till").is_empty());
+    }
+
+    #[test]
+    fn last_use_only_moves_forward() {
+        let store = Store::open_in_memory().unwrap();
+        let t = |ms| Timestamp::from_unix_ms(ms);
+        let (key, text) = create(store.conn(), "till", Role::Cashier, t(1)).unwrap();
+        let last = || {
+            identify(store.conn(), &text.0)
+                .unwrap()
+                .unwrap()
+                .last_used_at
+        };
+        assert_eq!(last(), None);
+        record_use(store.conn(), &[(key.id.clone(), t(100))]).unwrap();
+        assert_eq!(last(), Some(t(100)));
+        record_use(store.conn(), &[(key.id.clone(), t(50))]).unwrap();
+        assert_eq!(last(), Some(t(100)));
+        assert_eq!(list(store.conn()).unwrap()[0].last_used_at, Some(t(100)));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod catalog;
 pub mod checkin;
 pub mod decision;
+pub mod holder_link;
 pub mod import;
 pub mod issue_requests;
 pub mod keys;

@@ -34,7 +34,8 @@ pub struct Found {
     pub matched_by: MatchedBy,
 }
 
-/// Inserts or replaces a pass (import and sync write whole passes).
+/// Inserts or replaces a pass (import and sync write whole passes), and gives a new pass its
+/// holder link ([`crate::holder_link`]).
 pub fn upsert_pass(conn: &Connection, p: &Pass) -> StoreResult<()> {
     let content = serde_json::to_string(&p.pass_content).expect("a JSON map serialises");
     conn.prepare_cached(
@@ -81,6 +82,8 @@ pub fn upsert_pass(conn: &Connection, p: &Pass) -> StoreResult<()> {
         p.valid_from,
         p.valid_until,
     ])?;
+    // However a pass arrives (issued, imported, synced), its holder page has a link.
+    crate::holder_link::ensure(conn, &p.id)?;
     Ok(())
 }
 

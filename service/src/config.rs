@@ -8,6 +8,7 @@ use passdesk_core::local_day::TimeZone;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE: &str = "passdesk.toml";
@@ -41,6 +42,36 @@ pub struct Config {
     /// The desktop app (`passdesk-app`, `[app]`); `passdesk serve` ignores it.
     #[serde(default)]
     pub app: AppConfig,
+    /// Per-address limits on what answers without a key (`[rate_limit]`).
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Per client address, on what answers without a key. A request with a valid key is never
+/// limited (a busy gate must never be throttled). Each pair is a burst (requests at once) and
+/// how fast it refills; past it the answer is 429 with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// The holder page, `/health`, the UI's files and the OpenAPI document. The defaults are
+    /// far above a browser loading the screens (~20 files) or a kiosk polling `/health`.
+    pub public_burst: NonZeroU32,
+    pub public_per_minute: NonZeroU32,
+    /// Requests refused for a missing or wrong key (key guessing).
+    pub refused_burst: NonZeroU32,
+    pub refused_per_minute: NonZeroU32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let n = |v: u32| NonZeroU32::new(v).expect("a non-zero default");
+        Self {
+            public_burst: n(600),
+            public_per_minute: n(1200),
+            refused_burst: n(300),
+            refused_per_minute: n(120),
+        }
+    }
 }
 
 /// The desktop / kiosk app's window (`src-tauri`). Flags of `passdesk-app` override it.
@@ -283,6 +314,7 @@ impl Default for Config {
             serial: Vec::new(),
             camera: CameraConfig::default(),
             app: AppConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -362,5 +394,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("IANA"), "{text}");
+    }
+
+    #[test]
+    fn rate_limits_are_set_per_kind_and_never_zero() {
+        let r = load("[rate_limit]\npublic_burst = 5\n").unwrap().rate_limit;
+        assert_eq!(r.public_burst.get(), 5);
+        assert_eq!(r.refused_burst, RateLimitConfig::default().refused_burst);
+        let err = load("[rate_limit]\nrefused_per_minute = 0\n").unwrap_err();
+        assert!(format!("{err:#}").contains("refused_per_minute"), "{err:#}");
     }
 }

@@ -10,6 +10,7 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::rate_limit;
 use super::state::AppState;
 use axum::extract::{Extension, FromRequestParts, Request};
 use axum::handler::Handler;
@@ -81,7 +82,8 @@ impl Routes {
             }
         }
         let method_router = match access {
-            Access::Public => method_router,
+            // No key: limited per client address instead (server::rate_limit).
+            Access::Public => method_router.route_layer(from_fn(rate_limit::public)),
             Access::Key(role) => method_router.route_layer(from_fn(
                 move |state: Extension<AppState>, req: Request, next: Next| {
                     require(role, state, req, next)

@@ -1,6 +1,9 @@
 //! The service's SQLite connections: one writer (SQLite has one writer at a time anyway), a few
 //! readers, a checkpointer thread. Work runs on tokio's blocking pool, never on the async threads.
 //! [`Db::close`] ends them all, last in a shutdown; work asked for after it is refused.
+//!
+//! One more connection, `aside`, writes bookkeeping that need not survive a power cut (an API
+//! key's last use), only while the writer is idle: see [`Db::write_aside_when_idle`].
 
 use passdesk_core::{OpenMode, Store, StoreError};
 use std::path::{Path, PathBuf};
@@ -13,6 +16,8 @@ pub struct Db {
     /// `None` once closed.
     writer: Mutex<Option<Store>>,
     readers: Vec<Mutex<Option<Store>>>,
+    /// `None` once closed.
+    aside: Mutex<Option<Store>>,
     next_reader: AtomicUsize,
     /// Dropping it stops the checkpointer at once (it waits on the other end).
     stop_checkpointer: Mutex<Option<Sender<()>>>,
@@ -53,11 +58,13 @@ impl Db {
                 Ok(Mutex::new(Some(reader)))
             })
             .collect::<Result<_, StoreError>>()?;
+        let aside = open_aside(path)?;
         let (stop, stopped) = channel();
         let handle = spawn_checkpointer(path.to_owned(), stopped)?;
         Ok(Arc::new(Self {
             writer: Mutex::new(Some(writer)),
             readers,
+            aside: Mutex::new(Some(aside)),
             next_reader: AtomicUsize::new(0),
             stop_checkpointer: Mutex::new(Some(stop)),
             checkpointer: Mutex::new(Some(handle)),
@@ -95,6 +102,35 @@ impl Db {
         .await?
     }
 
+    /// Runs `f` with the `aside` connection on the blocking pool, only while no one holds the
+    /// writer (`Ok(None)` when someone does: try again later), and holding it meanwhile, so that
+    /// `aside` never takes SQLite's write lock from under a transaction of the writer and a
+    /// scan never queues behind it. `aside` commits without an fsync (`synchronous = NORMAL`:
+    /// the next commit of the writer syncs the WAL it lies in), so it holds the writer for
+    /// microseconds. For bookkeeping only: a power cut may lose its last commits.
+    pub async fn write_aside_when_idle<T, F>(self: &Arc<Self>, f: F) -> Result<Option<T>, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let writer = match db.writer.try_lock() {
+                Ok(guard) => guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+            };
+            if writer.is_none() {
+                return Err(DbError::Closed);
+            }
+            match lock(&db.aside).as_mut() {
+                Some(store) => Ok(Some(f(store))),
+                None => Err(DbError::Closed),
+            }
+        })
+        .await?
+    }
+
     /// The last step of a shutdown, once nothing writes any more (blocking: call it off the
     /// async threads). Stops the checkpointer, moves the whole WAL into the database file and
     /// empties it (`TRUNCATE`), and closes every connection; SQLite removes the `-wal` and
@@ -108,11 +144,24 @@ impl Db {
         let readers: Vec<Store> = self.readers.iter().filter_map(|r| lock(r).take()).collect();
         // Readers first: an open reader would hold a checkpoint back from the WAL's end.
         drop(readers);
+        drop(lock(&self.aside).take());
         let Some(writer) = lock(&self.writer).take() else {
             return Ok(());
         };
         writer.checkpoint_truncate()
     }
+}
+
+/// The bookkeeping connection: no fsync at commit, no checkpoint at commit (the checkpointer
+/// thread does those), a small page cache, and no waiting for another process's write lock
+/// (that is a retry later, not a stall with the writer held).
+fn open_aside(path: &Path) -> Result<Store, StoreError> {
+    let store = Store::open(path, OpenMode::MustExist)?;
+    store.disable_autocheckpoint()?;
+    store.set_cache_kib(256)?;
+    store.conn().execute_batch("PRAGMA synchronous = NORMAL;")?;
+    store.conn().busy_timeout(Duration::ZERO)?;
+    Ok(store)
 }
 
 /// Checkpoints every two seconds: often enough to keep the WAL small, rarely enough that the

@@ -1,7 +1,10 @@
 //! The counter's HTTP service: axum on tokio, PassEntry-shaped JSON:API under `/api/v1`.
 //!
-//! Layers, outermost first: a panic in a handler becomes a 500 and the service lives on; a
-//! request that takes too long is answered 408; bodies over the limit are 413.
+//! Layers, outermost first: every request gets an id (`x-request-id`, and `id` in its errors);
+//! a panic in a handler becomes a 500 and the service lives on; a request that takes too long
+//! is answered 408; bodies over the limit are 413. Every route that answers without a key (the
+//! public ones of [`documented`], and the screens) is rate limited per client address, as are
+//! requests refused for their key ([`rate_limit`]).
 
 pub mod access;
 pub mod auth;
@@ -9,7 +12,10 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod json;
+pub mod key_use;
 pub mod openapi;
+pub mod rate_limit;
+pub mod request_id;
 pub mod routes;
 pub mod scan_queue;
 pub mod schemas;
@@ -25,7 +31,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{camera, catalog, loyalty, pass_page, passes, scans, status};
+use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -48,6 +54,8 @@ pub fn state(
     let (events, _) = broadcast::channel(1024);
     let devices = Arc::new(crate::pipeline::Devices::default());
     let (scans, queue) = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
+    let limits = rate_limit::RateLimits::new(&config.rate_limit);
+    let key_use = key_use::KeyUse::spawn(db.clone());
     let state = AppState(Arc::new(Inner {
         db,
         node,
@@ -58,6 +66,8 @@ pub fn state(
         scans,
         camera_preview: std::sync::RwLock::new(None),
         shutdown,
+        limits,
+        key_use,
     }));
     (state, queue)
 }
@@ -68,6 +78,7 @@ pub fn state(
 fn api_routes() -> Routes {
     Routes::new(Default::default())
         .public(routes!(openapi::document))
+        .reader(routes!(me::me))
         .reader(routes!(status::status))
         .reader(routes!(camera::jpeg))
         .reader(routes!(camera::info))
@@ -119,8 +130,8 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     let (documented, _) = documented().split();
     documented
-        .route("/", get(ui::serve))
-        .fallback(ui::serve)
+        .route("/", get(screens))
+        .fallback(screens)
         .with_state(state.clone())
         // The key checks in front of the handlers (server::access) find the state here.
         .layer(Extension(state))
@@ -139,6 +150,19 @@ pub fn router(state: AppState) -> Router {
                     .into_response()
             },
         ))
+        .layer(axum::middleware::from_fn(request_id::layer))
+}
+
+/// The screens (`ui`), rate limited per address like every route that needs no key.
+async fn screens(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> Response {
+    let peer = rate_limit::peer(req.extensions());
+    if let Some(limited) = state.limits.refuse(rate_limit::Kind::Public, peer) {
+        return limited.into_response();
+    }
+    ui::serve(req.method().clone(), req.uri().clone()).await
 }
 
 /// A body announced larger than the limit is refused before a byte of it is read (chunked
@@ -173,7 +197,9 @@ pub async fn serve(
     state: AppState,
     stop_accepting: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer's address (`ConnectInfo`) keys the rate limits.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(stop_accepting)
         .await?;
     Ok(())

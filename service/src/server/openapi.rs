@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// `{"errors": [{"status", "code", "title", "detail", "source": {"pointer" | "parameter"}}]}`
+/// `{"errors": [{"id", "status", "code", "title", "detail", "source": {"pointer" | "parameter"}}]}`
 #[derive(ToSchema)]
 #[allow(dead_code)] // a schema, never built
 pub struct ErrorDoc {
@@ -19,6 +19,9 @@ pub struct ErrorDoc {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorObject {
+    /// The request's id (also its `x-request-id` response header): the log line of a failure
+    /// carries it.
+    id: Option<String>,
     /// The HTTP status, as text ("422").
     status: String,
     /// What went wrong, for programs: `invalid_request`, `not_found`, `already_redeemed`...
@@ -63,6 +66,13 @@ pub enum Errors {
     /// Well-formed but not acceptable: a rule says no (the code says which).
     #[response(status = 422)]
     Unprocessable(ErrorDoc),
+    /// Too many requests refused for their key from this address (or, on the routes that need
+    /// no key, too many requests): wait `Retry-After` seconds.
+    #[response(status = 429)]
+    TooManyRequests(ErrorDoc),
+    /// A failure inside the service: the detail is generic, the error's `id` finds it in the log.
+    #[response(status = 500)]
+    Internal(ErrorDoc),
     /// The database is busy; try again.
     #[response(status = 503)]
     Busy(ErrorDoc),

@@ -111,9 +111,11 @@ async fn decide_batch(
         Ok(Err(e)) => {
             tracing::error!(error = %e, batch = n, "a batch of scans could not be committed; none was recorded");
             for reply in replies {
-                let _ = reply.send(Err(ApiError::internal(format!(
-                    "the scan was not recorded ({e}); scan again"
-                ))));
+                // What SQLite said stays in the log (with each request's id).
+                let _ = reply.send(Err(ApiError::internal(
+                    "the scan was not recorded; scan again",
+                )
+                .caused_by(&e)));
             }
         }
         Err(e) => {

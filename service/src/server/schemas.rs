@@ -159,7 +159,8 @@ pub struct PassAttributes {
     latest_message: Option<String>,
     /// The pass's fields: `fullName`, `email`, and whatever the template has.
     pass_content: Option<Map<String, Value>>,
-    /// This node's page for the holder (`/p/{id}`: the QR code, printable).
+    /// This node's page for the holder (`/p/{token}`: an unguessable link, never the pass id or
+    /// extId; the QR code, printable).
     download_url: Option<String>,
 }
 

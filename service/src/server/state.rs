@@ -26,6 +26,10 @@ pub struct Inner {
     pub camera_preview: std::sync::RwLock<Option<Arc<passdesk_hardware::camera::PreviewSlot>>>,
     /// Turns true when the service is shutting down: long-lived streams end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Per-address limits on what answers without a key.
+    pub limits: super::rate_limit::RateLimits,
+    /// When each API key was last used, written at most once a minute, off the request path.
+    pub key_use: super::key_use::KeyUse,
 }
 
 /// One server-sent event: `decision`, `tapFailed` or `device`, and its JSON.

@@ -111,6 +111,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the presented key is: id, name, role, bound readers
+         * @description Needs a reader key or one with a higher role.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -503,6 +523,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scans/today": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A reader's day: totals and latest scans
+         * @description Needs a reader key or one with a higher role.
+         */
+        get: operations["scansToday"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/status": {
         parameters: {
             query?: never;
@@ -543,7 +583,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/p/{id}": {
+    "/p/{token}": {
         parameters: {
             query?: never;
             header?: never;
@@ -675,8 +715,17 @@ export interface components {
             /** @description The reader id its scans carry. */
             readerId?: string | null;
             connected: boolean;
-            /** @description Words for a person: "reader disconnected", "PC/SC service not running". */
+            /**
+             * @description Words for a person: "reader disconnected", "PC/SC service not running", "3 reads
+             *     dropped: the database did not answer".
+             */
             detail?: string | null;
+            /**
+             * Format: int64
+             * @description Reads from this device dropped since the service started because the database did not
+             *     answer fast enough to take them (see [`feed`]).
+             */
+            droppedReads: number;
         };
         /**
          * @description Which way a person passes the reader. A gate's readers have a default; a scan may override it.
@@ -698,11 +747,16 @@ export interface components {
         };
         /** @enum {string} */
         EntryKind: "earn" | "adjust" | "override" | "stamp" | "reward_create" | "reward_redeem" | "reward_delete" | "reverse" | "expire";
-        /** @description `{"errors": [{"status", "code", "title", "detail", "source": {"pointer" | "parameter"}}]}` */
+        /** @description `{"errors": [{"id", "status", "code", "title", "detail", "source": {"pointer" | "parameter"}}]}` */
         ErrorDoc: {
             errors: components["schemas"]["ErrorObject"][];
         };
         ErrorObject: {
+            /**
+             * @description The request's id (also its `x-request-id` response header): the log line of a failure
+             *     carries it.
+             */
+            id?: string | null;
             /** @description The HTTP status, as text ("422"). */
             status: string;
             /** @description What went wrong, for programs: `invalid_request`, `not_found`, `already_redeemed`... */
@@ -783,6 +837,12 @@ export interface components {
             id: string;
             attributes: components["schemas"]["LedgerEntry"];
         };
+        /** @description One local day: the instants `start <= t < end` whose local date, in `time_zone`, is the same. */
+        LocalDay: {
+            start: components["schemas"]["Timestamp"];
+            end: components["schemas"]["Timestamp"];
+            timeZone: components["schemas"]["TimeZone"];
+        };
         /** @description A pass's loyalty with its whole ledger, oldest entry first, in `included`. */
         LoyaltyDoc: {
             data: components["schemas"]["LoyaltyResource"];
@@ -833,10 +893,32 @@ export interface components {
             claimable: components["schemas"]["Tier"][];
         };
         /**
-         * @description Which column a scanned value matched: the audit log and the UI say how a pass was found.
+         * @description Which of a pass's values a looked-up value was: the audit log and the UI say how a pass was
+         *     found, and the check-in rules tell a code read from the pass from a number a person typed.
          * @enum {string}
          */
         MatchedBy: "barcode" | "nfc" | "passId" | "extId" | "token";
+        MeAttributes: {
+            name: string;
+            /**
+             * @description reader < cashier < manager < admin: each may do what the ones before it may.
+             * @example cashier
+             */
+            role: string;
+            /** @description The readers this key scans as; empty: any reader. */
+            readers: string[];
+        };
+        /** @description `{"data": {"type": "apiKey", "id", "attributes": {...}}}` */
+        MeDoc: {
+            data: components["schemas"]["MeResource"];
+        };
+        MeResource: {
+            /** @description Always `apiKey`. */
+            type: string;
+            /** @description The key's id: the public part of `pdk_<id>_<secret>`. */
+            id: string;
+            attributes: components["schemas"]["MeAttributes"];
+        };
         /**
          * @description How the value was read. NFC kinds are kept apart because the audit log and the UI tell them
          *     apart (an Apple VAS tap is proof of a wallet; a card UID is not).
@@ -898,7 +980,10 @@ export interface components {
             passContent?: {
                 [key: string]: unknown;
             } | null;
-            /** @description This node's page for the holder (`/p/{id}`: the QR code, printable). */
+            /**
+             * @description This node's page for the holder (`/p/{token}`: an unguessable link, never the pass id or
+             *     extId; the QR code, printable).
+             */
             downloadUrl?: string | null;
         };
         /** @description One pass. */
@@ -961,7 +1046,10 @@ export interface components {
             readerId: string;
             readerName: string;
         };
-        /** @description A reader as configured. Permission names follow PassEntry's reader object. */
+        /**
+         * @description A reader as configured. Permission names follow PassEntry's reader object; `acceptIds` and
+         *     `exitEnabled` are Passdesk's.
+         */
         Reader: {
             id: string;
             name: string;
@@ -972,6 +1060,17 @@ export interface components {
             scanEnabled: boolean;
             redeemEnabled: boolean;
             addPointsEnabled: boolean;
+            /**
+             * @description A value that names a pass only by its id or extId (typed by a person, not read from the
+             *     pass) admits here, flagged `typed_id`. Elsewhere it is refused: an order number from an
+             *     email is not a ticket.
+             */
+            acceptIds: boolean;
+            /**
+             * @description A scan may choose its direction here (an exit scan at an entry gate). Always on for a
+             *     reader whose own direction is exit.
+             */
+            exitEnabled: boolean;
         };
         ReaderAttributes: {
             name: string;
@@ -982,6 +1081,10 @@ export interface components {
             scanEnabled: boolean;
             redeemEnabled: boolean;
             addPointsEnabled: boolean;
+            /** @description A typed pass id or extId admits here, flagged `typed_id`. */
+            acceptIds: boolean;
+            /** @description A scan may give its `direction` here. */
+            exitEnabled: boolean;
         };
         ReaderBody: {
             reader: components["schemas"]["ReaderFields"];
@@ -991,7 +1094,8 @@ export interface components {
         };
         /**
          * @description PassEntry's reader fields (`password`, `qrEnabled`, ... accepted and ignored where they
-         *     mean nothing to a counter) plus Passdesk's `eventUuid` and `direction`.
+         *     mean nothing to a counter) plus Passdesk's `eventUuid`, `direction`, `acceptIds` and
+         *     `exitEnabled`. A new reader has only what the body enables (scan is on unless turned off).
          */
         ReaderFields: {
             id?: string | null;
@@ -1002,6 +1106,10 @@ export interface components {
             scanEnabled?: boolean | null;
             redeemEnabled?: boolean | null;
             addPointsEnabled?: boolean | null;
+            /** @description A typed pass id or extId admits here, flagged `typed_id` (default false). */
+            acceptIds?: boolean | null;
+            /** @description A scan may give its `direction` here (default: true for an exit reader, else false). */
+            exitEnabled?: boolean | null;
             password?: string | null;
             qrEnabled?: boolean | null;
             mifareClassicNfcEnabled?: boolean | null;
@@ -1019,7 +1127,7 @@ export interface components {
          * @description Why a scan was rejected. The codes are API: the UI, webhooks and tests match on them.
          * @enum {string}
          */
-        Reason: "malformed_value" | "unknown_pass" | "voided" | "expired" | "not_yet_valid" | "wrong_event" | "already_used" | "not_checked_in" | "reader_not_allowed" | "invalid_token" | "revoked";
+        Reason: "malformed_value" | "unknown_pass" | "voided" | "expired" | "not_yet_valid" | "wrong_event" | "already_used" | "not_checked_in" | "reader_not_allowed" | "typed_id_not_accepted" | "invalid_token" | "revoked";
         ReverseBody: {
             reason?: string | null;
         };
@@ -1038,6 +1146,30 @@ export interface components {
         RewardStatus: "available" | "redeemed" | "deleted";
         /** @enum {string} */
         RewardUnit: "points" | "stamps";
+        /** @description A gate's day: its latest scans, newest first, and the day's totals. */
+        ScanDay: {
+            data: components["schemas"]["ScanRecordResource"][];
+            meta: components["schemas"]["ScanDayMeta"];
+        };
+        ScanDayMeta: {
+            /**
+             * Format: int64
+             * @description Records in `data`.
+             */
+            count: number;
+            /**
+             * @description The day's scans at the reader (at every reader without `readerId`), a repeat tap not
+             *     counted again.
+             */
+            totals: components["schemas"]["Totals"];
+            /** @description The reader asked for; null: every reader. */
+            readerId?: string | null;
+            /**
+             * @description The local day counted, in the zone of the reader's event, else the counter's: a screen
+             *     asks again at `end`.
+             */
+            day: components["schemas"]["LocalDay"];
+        };
         ScanDoc: {
             data: components["schemas"]["ScanResource"];
             /** @description `loyalty`: what the scan's loyalty change did (`operation`, `balance`) or why not (`error`). */
@@ -1100,6 +1232,10 @@ export interface components {
             value: string;
             readerId?: string | null;
             medium?: string | null;
+            /**
+             * @description `entry` or `exit`; only at a reader with `exitEnabled` (elsewhere 422
+             *     `direction_not_allowed`, nothing recorded). Without it: the reader's own direction.
+             */
             direction?: string | null;
             loyalty?: null | components["schemas"]["ScanLoyalty"];
         };
@@ -1131,9 +1267,11 @@ export interface components {
             passes: number;
             /**
              * Format: int64
-             * @description Scans since midnight UTC.
+             * @description Scans today (the counter's local day, `day`), a repeat tap not counted again.
              */
             scansToday: number;
+            /** @description Today in the counter's time zone: when it started and ends. */
+            day: components["schemas"]["LocalDay"];
             /**
              * Format: int64
              * @description Events waiting in the outbox.
@@ -1189,6 +1327,11 @@ export interface components {
             tier: string;
         };
         /**
+         * @description An IANA time zone name
+         * @example Europe/Berlin
+         */
+        TimeZone: string;
+        /**
          * Format: date-time
          * @description RFC 3339, UTC
          */
@@ -1220,7 +1363,7 @@ export interface components {
          * @description Something the cashier should know about an accepted scan.
          * @enum {string}
          */
-        Warning: "removed_from_wallet" | "not_in_cache";
+        Warning: "removed_from_wallet" | "not_in_cache" | "typed_id";
     };
     responses: never;
     parameters: never;
@@ -1313,6 +1456,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1421,6 +1585,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -1515,6 +1700,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1627,6 +1833,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -1723,6 +1950,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1830,6 +2078,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1948,6 +2217,149 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The presented key: id, name, role, bound readers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -2024,6 +2436,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2125,6 +2558,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2237,6 +2691,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -2333,6 +2808,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2440,6 +2936,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2566,6 +3083,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -2584,7 +3122,10 @@ export interface operations {
                 extId?: string;
                 includePassSource?: string;
             };
-            header?: never;
+            header?: {
+                /** @description A UUID: a retry of the same request under the same key answers the pass the first one made (201, with Idempotent-Replayed: true) and makes nothing; another request under the same key is 409 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2594,9 +3135,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new pass */
+            /** @description The new pass (or, for a retry under the same Idempotency-Key, the pass the first request made) */
             201: {
                 headers: {
+                    /** @description true when this answers a retry with the pass made earlier */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2668,6 +3211,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2784,6 +3348,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -2892,6 +3477,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -2989,6 +3595,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3107,6 +3734,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -3211,6 +3859,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3329,6 +3998,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -3433,6 +4123,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3549,6 +4260,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -3651,6 +4383,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3769,6 +4522,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -3869,6 +4643,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3983,6 +4778,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -4077,6 +4893,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4189,6 +5026,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -4285,6 +5143,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4399,6 +5278,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -4506,6 +5406,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -4520,7 +5441,10 @@ export interface operations {
     postScan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description With a loyalty change: its operation id (a UUID): the same key and body again answers the first result */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4604,6 +5528,27 @@ export interface operations {
             };
             /** @description Well-formed but not acceptable: a rule says no (the code says which). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4712,6 +5657,154 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    scansToday: {
+        parameters: {
+            query?: {
+                /** @description The gate whose day to show; without it (cashier and up), every reader's. */
+                readerId?: string;
+                /** @description How many of the latest scans (default 10, at most 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The day's totals and latest scans, newest first; meta.day says when the day ends */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanDay"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -4813,6 +5906,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -4896,6 +6010,27 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
             /** @description The database is busy; try again. */
             503: {
                 headers: {
@@ -4912,8 +6047,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Pass id, or its extId */
-                id: string;
+                /** @description The token of the pass's holder link (its downloadUrl): 32 hex digits, never the pass id or extId */
+                token: string;
             };
             cookie?: never;
         };
@@ -4928,13 +6063,22 @@ export interface operations {
                     "text/html": unknown;
                 };
             };
-            /** @description No such pass (a page for a person) */
+            /** @description No pass has this link (a page for a person; the same for any other path) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "text/html": unknown;
+                };
+            };
+            /** @description Too many requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
                 };
             };
         };

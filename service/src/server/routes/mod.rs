@@ -4,6 +4,7 @@
 pub mod camera;
 pub mod catalog;
 pub mod loyalty;
+pub mod me;
 pub mod pass_page;
 pub mod passes;
 pub mod scans;

@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use passdesk_core::api_keys::Role;
+use passdesk_core::holder_link;
 use passdesk_core::issue_requests::{self, RequestHash};
 use passdesk_core::loyalty;
 use passdesk_core::pass::{Barcode, Pass, PassStatus, PassType};
@@ -196,7 +197,9 @@ fn resource(s: &Store, p: &Pass) -> Result<Value, StoreError> {
         None => None,
     };
     let mut r = passentry::pass_resource(p, template.as_deref(), event.as_deref());
-    r["attributes"]["downloadUrl"] = json!(format!("/p/{}", p.id));
+    // The holder's page, by its unguessable link (never by id or extId).
+    let page = holder_link::token_of(conn, &p.id)?.map(|t| t.path());
+    r["attributes"]["downloadUrl"] = json!(page);
     Ok(r)
 }
 

@@ -67,8 +67,17 @@ pub async fn post(
             Some(loyalty_operation(l)?)
         }
     };
-    let reader_id = ReaderId::parse(req.reader_id.as_deref().unwrap_or("api"))
+    let requested = req
+        .reader_id
+        .as_deref()
+        .map(ReaderId::parse)
+        .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_reader", e.to_string()).at("/readerId"))?;
+    // A key bound to readers scans only as them: refused here, before anything is recorded.
+    let reader_id = match caller.act_as_reader(requested)? {
+        Some(r) => r,
+        None => ReaderId::parse("api").expect("a valid reader id"),
+    };
     let medium = match req.medium.as_deref() {
         None => Medium::Manual,
         Some(m) => m
@@ -331,26 +340,24 @@ pub async fn today(
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Reader)?;
     let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let reader_id = q
+    let requested = q
         .reader_id
         .as_deref()
         .map(ReaderId::parse)
         .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()).parameter("readerId"))?
+        .map_err(|e| ApiError::bad_request(e.to_string()).parameter("readerId"))?;
+    // A key bound to readers sees only their days (its only reader's when it names none).
+    let reader_id = caller
+        .act_as_reader(requested)?
         .map(|r| r.as_str().to_owned());
-    match &reader_id {
+    if reader_id.is_none() && caller.role < Role::Cashier {
         // A reader key sees one gate's day, never the whole counter's.
-        None if caller.role < Role::Cashier => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "a reader key sees one reader's day: give readerId",
-            )
-            .parameter("readerId"))
-        }
-        None => {}
-        // Keys bound to readers: the check that `reader` is one of this key's goes here.
-        Some(_reader) => {}
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "a reader key sees one reader's day: give readerId",
+        )
+        .parameter("readerId"));
     }
     let limit = q.limit.unwrap_or(10).min(100);
     let zone = state.config.time_zone;
