@@ -1,8 +1,9 @@
 //! `passdesk-app`: the desktop / kiosk shell. It starts the counter service in this process
 //! (`passdesk::launch`, the same service as `passdesk serve`) on a free loopback port with a
-//! key made for this launch, and opens a window on the service's screens. Thin: every decision,
-//! loyalty change and screen is the service's and the UI's; the shell only owns the window,
-//! kiosk mode, the tray and start-up.
+//! key made for this launch in the station's role (a gate's reader key, a till's cashier key,
+//! bound to its reader; never a manager's), and opens a window on the service's screens.
+//! Thin: every decision, loyalty change and screen is the service's and the UI's; the shell
+//! only owns the window, kiosk mode, the tray and start-up.
 
 // Release builds are a GUI program on Windows; harmless elsewhere.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
