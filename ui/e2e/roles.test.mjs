@@ -204,7 +204,18 @@ describe('a till with a cashier key', () => {
     await page.click('[data-testid="search-input"]');
     await page.clock.fastForward(1000);
     await page.waitForFunction(() => /^(10:00|9:5\d) left$/.test(document.querySelector('[data-testid="person-left"]')?.textContent ?? ''));
-    await page.clock.fastForward(10 * 60_000 + 2000);
+    // Six minutes on, a scan at a gate makes the screen fetch today's scans again with the
+    // manager's key: the screen refreshing itself is not the manager being there.
+    const reconnected = page.waitForRequest((r) => r.url().endsWith('/api/v1/scans/stream'));
+    await page.clock.fastForward(6 * 60_000); // (the stream's 40 s watchdog fires: it reconnects)
+    await reconnected;
+    await page.waitForSelector('[data-testid="online-badge"].badge-on');
+    const refreshed = page.waitForRequest(
+      (r) => r.url().includes('/api/v1/scans/today') && r.headers().authorization === bearer(managerKey),
+    );
+    await server.api('POST', '/api/v1/scans', { value: 'HLF-0031', readerId: 'gate-b' });
+    await refreshed;
+    await page.clock.fastForward(4 * 60_000 + 2000);
     await page.waitForSelector('[data-testid="locked"][data-screen="manager"] [data-testid="locked-note"] >> text=Signed out after 10 minutes without activity');
     assert.equal(await page.isVisible('[data-testid="person"]'), false);
 

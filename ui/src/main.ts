@@ -162,7 +162,7 @@ function answerInToast(d: Decision): void {
 }
 
 /** The key that may make a call needing `need`: the station's when it may, else the signed-in
- * person's (their request: it counts as their activity); none: nobody here may. */
+ * person's; none: nobody here may. */
 function keyFor(need: Role): string | null {
   if (atLeast(station?.role, need)) return getKey();
   if (atLeast(signedIn()?.role, need)) return personKey();

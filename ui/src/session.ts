@@ -4,8 +4,9 @@
 //
 // The person's key is held in this module's memory only: never sessionStorage, localStorage or
 // the address, so a reload, another tab or whoever comes to the kiosk next finds no trace of
-// it. It is forgotten after IDLE_MS without activity (their requests, their typing and clicks on
-// a screen that needs them), on Sign out, and when the service refuses it.
+// it. It is forgotten after IDLE_MS without activity (their typing and clicks on a screen that
+// needs them; a screen refreshing itself is not someone there), on Sign out, and when the
+// service refuses it.
 
 import { api } from './api/client';
 import type { MeDoc } from './api/types';
@@ -53,11 +54,9 @@ export function signedIn(): Identity | null {
   return person?.who ?? null;
 }
 
-/** The signed-in person's key, for their own request: counts as activity. */
+/** The signed-in person's key, for a request of a screen that needs them. */
 export function personKey(): string | null {
-  if (!person) return null;
-  person.lastActive = Date.now();
-  return person.key;
+  return person?.key ?? null;
 }
 
 export function isPersonKey(key: string | null): boolean {
