@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { BIN, clockedPage, launchBrowser, openScreen, scannerTypes, shoot, SIZES, startServer, until } from './harness.mjs';
+import { BIN, clockedPage, launchBrowser, openScreen, scannerTypes, shoot, SHOTS, SIZES, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -389,7 +389,7 @@ describe('layout', () => {
       await page.click('[data-testid="undo"]');
       await page.waitForSelector('.toast >> text=Undone: +2 points');
       assert.equal(await page.$$eval('.toast', (t) => t.length), 3, 'a few at most: the oldest went');
-      await shoot(page, `cashier-toasts-${w}x${h}`);
+      await page.screenshot({ path: join(SHOTS, `cashier-toasts-${w}x${h}.png`) });
 
       // No toast's box meets the visible part of any enabled button (or link, field), as the
       // screen is, and with each button scrolled to the bottom and to the top of the screen's

@@ -11,7 +11,6 @@ import { watchDay } from '../today';
 interface Row {
   id: string;
   at: string;
-  readerId: string;
   verdict: 'accept' | 'reject';
   warn: boolean;
   text: string;
@@ -23,7 +22,6 @@ function rowOf(d: Decision): Row {
   return {
     id: d.scanId,
     at: d.at,
-    readerId: d.readerId,
     verdict: d.verdict,
     warn: d.verdict === 'accept' && d.warnings.length > 0,
     text: decisionMessage(d) + (d.duplicateOf ? ' (same tap again)' : ''),
@@ -36,7 +34,6 @@ function rowOfRecord(r: ScanRecord): Row {
   return {
     id: r.id,
     at: r.at,
-    readerId: r.readerId,
     verdict: r.verdict,
     warn: false,
     text:
@@ -99,7 +96,6 @@ export const gate: Screen = {
             h('span.time', localTime(r.at)),
             h('span.mark', r.verdict === 'accept' ? (r.warn ? '!' : '✓') : '✗'),
             h('span.text', h('b', r.who), ' ', r.text),
-            h('span.rdr', r.readerId),
           ),
         ),
       );
