@@ -103,14 +103,23 @@ fn fill_path(app: &TestApp, template: &str) -> String {
     filled
 }
 
-/// The query string of the operation's required query parameters (a placeholder value each).
+/// The query string of the operation's required query parameters (a placeholder value each),
+/// and of those the document gives an example for (a parameter a lower role must give, such as
+/// a gate's `readerId`, states what a reader key would send).
 fn required_query(operation: &Value) -> Vec<String> {
     operation["parameters"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|p| p["in"] == "query" && p["required"] == true)
-        .map(|p| format!("{}=1", p["name"].as_str().unwrap_or_default()))
+        .filter(|p| p["in"] == "query")
+        .filter_map(|p| {
+            let name = p["name"].as_str().unwrap_or_default();
+            match (&p["example"], &p["required"]) {
+                (Value::String(example), _) => Some(format!("{name}={example}")),
+                (_, Value::Bool(true)) => Some(format!("{name}=1")),
+                _ => None,
+            }
+        })
         .collect()
 }
 

@@ -5692,7 +5692,11 @@ export interface operations {
     scansToday: {
         parameters: {
             query?: {
-                /** @description The gate whose day to show; without it (cashier and up), every reader's. */
+                /**
+                 * @description The gate whose day to show; without it (cashier and up), every reader's. A reader key
+                 *     must name its reader (a key bound to one reader may leave it out).
+                 * @example gate-a
+                 */
                 readerId?: string;
                 /** @description How many of the latest scans (default 10, at most 100). */
                 limit?: number;

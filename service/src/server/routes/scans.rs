@@ -324,7 +324,9 @@ pub async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TodayQuery {
-    /// The gate whose day to show; without it (cashier and up), every reader's.
+    /// The gate whose day to show; without it (cashier and up), every reader's. A reader key
+    /// must name its reader (a key bound to one reader may leave it out).
+    #[param(example = "gate-a")]
     reader_id: Option<String>,
     /// How many of the latest scans (default 10, at most 100).
     limit: Option<u32>,
