@@ -15,7 +15,7 @@ use passdesk_core::api_keys::Role;
 use passdesk_core::holder_link;
 use passdesk_core::issue_requests::{self, RequestHash};
 use passdesk_core::loyalty;
-use passdesk_core::pass::{Barcode, Pass, PassStatus, PassType};
+use passdesk_core::pass::{Barcode, Pass, PassStatus};
 use passdesk_core::pass_store::{self, PassFilter};
 use passdesk_core::scan::ScanValue;
 use passdesk_core::token::TokenClaims;
@@ -481,12 +481,7 @@ pub async fn create(
                     })
                 });
                 let pass = Pass {
-                    id: id.clone(),
                     ext_id: ext_id.clone(),
-                    status: PassStatus::Issued,
-                    pass_type: PassType::new(template.pass_type.as_str()),
-                    device_type: None,
-                    template_id: template.id.clone(),
                     event_id: event_id.clone(),
                     barcode: Some(Barcode {
                         kind: "qrCode".into(),
@@ -496,15 +491,15 @@ pub async fn create(
                     nfc: nfc_enabled.then(|| id.clone()),
                     group_tag: group_tag.clone(),
                     pass_content: content.clone(),
-                    latest_message: None,
-                    created_at: now,
-                    updated_at: now,
-                    added_at: None,
-                    removed_at: None,
-                    deactivated_at: None,
                     expires_at,
                     valid_from,
                     valid_until,
+                    ..Pass::new(
+                        id.clone(),
+                        template.id.clone(),
+                        template.pass_type.clone(),
+                        now,
+                    )
                 };
                 pass_store::upsert_pass(tx, &pass).map_err(|e| match &e {
                     StoreError::Sqlite(passdesk_core::rusqlite::Error::SqliteFailure(f, _))
