@@ -5,10 +5,10 @@ use super::{doc, page_doc};
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::idempotency::IdempotencyKey;
-use crate::server::json::JsonBody;
+use crate::server::json::{time_field, JsonBody};
+use crate::server::query::{time_param, QueryParams};
 use crate::server::state::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use passdesk_core::api_keys::Role;
@@ -22,17 +22,6 @@ use passdesk_core::token::TokenClaims;
 use passdesk_core::{catalog, outbox, passentry, Store, StoreError, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-
-fn parse_query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
-}
-
-fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    v.map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()).parameter(name))
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -61,10 +50,9 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    q: Result<Query<ListQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
-    let q = parse_query(q)?;
     let page = q.page.unwrap_or(1).max(1);
     let per_page = q.per_page.unwrap_or(100);
     if !(1..=1000).contains(&per_page) {
@@ -223,10 +211,9 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    q: Result<Query<GetQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<GetQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
-    let q = parse_query(q)?;
     let lookup = id.clone();
     let found = state
         .db
@@ -339,11 +326,10 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     key: IdempotencyKey,
-    q: Result<Query<CreateQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<CreateQuery>,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Value>)> {
     caller.require(Role::Manager)?;
-    let q = parse_query(q)?;
     // Checked before anything is written: a bad parameter must not leave a pass behind.
     let mut out = json!({});
     pass_source_note(&mut out, q.include_pass_source.as_deref())?;
@@ -552,12 +538,6 @@ pub async fn create(
         headers.insert(REPLAYED, HeaderValue::from_static("true"));
     }
     Ok((StatusCode::CREATED, headers, Json(out)))
-}
-
-fn time_field(pointer: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    v.map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(pointer))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
