@@ -155,9 +155,9 @@ impl From<rusqlite::Error> for ReaderError {
     }
 }
 
-/// Creates or changes a reader (run it in a write transaction: it reads, then writes): a new one starts from `Reader::unconfigured` (scan only), so a
-/// permission is on only when the changes say so. The one way the API, the CLI and an import
-/// write a reader's settings.
+/// Creates or changes a reader (run it in a write transaction: it reads, then writes): a new
+/// one starts from `Reader::unconfigured` (scan only), so a permission is on only when the
+/// changes say so. The one way the API, the CLI and an import write a reader's settings.
 pub fn save_reader(
     conn: &Connection,
     id: &str,

@@ -88,26 +88,9 @@ mod tests {
     fn pass(id: &str, ext_id: &str) -> Pass {
         let now = Timestamp::from_unix_ms(1_700_000_000_000);
         Pass {
-            id: id.into(),
             ext_id: Some(ext_id.into()),
             status: PassStatus::Active,
-            pass_type: PassType::new("storeCard"),
-            device_type: None,
-            template_id: "t".into(),
-            event_id: None,
-            barcode: None,
-            nfc: None,
-            group_tag: None,
-            pass_content: Default::default(),
-            latest_message: None,
-            created_at: now,
-            updated_at: now,
-            added_at: None,
-            removed_at: None,
-            deactivated_at: None,
-            expires_at: None,
-            valid_from: None,
-            valid_until: None,
+            ..Pass::new(id, "t", PassType::new("storeCard"), now)
         }
     }
 

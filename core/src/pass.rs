@@ -127,6 +127,40 @@ pub struct Pass {
 }
 
 impl Pass {
+    /// A pass as it is first written: its id, template and type, status `issued`, created and
+    /// updated `now`, and nothing else (no extId, event, barcode, NFC value, content, message
+    /// or dates). Whoever issues it sets what the request gives:
+    /// `Pass { barcode, ..Pass::new(id, template, kind, now) }`.
+    pub fn new(
+        id: impl Into<String>,
+        template_id: impl Into<String>,
+        pass_type: PassType,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            ext_id: None,
+            status: PassStatus::Issued,
+            pass_type,
+            device_type: None,
+            template_id: template_id.into(),
+            event_id: None,
+            barcode: None,
+            nfc: None,
+            group_tag: None,
+            pass_content: serde_json::Map::new(),
+            latest_message: None,
+            created_at: now,
+            updated_at: now,
+            added_at: None,
+            removed_at: None,
+            deactivated_at: None,
+            expires_at: None,
+            valid_from: None,
+            valid_until: None,
+        }
+    }
+
     /// The holder's name as shown at the counter: PassEntry's `fullName` content key, or the
     /// first of a few common alternatives.
     pub fn holder_name(&self) -> Option<String> {

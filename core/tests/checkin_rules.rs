@@ -1,19 +1,20 @@
 //! Every reason and every policy of the check-in engine, on a real SQLite store.
 
+mod common;
+
+use common::{add_event, add_template, qr_pass, scan_input, TestStore, MIN, T0};
 use passdesk_core::catalog;
 use passdesk_core::catalog::SaveMode;
 use passdesk_core::decision::Warning;
 use passdesk_core::keys;
-use passdesk_core::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
+use passdesk_core::pass::{Pass, PassStatus, PassType};
 use passdesk_core::pass_store;
 use passdesk_core::policy::{CheckinPolicy, EntryMode, PolicyScope};
 use passdesk_core::reader::{Direction, Reader, ReaderChanges};
-use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::scan::{Medium, ScanInput};
+use passdesk_core::scan_log::ScanRecord;
 use passdesk_core::token::TokenClaims;
 use passdesk_core::{checkin, outbox, scan_log, Decision, Reason, Store, Timestamp, Verdict};
-
-const T0: i64 = 1_800_000_000_000; // 2027-01-15T08:00:00Z
-const MIN: i64 = 60_000;
 
 struct Counter {
     store: Store,
@@ -24,36 +25,19 @@ struct Counter {
 
 impl Counter {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("t.sqlite"),
-            passdesk_core::OpenMode::CreateIfMissing,
-        )
-        .unwrap();
-        let (node, _) = keys::init_node(store.conn()).unwrap();
+        let TestStore {
+            store, node, dir, ..
+        } = TestStore::new();
         let c = store.conn();
         let at = Timestamp::from_unix_ms(T0);
         for (id, kind) in [
             ("tickets", PassType::EVENT_TICKET),
             ("coffee", PassType::STORE_CARD),
         ] {
-            let t = Template {
-                id: id.into(),
-                name: format!("{id} template"),
-                pass_type: PassType::new(kind),
-            };
-            catalog::upsert_template(c, &t, at).unwrap();
+            add_template(c, id, &format!("{id} template"), kind);
         }
         for (id, name) in [("ev1", "Harbour Lights"), ("ev2", "Other Show")] {
-            let e = Event {
-                id: id.into(),
-                name: name.into(),
-                venue_name: None,
-                start_time: None,
-                end_time: None,
-                time_zone: "UTC".into(),
-            };
-            catalog::upsert_event(c, &e, at).unwrap();
+            add_event(c, id, name, "UTC");
         }
         // Gates A and B take scans both ways (entry / exit tests give the direction); the till
         // and the desk only one; the desk is where staff type pass numbers.
@@ -86,34 +70,16 @@ impl Counter {
         } else {
             PassType::EVENT_TICKET
         };
+        let created = Timestamp::from_unix_ms(T0 - 1000 * MIN);
         let mut p = Pass {
-            id: id.into(),
             ext_id: Some(format!("ext-{id}")),
-            status: PassStatus::Active,
-            pass_type: PassType::new(kind),
-            device_type: None,
-            template_id: template.into(),
             event_id: event.map(Into::into),
-            barcode: Some(Barcode {
-                kind: "qrCode".into(),
-                value: format!("QR-{id}"),
-                display_text: false,
-            }),
             nfc: Some(format!("NFC-{id}")),
-            group_tag: None,
             pass_content: serde_json::json!({"fullName": format!("Holder {id}")})
                 .as_object()
                 .unwrap()
                 .clone(),
-            latest_message: None,
-            created_at: Timestamp::from_unix_ms(T0 - 1000 * MIN),
-            updated_at: Timestamp::from_unix_ms(T0 - 1000 * MIN),
-            added_at: None,
-            removed_at: None,
-            deactivated_at: None,
-            expires_at: None,
-            valid_from: None,
-            valid_until: None,
+            ..qr_pass(id, template, kind, format!("QR-{id}"), created)
         };
         edit(&mut p);
         pass_store::upsert_pass(self.store.conn(), &p).unwrap();
@@ -148,11 +114,8 @@ impl Counter {
         direction: Option<Direction>,
     ) -> Decision {
         let input = ScanInput {
-            value: value.to_vec(),
-            reader_id: ReaderId::parse(reader).unwrap(),
-            medium,
             direction,
-            at: Timestamp::from_unix_ms(T0 + at_min * MIN),
+            ..scan_input(value, medium, reader, T0 + at_min * MIN)
         };
         checkin(&mut self.store, &self.node_id, &input).unwrap()
     }
@@ -187,6 +150,15 @@ impl Counter {
             scan_log::count(self.store.conn()).unwrap(),
             outbox::count(self.store.conn()).unwrap(),
         )
+    }
+
+    /// The latest scans in the log, newest first (at most 10).
+    fn logged(&self) -> Vec<ScanRecord> {
+        let latest = scan_log::ScanFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        scan_log::list(self.store.conn(), &latest).unwrap()
     }
 }
 
@@ -264,14 +236,7 @@ fn a_typed_pass_id_or_ext_id_is_refused_at_a_gate_and_logged_with_the_pass() {
         assert!(d.matched_by.unwrap().is_typed_id());
     }
     assert_eq!(c.scans_and_outbox(), (2, 2));
-    let logged = scan_log::list(
-        c.store.conn(),
-        &scan_log::ScanFilter {
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let logged = c.logged();
     assert!(logged.iter().all(|s| s.pass_id.as_deref() == Some("t1")
         && s.reason == Some(Reason::TypedIdNotAccepted)
         && !s.counted));
@@ -562,13 +527,7 @@ fn duplicate_tap_returns_the_earlier_decision_without_counting() {
     c.add("d", "tickets", Some("ev1"), |_| {});
     let first = c.scan_raw(b"QR-d", "gate-a", 0, None);
     // 5 seconds later, same reader: the same answer, not "already used".
-    let input_at = |ms: i64| ScanInput {
-        value: b"QR-d".to_vec(),
-        reader_id: ReaderId::parse("gate-a").unwrap(),
-        medium: Medium::NfcVas,
-        direction: None,
-        at: Timestamp::from_unix_ms(T0 + ms),
-    };
+    let input_at = |ms: i64| scan_input(b"QR-d", Medium::NfcVas, "gate-a", T0 + ms);
     let node = c.node_id.clone();
     let repeat = checkin(&mut c.store, &node, &input_at(5_000)).unwrap();
     assert_accept(&repeat);
@@ -716,14 +675,7 @@ fn malformed_values_are_rejected_and_logged_whole_never_partially() {
         let after = c.scans_and_outbox();
         assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
     }
-    let logged = scan_log::list(
-        c.store.conn(),
-        &scan_log::ScanFilter {
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let logged = c.logged();
     assert!(logged.iter().all(|s| s.value.chars().count() <= 257));
     assert!(logged.iter().any(|s| s.value_len == 100 * 1024));
 }
@@ -777,53 +729,27 @@ fn a_direction_is_taken_only_where_exit_scans_are_enabled() {
 
 #[test]
 fn two_threads_admit_a_single_entry_ticket_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("race.sqlite");
+    let db = TestStore::new();
+    let path = db.path.clone();
     let node_id = {
-        let store = Store::open(&path, passdesk_core::OpenMode::CreateIfMissing).unwrap();
-        let (node, _) = keys::init_node(store.conn()).unwrap();
+        let TestStore { store, node, .. } = &db;
         let c = store.conn();
         let at = Timestamp::from_unix_ms(T0);
-        catalog::upsert_template(
-            c,
-            &Template {
-                id: "t".into(),
-                name: "t".into(),
-                pass_type: PassType::default(),
-            },
-            at,
-        )
-        .unwrap();
+        add_template(c, "t", "t", PassType::GENERIC);
         for i in 0..50 {
             let p = Pass {
-                id: format!("p{i}"),
-                ext_id: None,
                 status: PassStatus::Issued,
-                pass_type: PassType::default(),
-                device_type: None,
-                template_id: "t".into(),
-                event_id: None,
-                barcode: Some(Barcode {
-                    kind: "qrCode".into(),
-                    value: format!("V{i}"),
-                    display_text: false,
-                }),
-                nfc: None,
-                group_tag: None,
-                pass_content: Default::default(),
-                latest_message: None,
-                created_at: at,
-                updated_at: at,
-                added_at: None,
-                removed_at: None,
-                deactivated_at: None,
-                expires_at: None,
-                valid_from: None,
-                valid_until: None,
+                ..qr_pass(
+                    &format!("p{i}"),
+                    "t",
+                    PassType::GENERIC,
+                    format!("V{i}"),
+                    at,
+                )
             };
             pass_store::upsert_pass(c, &p).unwrap();
         }
-        node.node_id
+        node.node_id.clone()
     };
     let handles: Vec<_> = ["gate-1", "gate-2"]
         .into_iter()
@@ -834,13 +760,7 @@ fn two_threads_admit_a_single_entry_ticket_once() {
                 let mut store = Store::open(&path, passdesk_core::OpenMode::MustExist).unwrap();
                 (0..50)
                     .map(|i| {
-                        let input = ScanInput {
-                            value: format!("V{i}").into_bytes(),
-                            reader_id: ReaderId::parse(reader).unwrap(),
-                            medium: Medium::Qr,
-                            direction: None,
-                            at: Timestamp::from_unix_ms(T0),
-                        };
+                        let input = scan_input(format!("V{i}").as_bytes(), Medium::Qr, reader, T0);
                         checkin(&mut store, &node_id, &input).unwrap().accepted()
                     })
                     .collect::<Vec<_>>()
@@ -857,13 +777,7 @@ fn two_threads_admit_a_single_entry_ticket_once() {
 fn a_batch_decides_in_order_in_one_transaction() {
     let mut c = Counter::new();
     c.add("b1", "tickets", Some("ev1"), |_| {});
-    let input = |value: &[u8], reader: &str| ScanInput {
-        value: value.to_vec(),
-        reader_id: ReaderId::parse(reader).unwrap(),
-        medium: Medium::Qr,
-        direction: None,
-        at: Timestamp::from_unix_ms(T0),
-    };
+    let input = |value: &[u8], reader: &str| scan_input(value, Medium::Qr, reader, T0);
     let batch = [
         input(b"QR-b1", "gate-a"),
         input(b"QR-b1", "gate-b"),

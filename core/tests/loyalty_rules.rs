@@ -1,19 +1,17 @@
 //! The loyalty ledger's promises, each on a real SQLite store: exact, idempotent, never twice.
 
-use passdesk_core::catalog;
-use passdesk_core::keys;
+mod common;
+
+use common::{add_template, qr_pass, scan_input, TestStore, DAY, T0};
 use passdesk_core::local_day::TimeZone;
 use passdesk_core::loyalty::{
     self, ledger, program, Account, EntryKind, LoyaltyError, Operation, Program, RewardRef,
     RewardUnit, StampOverflow, Tier,
 };
-use passdesk_core::pass::{Barcode, Pass, PassStatus, PassType, Template};
-use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::pass::{Pass, PassStatus, PassType};
+use passdesk_core::scan::Medium;
 use passdesk_core::{checkin, pass_store, OpenMode, Store, Timestamp};
 use std::path::PathBuf;
-
-const T0: i64 = 1_800_000_000_000;
-const DAY: i64 = 86_400_000;
 
 struct Till {
     store: Store,
@@ -52,18 +50,14 @@ impl Till {
     }
 
     fn with(p: Program) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("till.sqlite");
-        let store = Store::open(&path, OpenMode::CreateIfMissing).unwrap();
-        let (node, _) = keys::init_node(store.conn()).unwrap();
-        let at = Timestamp::from_unix_ms(T0);
-        let t = Template {
-            id: "coffee".into(),
-            name: "Coffee Card".into(),
-            pass_type: PassType::new(PassType::STORE_CARD),
-        };
-        catalog::upsert_template(store.conn(), &t, at).unwrap();
-        program::set_program(store.conn(), &p, at).unwrap();
+        let TestStore {
+            store,
+            node,
+            path,
+            dir,
+        } = TestStore::new();
+        add_template(store.conn(), "coffee", "Coffee Card", PassType::STORE_CARD);
+        program::set_program(store.conn(), &p, Timestamp::from_unix_ms(T0)).unwrap();
         let till = Self {
             store,
             node_id: node.node_id,
@@ -76,32 +70,7 @@ impl Till {
 
     fn add_pass(&self, id: &str, edit: impl FnOnce(&mut Pass)) {
         let at = Timestamp::from_unix_ms(T0);
-        let mut p = Pass {
-            id: id.into(),
-            ext_id: None,
-            status: PassStatus::Active,
-            pass_type: PassType::new(PassType::STORE_CARD),
-            device_type: None,
-            template_id: "coffee".into(),
-            event_id: None,
-            barcode: Some(Barcode {
-                kind: "qrCode".into(),
-                value: format!("BC-{id}"),
-                display_text: false,
-            }),
-            nfc: None,
-            group_tag: None,
-            pass_content: Default::default(),
-            latest_message: None,
-            created_at: at,
-            updated_at: at,
-            added_at: None,
-            removed_at: None,
-            deactivated_at: None,
-            expires_at: None,
-            valid_from: None,
-            valid_until: None,
-        };
+        let mut p = qr_pass(id, "coffee", PassType::STORE_CARD, format!("BC-{id}"), at);
         edit(&mut p);
         pass_store::upsert_pass(self.store.conn(), &p).unwrap();
     }
@@ -117,14 +86,19 @@ impl Till {
         day: i64,
         op: Operation,
     ) -> Result<loyalty::OpResult, LoyaltyError> {
-        loyalty::apply(
-            &mut self.store,
-            &self.node_id,
-            op_id,
-            &op,
-            Timestamp::from_unix_ms(T0 + day * DAY),
-            TimeZone::UTC,
-        )
+        let at = Timestamp::from_unix_ms(T0 + day * DAY);
+        self.apply_as(op_id, at, TimeZone::UTC, &op)
+    }
+
+    /// `loyalty::apply` on this till's store, at `at` in `zone`.
+    fn apply_as(
+        &mut self,
+        op_id: &str,
+        at: Timestamp,
+        zone: TimeZone,
+        op: &Operation,
+    ) -> Result<loyalty::OpResult, LoyaltyError> {
+        loyalty::apply(&mut self.store, &self.node_id, op_id, op, at, zone)
     }
 
     fn apply(&mut self, op: Operation) -> Result<loyalty::OpResult, LoyaltyError> {
@@ -330,15 +304,7 @@ fn bad_amounts_are_refused_and_change_nothing() {
         },
         "unknown_entry",
     );
-    let err = loyalty::apply(
-        &mut t.store,
-        &t.node_id.clone(),
-        "not-a-uuid",
-        &earn(1),
-        Timestamp::from_unix_ms(T0),
-        TimeZone::UTC,
-    )
-    .unwrap_err();
+    let err = t.apply_id("not-a-uuid", 0, earn(1)).unwrap_err();
     assert_eq!(err.code(), "invalid_op_id");
 }
 
@@ -643,14 +609,7 @@ fn the_redemption_cap_counts_the_counters_local_day() {
     let redeem_at = |t: &mut Till, at: &str| {
         let at = Timestamp::parse_rfc3339(at).unwrap();
         let op_id = uuid::Uuid::now_v7().to_string();
-        loyalty::apply(
-            &mut t.store,
-            &t.node_id.clone(),
-            &op_id,
-            &redeem_tier("£5 off"),
-            at,
-            berlin,
-        )
+        t.apply_as(&op_id, at, berlin, &redeem_tier("£5 off"))
     };
     // 22:30 UTC is 23:30 in Berlin; 23:30 UTC is 00:30 the next day there, the same UTC day.
     redeem_at(&mut t, "2027-01-15T22:30:00Z").unwrap();
@@ -698,13 +657,7 @@ fn every_mutation_writes_its_outbox_row_and_verify_finds_drift() {
 }
 
 fn scan(t: &mut Till, day: i64) -> passdesk_core::Decision {
-    let input = ScanInput {
-        value: b"BC-card".to_vec(),
-        reader_id: ReaderId::parse("till-1").unwrap(),
-        medium: Medium::Qr,
-        direction: None,
-        at: Timestamp::from_unix_ms(T0 + day * DAY),
-    };
+    let input = scan_input(b"BC-card", Medium::Qr, "till-1", T0 + day * DAY);
     let node = t.node_id.clone();
     checkin(&mut t.store, &node, &input).unwrap()
 }
@@ -947,7 +900,11 @@ fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing
     });
     t.apply(earn(100)).unwrap();
     let node = t.node_id.clone();
-    let at = Timestamp::from_unix_ms(T0);
+    let apply_in = |tx: &passdesk_core::rusqlite::Transaction<'_>, op: &Operation| {
+        let op_id = uuid::Uuid::now_v7().to_string();
+        let at = Timestamp::from_unix_ms(T0);
+        loyalty::apply_in(tx, &node, &op_id, op, at, TimeZone::UTC)
+    };
     let before = t.state();
     // Refused halfway: nothing of it stays, though the caller commits its own work.
     let walk_in = Pass {
@@ -960,15 +917,7 @@ fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing
     t.store
         .write(|tx| {
             pass_store::upsert_pass(tx, &walk_in)?;
-            let err = loyalty::apply_in(
-                tx,
-                &node,
-                &uuid::Uuid::now_v7().to_string(),
-                &redeem_tier("£5 off"),
-                at,
-                TimeZone::UTC,
-            )
-            .unwrap_err();
+            let err = apply_in(tx, &redeem_tier("£5 off")).unwrap_err();
             assert_eq!(err.code(), "offline_limit");
             Ok::<_, LoyaltyError>(())
         })
@@ -981,14 +930,7 @@ fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing
     let err = t
         .store
         .write(|tx| {
-            loyalty::apply_in(
-                tx,
-                &node,
-                &uuid::Uuid::now_v7().to_string(),
-                &earn(5),
-                at,
-                TimeZone::UTC,
-            )?;
+            apply_in(tx, &earn(5))?;
             Err::<(), _>(LoyaltyError::InvalidAmount(
                 "the caller changed its mind".into(),
             ))
@@ -997,18 +939,7 @@ fn an_operation_inside_the_callers_transaction_commits_with_it_or_leaves_nothing
     assert_eq!(err.code(), "invalid_amount");
     assert_eq!(t.state(), before);
     // Applied, and the caller commits: it lasts.
-    t.store
-        .write(|tx| {
-            loyalty::apply_in(
-                tx,
-                &node,
-                &uuid::Uuid::now_v7().to_string(),
-                &earn(5),
-                at,
-                TimeZone::UTC,
-            )
-        })
-        .unwrap();
+    t.store.write(|tx| apply_in(tx, &earn(5))).unwrap();
     assert_eq!(t.account().points, 105);
     t.assert_folds();
 }

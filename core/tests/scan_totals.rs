@@ -1,18 +1,18 @@
 //! The audit log's totals and lists on a real SQLite file: the quarter-hour tally agrees with a
 //! plain count of the log for every filter and range, and a gate's day is its event's.
 
+mod common;
+
+use common::{add_event, add_template, qr_pass, scan_input, TestStore, DAY, MIN, T0};
 use passdesk_core::catalog;
 use passdesk_core::import::import_lines;
-use passdesk_core::keys;
 use passdesk_core::local_day::{local_day, TimeZone};
-use passdesk_core::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
+use passdesk_core::pass::PassType;
 use passdesk_core::reader::Reader;
-use passdesk_core::scan::{Medium, ReaderId, ScanInput};
+use passdesk_core::scan::Medium;
 use passdesk_core::scan_log::{self, ScanFilter, Totals};
-use passdesk_core::{checkin, pass_store, OpenMode, Store, Timestamp, Verdict};
+use passdesk_core::{checkin, pass_store, Store, Timestamp, Verdict};
 
-const T0: i64 = 1_800_000_000_000; // 2027-01-15T08:00:00Z
-const MIN: i64 = 60_000;
 const QUARTER: i64 = 15 * MIN;
 
 struct Log {
@@ -27,28 +27,15 @@ fn zone(name: &str) -> TimeZone {
 
 impl Log {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.sqlite"), OpenMode::CreateIfMissing).unwrap();
-        let (node, _) = keys::init_node(store.conn()).unwrap();
+        let TestStore {
+            store, node, dir, ..
+        } = TestStore::new();
         let c = store.conn();
         let at = Timestamp::from_unix_ms(T0);
-        let t = Template {
-            id: "coffee".into(),
-            name: "Coffee".into(),
-            pass_type: PassType::new(PassType::STORE_CARD),
-        };
-        catalog::upsert_template(c, &t, at).unwrap();
+        add_template(c, "coffee", "Coffee", PassType::STORE_CARD);
+        // "Mars/Base": stored before event zones were checked.
         for (id, tz) in [("ev-berlin", "Europe/Berlin"), ("ev-old", "Mars/Base")] {
-            let e = Event {
-                id: id.into(),
-                name: id.into(),
-                venue_name: None,
-                start_time: None,
-                end_time: None,
-                // "Mars/Base": stored before event zones were checked.
-                time_zone: tz.into(),
-            };
-            catalog::upsert_event(c, &e, at).unwrap();
+            add_event(c, id, id, tz);
         }
         for (id, event) in [
             ("gate-a", Some("ev-berlin")),
@@ -61,32 +48,7 @@ impl Log {
         }
         for i in 0..6 {
             let id = format!("L{i}");
-            let p = Pass {
-                id: id.clone(),
-                ext_id: None,
-                status: PassStatus::Active,
-                pass_type: PassType::new(PassType::STORE_CARD),
-                device_type: None,
-                template_id: "coffee".into(),
-                event_id: None,
-                barcode: Some(Barcode {
-                    kind: "qrCode".into(),
-                    value: format!("QR-{id}"),
-                    display_text: false,
-                }),
-                nfc: None,
-                group_tag: None,
-                pass_content: Default::default(),
-                latest_message: None,
-                created_at: at,
-                updated_at: at,
-                added_at: None,
-                removed_at: None,
-                deactivated_at: None,
-                expires_at: None,
-                valid_from: None,
-                valid_until: None,
-            };
+            let p = qr_pass(&id, "coffee", PassType::STORE_CARD, format!("QR-{id}"), at);
             pass_store::upsert_pass(c, &p).unwrap();
         }
         Self {
@@ -97,13 +59,7 @@ impl Log {
     }
 
     fn scan(&mut self, value: &str, reader: &str, at_ms: i64) {
-        let input = ScanInput {
-            value: value.as_bytes().to_vec(),
-            reader_id: ReaderId::parse(reader).unwrap(),
-            medium: Medium::Qr,
-            direction: None,
-            at: Timestamp::from_unix_ms(at_ms),
-        };
+        let input = scan_input(value.as_bytes(), Medium::Qr, reader, at_ms);
         checkin(&mut self.store, &self.node_id, &input).unwrap();
     }
 
@@ -206,7 +162,7 @@ fn totals_and_lists_agree_with_the_log_for_every_filter_and_range() {
         (Some(ms(slot)), Some(ms(slot))),
         (Some(ms(slot + QUARTER)), Some(ms(slot))),
         // Before and after everything.
-        (Some(ms(T0 + 30 * 86_400_000)), None),
+        (Some(ms(T0 + 30 * DAY)), None),
         (None, Some(ms(T0 - 1))),
     ];
     let mut checked = 0;
@@ -257,7 +213,7 @@ fn a_gate_counts_its_day_in_its_events_zone() {
     log.fill();
     let conn = log.store.conn();
     let tokyo = zone("Asia/Tokyo");
-    let at = Timestamp::from_unix_ms(T0 + 86_400_000 + 3 * 3_600_000);
+    let at = Timestamp::from_unix_ms(T0 + DAY + 3 * 3_600_000);
     let day = |reader: Option<&str>| scan_log::day_at_reader(conn, reader, at, tokyo).unwrap();
     // gate-a is bound to a Berlin event; the till to none; an unknown reader to none.
     assert_eq!(day(Some("gate-a")), local_day(at, zone("Europe/Berlin")));

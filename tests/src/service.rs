@@ -1,9 +1,13 @@
 //! `TestApp`: the real `passdesk serve` on 127.0.0.1:0 with a fresh demo data directory and an
 //! API key per role, driven by a real HTTP client.
 
+use crate::events::until;
 use crate::Node;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -18,16 +22,127 @@ pub struct TestApp {
     agent: ureq::Agent,
 }
 
-/// A response: status and JSON body (`Value::Null` when the body is not JSON).
-#[derive(Debug)]
+/// A response: status, headers (lower-case names), the body as sent and, when it is JSON,
+/// parsed (`Value::Null` otherwise).
 pub struct Reply {
     pub status: u16,
+    pub headers: HashMap<String, String>,
     pub body: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// A header's value (`""` when the answer has none).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
+
+    /// The body as text (an HTML page, a refusal that is not JSON).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// What a failed assertion shows: the status and the JSON body, or the text when it is not JSON.
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Reply");
+        d.field("status", &self.status);
+        if self.body.is_null() && !self.bytes.is_empty() {
+            d.field("text", &self.text().chars().take(300).collect::<String>());
+        } else {
+            d.field("body", &self.body);
+        }
+        d.finish()
+    }
+}
+
+/// An HTTP client as the tests use it: every status is an answer to check, not an error, and
+/// each request has a fresh connection (a server may close one after refusing a request whose
+/// body it did not read, 401 before the body; a reused one would fail the next request).
+pub fn client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .max_idle_connections(0)
+        .build()
+        .into()
+}
+
+/// One request to `url`: `key` as the bearer, `headers`, and a JSON body (as bytes). The body
+/// of an event stream is not read (it never ends): its `bytes` are empty.
+pub fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Reply {
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(k) = key {
+        req = req.header("Authorization", format!("Bearer {k}"));
+    }
+    for (h, v) in headers {
+        req = req.header(*h, *v);
+    }
+    let result = match body {
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(b)
+                .unwrap(),
+        ),
+        None => agent.run(req.body(()).unwrap()),
+    };
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let headers: HashMap<String, String> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let streaming = headers
+        .get("content-type")
+        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    let bytes = if streaming {
+        Vec::new()
+    } else {
+        resp.body_mut().read_to_vec().unwrap_or_default()
+    };
+    Reply {
+        status: resp.status().as_u16(),
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        bytes,
+    }
 }
 
 impl TestApp {
     pub fn start() -> Self {
         Self::start_with(|_| {}, false)
+    }
+
+    /// Starts with this `passdesk.toml` in the data directory (no PC/SC readers).
+    pub fn with_config(toml: &str) -> Self {
+        Self::start_with(
+            |node| std::fs::write(node.data_dir().join("passdesk.toml"), toml).unwrap(),
+            false,
+        )
+    }
+
+    /// Starts with a serial scanner (`[[serial]]`, CR-terminated) as the reader `till-1` on
+    /// `port` and waits until `/status` says it is connected. `kind`: its settings line
+    /// (`medium = "serial"` for a barcode scanner, `vtap = true` for a VTAP).
+    pub fn with_serial_till(port: &Path, kind: &str) -> Self {
+        let app = Self::with_config(&format!(
+            "[[serial]]\nreader_id = \"till-1\"\nport = \"{}\"\n{kind}\nterminator = \"cr\"\n",
+            port.display()
+        ));
+        until("the serial reader till-1 connected on /status", || {
+            app.device("till-1")
+                .filter(|d| d["connected"] == true)
+                .map(|_| ())
+        });
+        app
     }
 
     /// Starts on a fresh demo data directory, after `configure` (e.g. writing passdesk.toml);
@@ -62,14 +177,6 @@ impl TestApp {
         let ready: Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("serve did not print its address ({e}): {line:?}"));
         let base = ready["listening"].as_str().unwrap().to_owned();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(20)))
-            // A server may close a connection after refusing a request whose body it did not
-            // read (401 before the body); a fresh connection per request keeps tests exact.
-            .max_idle_connections(0)
-            .build()
-            .into();
         Self {
             node,
             base,
@@ -78,12 +185,24 @@ impl TestApp {
             cashier_key,
             manager_key,
             admin_key,
-            agent,
+            agent: client(),
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// One request to this service (see [`send`]).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        send(&self.agent, method, &self.url(path), key, headers, body)
     }
 
     pub fn call(
@@ -94,69 +213,30 @@ impl TestApp {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let url = self.url(path);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(k) = key {
-            req = req.header("Authorization", format!("Bearer {k}"));
-        }
-        for (h, v) in headers {
-            req = req.header(*h, *v);
-        }
-        let result = match body {
-            Some(b) => {
-                let req = req
-                    .header("Content-Type", "application/json")
-                    .body(serde_json::to_vec(b).unwrap())
-                    .unwrap();
-                self.agent.run(req)
-            }
-            None => self.agent.run(req.body(()).unwrap()),
-        };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        }
+        let body = body.map(|b| serde_json::to_vec(b).unwrap());
+        self.send(method, path, key, headers, body)
     }
 
+    /// A request whose body is sent as given, byte for byte.
     pub fn raw(&self, method: &str, path: &str, key: Option<&str>, body: Vec<u8>) -> Reply {
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(self.url(path))
-            .header("Content-Type", "application/json");
-        if let Some(k) = key {
-            req = req.header("Authorization", format!("Bearer {k}"));
-        }
-        let mut resp = self.agent.run(req.body(body).unwrap()).unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        }
+        self.send(method, path, key, &[], Some(body))
     }
 
     /// `GET` with a key (or none), the body as bytes: status, Content-Type, Cache-Control, body.
     pub fn get_bytes(&self, path: &str, key: Option<&str>) -> (u16, String, String, Vec<u8>) {
-        let mut req = ureq::http::Request::builder()
-            .method("GET")
-            .uri(self.url(path));
-        if let Some(k) = key {
-            req = req.header("Authorization", format!("Bearer {k}"));
-        }
-        let mut resp = self.agent.run(req.body(()).unwrap()).unwrap();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let (ct, cc) = (header("content-type"), header("cache-control"));
-        let body = resp.body_mut().read_to_vec().unwrap_or_default();
-        (resp.status().as_u16(), ct, cc, body)
+        let r = self.send("GET", path, key, &[], None);
+        let (ct, cc) = (r.header("content-type"), r.header("cache-control"));
+        (r.status, ct.to_owned(), cc.to_owned(), r.bytes)
+    }
+
+    /// The device's line on `/status` whose reader id is `reader`.
+    pub fn device(&self, reader: &str) -> Option<Value> {
+        let status = self.get("/api/v1/status", &self.reader_key);
+        status.body["data"]["attributes"]["devices"]
+            .as_array()?
+            .iter()
+            .find(|d| d["readerId"] == reader)
+            .cloned()
     }
 
     pub fn get(&self, path: &str, key: &str) -> Reply {
@@ -165,6 +245,10 @@ impl TestApp {
 
     pub fn post(&self, path: &str, key: &str, body: Value) -> Reply {
         self.call("POST", path, Some(key), Some(&body), &[])
+    }
+
+    pub fn patch(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.call("PATCH", path, Some(key), Some(&body), &[])
     }
 
     pub fn scan(&self, value: &str, reader: &str) -> Value {

@@ -15,7 +15,6 @@
 use passdesk_core::api_keys::Role;
 use passdesk_tests::service::TestApp;
 use serde_json::{json, Map, Value};
-use std::time::Duration;
 
 /// Shaped like a key, known to no one.
 const NOT_A_KEY: &str = "pdk_000000000000000000_nope";
@@ -47,36 +46,24 @@ struct Request<'a> {
     body: Option<Vec<u8>>,
 }
 
-/// Status and a short look at the body (never read from an event stream: it does not end).
-fn send(app: &TestApp, agent: &ureq::Agent, r: &Request) -> (u16, String) {
-    let mut req = ureq::http::Request::builder()
-        .method(r.method.to_uppercase().as_str())
-        .uri(app.url(&r.path));
-    if let Some(k) = r.key {
-        req = req.header("Authorization", format!("Bearer {k}"));
-    }
-    let result = match &r.body {
-        Some(b) => agent.run(
-            req.header("Content-Type", "application/json")
-                .body(b.clone())
-                .unwrap(),
-        ),
-        None => agent.run(req.body(()).unwrap()),
-    };
-    let mut resp = result.unwrap_or_else(|e| panic!("{} {}: {e}", r.method, r.path));
-    let status = resp.status().as_u16();
-    let streaming = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/event-stream"));
-    let body = if streaming {
+/// Status and a short look at the body (an event stream's is never read: it does not end).
+fn send(app: &TestApp, r: &Request) -> (u16, String) {
+    let reply = app.send(
+        &r.method.to_uppercase(),
+        &r.path,
+        r.key,
+        &[],
+        r.body.clone(),
+    );
+    let body = if reply
+        .header("content-type")
+        .starts_with("text/event-stream")
+    {
         "(an event stream)".to_owned()
     } else {
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        text.chars().take(300).collect()
+        reply.text().chars().take(300).collect()
     };
-    (status, body)
+    (reply.status, body)
 }
 
 /// A real id for the parameter after `collection` (the path up to it): the first item the
@@ -189,13 +176,6 @@ fn every_operation_answers_401_without_a_key_and_403_below_its_stated_role_befor
         (Role::Manager, app.manager_key.as_str()),
         (Role::Admin, app.admin_key.as_str()),
     ];
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        // A refused request's body may be left unread: a fresh connection each time.
-        .max_idle_connections(0)
-        .build()
-        .into();
     let mut operations = 0;
     let mut failures = Vec::new();
     for (template, item) in doc["paths"].as_object().expect("paths") {
@@ -242,7 +222,7 @@ fn every_operation_answers_401_without_a_key_and_403_below_its_stated_role_befor
                 body: has_body.then(|| b"{\"roleProbe\": [unterminated".to_vec()),
             };
             let mut expect = |r: Request, ok: &dyn Fn(u16) -> bool, wanted: &str| {
-                let (status, body) = send(&app, &agent, &r);
+                let (status, body) = send(&app, &r);
                 if !ok(status) {
                     let who = match r.key {
                         None => "no key".to_owned(),

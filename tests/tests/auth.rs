@@ -4,87 +4,20 @@
 //! its headers, and the per-address rate limits.
 
 use base64::Engine;
-use passdesk_tests::service::TestApp;
+use passdesk_tests::events::until;
+use passdesk_tests::service::{client, send, Reply, TestApp};
 use passdesk_tests::Node;
 use serde_json::{json, Value};
 use sha2::Digest;
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// One answer: status, headers (lower-case names), body as text.
-struct Answer {
-    status: u16,
-    headers: HashMap<String, String>,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).map_or("", String::as_str)
-    }
-}
-
-fn request(
-    base: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_idle_connections(0)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{base}{path}"));
-    for (h, v) in headers {
-        req = req.header(*h, *v);
-    }
-    let result = match body {
-        Some(b) => agent.run(
-            req.header("Content-Type", "application/json")
-                .body(serde_json::to_vec(b).unwrap())
-                .unwrap(),
-        ),
-        None => agent.run(req.body(()).unwrap()),
-    };
-    let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    Answer {
-        status: resp.status().as_u16(),
-        headers,
-        text: resp.body_mut().read_to_string().unwrap_or_default(),
-    }
-}
-
-fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Answer {
-    request(&app.base, "GET", path, headers, None)
-}
-
-/// Polls `check` until it gives a value (the service writes some things after answering).
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// A request without a key of the app's own (headers as given: an `Authorization` of the
+/// test's making, or none).
+fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Reply {
+    app.send("GET", path, None, headers, None)
 }
 
 fn key_id(key: &str) -> &str {
@@ -110,8 +43,8 @@ fn the_bearer_scheme_is_matched_in_any_case_and_every_answer_has_a_request_id() 
         format!("  Bearer    {}  ", app.reader_key),
     ] {
         let a = get(&app, "/api/v1/me", &[("Authorization", &auth)]);
-        assert_eq!(a.status, 200, "{auth:?}: {}", a.text);
-        assert_eq!(a.json()["data"]["attributes"]["role"], "reader");
+        assert_eq!(a.status, 200, "{auth:?}: {}", a.text());
+        assert_eq!(a.body["data"]["attributes"]["role"], "reader");
     }
     let basic = get(
         &app,
@@ -124,7 +57,7 @@ fn the_bearer_scheme_is_matched_in_any_case_and_every_answer_has_a_request_id() 
     let mine = get(&app, "/api/v1/me", &[("x-request-id", "till-1/req-42")]);
     assert_eq!(mine.status, 401);
     assert_eq!(mine.header("x-request-id"), "till-1/req-42");
-    assert_eq!(mine.json()["errors"][0]["id"], "till-1/req-42");
+    assert_eq!(mine.body["errors"][0]["id"], "till-1/req-42");
     let long = "x".repeat(65);
     for given in [long.as_str(), "two words"] {
         let a = get(&app, "/health", &[("x-request-id", given)]);
@@ -134,7 +67,7 @@ fn the_bearer_scheme_is_matched_in_any_case_and_every_answer_has_a_request_id() 
     let a = get(&app, "/api/v1/no-such-route", &[]);
     assert_eq!(a.status, 404);
     assert_eq!(
-        a.json()["errors"][0]["id"].as_str(),
+        a.body["errors"][0]["id"].as_str(),
         Some(a.header("x-request-id"))
     );
     assert!(!a.header("x-request-id").is_empty());
@@ -205,44 +138,37 @@ fn a_storage_failure_answers_a_generic_500_with_the_request_id_in_the_log() {
             }
         }
     });
-    let auth = format!("Bearer {key}");
-    assert_eq!(
-        request(
-            &base,
+    let events = || {
+        send(
+            &client(),
             "GET",
-            "/api/v1/events",
-            &[("Authorization", &auth)],
-            None
+            &format!("{base}/api/v1/events"),
+            Some(&key),
+            &[],
+            None,
         )
-        .status,
-        200
-    );
+    };
+    assert_eq!(events().status, 200);
     node.store()
         .conn()
         .execute_batch("ALTER TABLE events RENAME TO events_gone")
         .unwrap();
-    let a = request(
-        &base,
-        "GET",
-        "/api/v1/events",
-        &[("Authorization", &auth)],
-        None,
-    );
+    let a = events();
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(a.status, 500, "{}", a.text);
-    let lower = a.text.to_lowercase();
+    assert_eq!(a.status, 500, "{}", a.text());
+    let lower = a.text().to_lowercase();
     for word in ["sqlite", "no such table", "events_gone", "database error"] {
         assert!(
             !lower.contains(word),
             "{word:?} reached the client: {}",
-            a.text
+            a.text()
         );
     }
     let id = a.header("x-request-id").to_owned();
     assert!(!id.is_empty());
-    assert_eq!(a.json()["errors"][0]["id"], id.as_str());
-    assert_eq!(a.json()["errors"][0]["code"], "internal");
+    assert_eq!(a.body["errors"][0]["id"], id.as_str());
+    assert_eq!(a.body["errors"][0]["code"], "internal");
     let logged = log_rx
         .iter()
         .find(|l| l.contains(&id) && l.contains("no such table"));
@@ -260,7 +186,7 @@ fn a_keys_last_use_is_recorded_and_not_rewritten_within_the_minute() {
         Value::Null
     );
     assert_eq!(app.get("/api/v1/me", &app.reader_key).status, 200);
-    let first = wait_for("the reader key's last use", || {
+    let first = until("the reader key's last use", || {
         let v = listed_key(&app.node, &app.reader_key)["lastUsedAt"].clone();
         v.as_str().map(str::to_owned)
     });
@@ -269,7 +195,7 @@ fn a_keys_last_use_is_recorded_and_not_rewritten_within_the_minute() {
     // written in order, so once the second key's shows, the first key's would have too.
     assert_eq!(app.get("/api/v1/me", &app.reader_key).status, 200);
     assert_eq!(app.get("/api/v1/me", &app.cashier_key).status, 200);
-    wait_for("the cashier key's last use", || {
+    until("the cashier key's last use", || {
         listed_key(&app.node, &app.cashier_key)["lastUsedAt"]
             .as_str()
             .map(|_| ())
@@ -407,10 +333,10 @@ fn the_holder_page_opens_by_its_link_only() {
 
     let page = get(&app, &link, &[]);
     assert_eq!(page.status, 200);
+    let html = page.text();
     assert!(
-        page.text.contains("Ada Lovelace") && page.text.contains("<svg"),
-        "{}",
-        page.text
+        html.contains("Ada Lovelace") && html.contains("<svg"),
+        "{html}"
     );
     let csp = page.header("content-security-policy");
     assert!(
@@ -419,8 +345,7 @@ fn the_holder_page_opens_by_its_link_only() {
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     // The page's one inline style is the one the policy allows by hash.
-    let style = page
-        .text
+    let style = html
         .split("<style>")
         .nth(1)
         .and_then(|s| s.split("</style>").next())
@@ -433,7 +358,7 @@ fn the_holder_page_opens_by_its_link_only() {
 
     // By pass id, by extId (this pass's and a demo order number), or by a token of no pass:
     // the same plain 404 page, with the same headers.
-    let missing: Vec<Answer> = [
+    let missing: Vec<Reply> = [
         format!("/p/{id}"),
         "/p/ORDER-1001".to_owned(),
         "/p/CUST-9002".to_owned(),
@@ -445,10 +370,10 @@ fn the_holder_page_opens_by_its_link_only() {
     .collect();
     for m in &missing {
         assert_eq!(m.status, 404);
-        assert_eq!(m.text, missing[0].text);
+        assert_eq!(m.text(), missing[0].text());
         assert_eq!(m.header("content-security-policy"), csp);
         assert_eq!(m.header("cache-control"), "no-store");
-        assert!(!m.text.contains("Ada"));
+        assert!(!m.text().contains("Ada"));
     }
     // A pass that arrived by import (the demo) has its link too.
     let imported = app.get("/api/v1/passes/CUST-9002", &app.cashier_key);
@@ -462,15 +387,8 @@ fn the_holder_page_opens_by_its_link_only() {
 
 #[test]
 fn unauthenticated_routes_are_rate_limited_per_address_and_valid_keys_never() {
-    let app = TestApp::start_with(
-        |node| {
-            std::fs::write(
-                node.data_dir().join("passdesk.toml"),
-                "[rate_limit]\npublic_burst = 5\npublic_per_minute = 1\nrefused_burst = 3\nrefused_per_minute = 1\n",
-            )
-            .unwrap()
-        },
-        false,
+    let app = TestApp::with_config(
+        "[rate_limit]\npublic_burst = 5\npublic_per_minute = 1\nrefused_burst = 3\nrefused_per_minute = 1\n",
     );
     // The public routes share one bucket per address: five answers, then 429.
     let paths = [
@@ -494,7 +412,7 @@ fn unauthenticated_routes_are_rate_limited_per_address_and_valid_keys_never() {
         assert_eq!(a.status, 429, "{p}");
         let wait: u64 = a.header("retry-after").parse().unwrap();
         assert!((1..=60).contains(&wait), "{wait}");
-        assert_eq!(a.json()["errors"][0]["code"], "rate_limited");
+        assert_eq!(a.body["errors"][0]["code"], "rate_limited");
     }
     // Refused keys: three 401s, then 429, while a valid key from the same address goes on.
     for _ in 0..3 {

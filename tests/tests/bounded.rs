@@ -11,15 +11,6 @@ use std::time::{Duration, Instant};
 /// `pipeline::feed::CAPACITY` in the service: reads that may wait for the decider.
 const FEED_CAPACITY: usize = 16;
 
-fn serial_line(app: &TestApp, reader: &str) -> Option<Value> {
-    let status = app.get("/api/v1/status", &app.reader_key);
-    status.body["data"]["attributes"]["devices"]
-        .as_array()?
-        .iter()
-        .find(|d| d["readerId"] == reader)
-        .cloned()
-}
-
 /// What became of each read of `till-1`, as the screens were told.
 #[derive(Debug, Default)]
 struct Outcomes {
@@ -68,21 +59,7 @@ fn a_stuck_database_drops_reads_and_counts_them_instead_of_holding_them() {
     let cables = tempfile::tempdir().unwrap();
     let cable = PtyPair::start(cables.path());
     let host = cable.host_path();
-    let app = TestApp::start_with(
-        |node| {
-            let config = format!(
-                "[[serial]]\nreader_id = \"till-1\"\nport = \"{}\"\nmedium = \"serial\"\nterminator = \"cr\"\n",
-                host.display()
-            );
-            std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
-        },
-        false,
-    );
-    let until = Instant::now() + Duration::from_secs(30);
-    while !serial_line(&app, "till-1").is_some_and(|l| l["connected"] == true) {
-        assert!(Instant::now() < until, "the serial reader never connected");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let app = TestApp::with_serial_till(&host, "medium = \"serial\"");
     let events = app.events();
 
     let stuck = Connection::open(app.node.db_path()).unwrap();
@@ -99,7 +76,7 @@ fn a_stuck_database_drops_reads_and_counts_them_instead_of_holding_them() {
 
     assert_eq!(seen.total(), sent, "{seen:?}");
     assert!(seen.decided.len() + seen.not_recorded <= kept, "{seen:?}");
-    let line = serial_line(&app, "till-1").unwrap();
+    let line = app.device("till-1").unwrap();
     assert_eq!(
         line["droppedReads"].as_u64(),
         Some(seen.dropped as u64),

@@ -4,12 +4,11 @@
 //! coming and going; and on a machine without a camera (this one, CI) `camera list`,
 //! `camera watch` and `serve` say "no camera" and carry on.
 
-use passdesk_tests::events::StreamEvents;
+use passdesk_tests::events::{until, StreamEvents};
 use passdesk_tests::service::TestApp;
 use passdesk_tests::{blank_png, describe, json_lines, Node};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 const TESTSET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/qr");
 
@@ -165,26 +164,16 @@ fn serve_decides_what_a_frames_camera_sees_and_reports_it_coming_and_going() {
             let file = node.data_dir().join("cam.jsonl");
             std::fs::write(&file, pass.to_string()).unwrap();
             node.ok(&[std::ffi::OsStr::new("import"), file.as_os_str()]);
-            let config = format!(
-                "[camera]\nreader_id = \"gate-cam\"\nframes_dir = \"{}\"\nframes_fps = 10\n",
-                dir.display()
-            );
-            std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
+            frames_camera(node, &dir);
         },
         false,
     );
     let events = app.events();
     // No directory yet: the camera is not there, and the service runs.
-    let until = Instant::now() + Duration::from_secs(15);
-    loop {
-        let line = camera_line(&app);
-        if line.as_ref().is_some_and(|l| l["detail"] == "no camera") {
-            assert_eq!(line.unwrap()["readerId"], "gate-cam");
-            break;
-        }
-        assert!(Instant::now() < until, "no 'no camera' status: {line:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let line = until("the camera's 'no camera' status", || {
+        camera_line(&app).filter(|l| l["detail"] == "no camera")
+    });
+    assert_eq!(line["readerId"], "gate-cam");
 
     // Plugged in: it connects within the 2 s it looks, and the photo becomes one decision.
     film(&dir, &[(photo(1, 1), 3)]);
@@ -225,21 +214,13 @@ fn serve_without_a_camera_says_no_camera_and_serves() {
         return;
     }
     let app = TestApp::start();
-    let until = Instant::now() + Duration::from_secs(15);
-    loop {
-        let line = camera_line(&app);
-        if let Some(l) = &line {
-            if l["detail"] == "no camera" {
-                assert_eq!(
-                    (l["connected"].as_bool(), l["readerId"].as_str()),
-                    (Some(false), Some("camera"))
-                );
-                break;
-            }
-        }
-        assert!(Instant::now() < until, "no 'no camera' status: {line:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let l = until("the 'no camera' status", || {
+        camera_line(&app).filter(|l| l["detail"] == "no camera")
+    });
+    assert_eq!(
+        (l["connected"].as_bool(), l["readerId"].as_str()),
+        (Some(false), Some("camera"))
+    );
     // And the counter works.
     let d = app.scan("BEAN-0001", "till-1");
     assert!(d["verdict"].is_string(), "{d}");
@@ -283,15 +264,11 @@ fn the_camera_preview_shows_the_frame_with_the_code_outlined() {
     film(&dir, &[(photo(2, 6), 400)]);
     let app = TestApp::start_with(|node| frames_camera(node, &dir), false);
 
-    let until = Instant::now() + Duration::from_secs(30);
-    let info = loop {
+    let info = until("a preview with an outline", || {
         let r = app.get("/api/v1/camera/preview.json", &app.reader_key);
-        if r.status == 200 && r.body["data"]["attributes"]["outline"].is_array() {
-            break r.body["data"]["attributes"].clone();
-        }
-        assert!(Instant::now() < until, "no preview with an outline: {r:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+        let outlined = r.status == 200 && r.body["data"]["attributes"]["outline"].is_array();
+        outlined.then(|| r.body["data"]["attributes"].clone())
+    });
     assert_eq!(
         (info["width"].as_u64(), info["height"].as_u64()),
         (Some(640), Some(480)),
@@ -331,16 +308,7 @@ fn the_camera_preview_shows_the_frame_with_the_code_outlined() {
 #[test]
 fn the_camera_preview_without_a_camera_is_a_clear_error() {
     // Switched off: no camera at all.
-    let app = TestApp::start_with(
-        |node| {
-            std::fs::write(
-                node.data_dir().join("passdesk.toml"),
-                "[camera]\nenabled = false\n",
-            )
-            .unwrap()
-        },
-        false,
-    );
+    let app = TestApp::with_config("[camera]\nenabled = false\n");
     for path in ["/api/v1/camera/preview", "/api/v1/camera/preview.json"] {
         let r = app.get(path, &app.reader_key);
         assert_eq!(r.status, 404, "{path}: {r:?}");
@@ -354,15 +322,10 @@ fn the_camera_preview_without_a_camera_is_a_clear_error() {
     let frames = tempfile::tempdir().unwrap();
     let dir = frames.path().join("camera");
     let app = TestApp::start_with(|node| frames_camera(node, &dir), false);
-    let until = Instant::now() + Duration::from_secs(15);
-    loop {
+    until("the preview's 'no camera: no preview'", || {
         let r = app.get("/api/v1/camera/preview", &app.reader_key);
         assert_eq!(r.status, 404, "{r:?}");
         assert_eq!(r.body["errors"][0]["code"], "camera_unavailable", "{r:?}");
-        if r.body["errors"][0]["detail"] == "no camera: no preview" {
-            break;
-        }
-        assert!(Instant::now() < until, "{r:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        (r.body["errors"][0]["detail"] == "no camera: no preview").then_some(())
+    });
 }

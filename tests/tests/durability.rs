@@ -3,7 +3,7 @@
 //! counter runs and `passdesk restore` once it has stopped.
 
 use passdesk_core::rusqlite::Connection;
-use passdesk_tests::service::TestApp;
+use passdesk_tests::service::{client, TestApp};
 use passdesk_tests::socat::PtyPair;
 use passdesk_tests::{describe, Node};
 use serde_json::{json, Value};
@@ -12,20 +12,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// An HTTP client of its own for a thread that must see transport errors (a stopped service)
-/// as answers, not panics.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .max_idle_connections(0)
-        .build()
-        .into()
-}
-
-/// Posts one scan; `Some(scan id)` when the service answered 201.
+/// Posts one scan; `Some(scan id)` when the service answered 201, `None` for any other answer
+/// or none at all (a stopped service is an answer here, not a panic).
 fn post_scan(
     agent: &ureq::Agent,
     app_base: &str,
@@ -59,7 +49,7 @@ fn spawn_poster(
 ) -> std::thread::JoinHandle<Vec<String>> {
     let (base, key) = (app.base.clone(), app.reader_key.clone());
     std::thread::spawn(move || {
-        let agent = agent();
+        let agent = client();
         let mut answered = Vec::new();
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
@@ -80,24 +70,6 @@ fn spawn_poster(
         }
         answered
     })
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < until, "{what} within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn serial_connected(app: &TestApp, reader: &str) -> bool {
-    let status = app.get("/api/v1/status", &app.reader_key);
-    status.body["data"]["attributes"]["devices"]
-        .as_array()
-        .is_some_and(|d| {
-            d.iter()
-                .any(|d| d["readerId"] == reader && d["connected"] == true)
-        })
 }
 
 fn scan_ids(db: &Path) -> BTreeSet<String> {
@@ -133,19 +105,7 @@ fn sigterm_while_scans_flow_loses_no_answered_scan() {
     let cables = tempfile::tempdir().unwrap();
     let cable = PtyPair::start(cables.path());
     let host = cable.host_path();
-    let mut app = TestApp::start_with(
-        |node| {
-            let config = format!(
-                "[[serial]]\nreader_id = \"till-1\"\nport = \"{}\"\nmedium = \"serial\"\nterminator = \"cr\"\n",
-                host.display()
-            );
-            std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
-        },
-        false,
-    );
-    wait_for("the serial reader connected", || {
-        serial_connected(&app, "till-1")
-    });
+    let mut app = TestApp::with_serial_till(&host, "medium = \"serial\"");
     let events = app.events();
     let (progress, ticks) = channel::<&'static str>();
 

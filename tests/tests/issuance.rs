@@ -5,7 +5,6 @@
 use passdesk_tests::service::{Reply, TestApp};
 use passdesk_tests::Node;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const KEY_HEADER: &str = "Idempotency-Key";
 
@@ -53,31 +52,11 @@ fn count(node: &Node, sql: &str) -> i64 {
 /// A request with its body as given, byte for byte (key order included), and the
 /// `Idempotent-Replayed` header of the answer.
 fn post_text(app: &TestApp, path: &str, key: Option<&str>, body: &str) -> (Reply, bool) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .max_idle_connections(0)
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder()
-        .method("POST")
-        .uri(app.url(path))
-        .header("Authorization", format!("Bearer {}", app.manager_key))
-        .header("Content-Type", "application/json");
-    if let Some(k) = key {
-        req = req.header(KEY_HEADER, k);
-    }
-    let mut resp = agent
-        .run(req.body(body.as_bytes().to_vec()).unwrap())
-        .unwrap();
-    let replayed = resp
-        .headers()
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true");
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (Reply { status, body }, replayed)
+    let headers: Vec<(&str, &str)> = key.map(|k| (KEY_HEADER, k)).into_iter().collect();
+    let body = Some(body.as_bytes().to_vec());
+    let r = app.send("POST", path, Some(&app.manager_key), &headers, body);
+    let replayed = r.header("idempotent-replayed") == "true";
+    (r, replayed)
 }
 
 fn issue(app: &TestApp, key: Option<&str>, body: Value) -> Reply {

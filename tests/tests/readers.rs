@@ -6,7 +6,7 @@ use passdesk_tests::service::TestApp;
 use serde_json::{json, Value};
 
 fn scan_with(app: &TestApp, key: &str, body: Value) -> passdesk_tests::service::Reply {
-    app.call("POST", "/api/v1/scans", Some(key), Some(&body), &[])
+    app.post("/api/v1/scans", key, body)
 }
 
 fn balance(app: &TestApp, pass: &str) -> i64 {
@@ -22,12 +22,10 @@ fn reader(app: &TestApp, id: &str) -> Value {
 }
 
 fn patch_reader(app: &TestApp, id: &str, settings: Value) -> Value {
-    let r = app.call(
-        "PATCH",
+    let r = app.patch(
         &format!("/api/v1/readers/{id}"),
-        Some(&app.manager_key),
-        Some(&json!({ "reader": settings })),
-        &[],
+        &app.manager_key,
+        json!({ "reader": settings }),
     );
     assert_eq!(r.status, 200, "{r:?}");
     r.body["data"]["attributes"].clone()
@@ -263,12 +261,10 @@ fn a_direction_is_refused_at_an_entry_reader_and_taken_where_exits_are_enabled()
     assert_eq!(r.body["data"]["attributes"]["direction"], "exit", "{r:?}");
 
     // An exit reader cannot be told to refuse exit scans.
-    let r = app.call(
-        "PATCH",
+    let r = app.patch(
         "/api/v1/readers/exit-1",
-        Some(&app.manager_key),
-        Some(&json!({"reader": {"exitEnabled": false}})),
-        &[],
+        &app.manager_key,
+        json!({"reader": {"exitEnabled": false}}),
     );
     assert_eq!(r.status, 422, "{r:?}");
     assert_eq!(

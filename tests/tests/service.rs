@@ -39,12 +39,10 @@ fn issue_a_pass_then_its_token_is_admitted_once() {
     let id = created.body["data"]["id"].as_str().unwrap();
     let by_ext = app.get("/api/v1/passes/box-office-1", &app.cashier_key);
     assert_eq!(by_ext.body["data"]["id"], id);
-    let voided = app.call(
-        "PATCH",
+    let voided = app.patch(
         &format!("/api/v1/passes/{id}"),
-        Some(&app.manager_key),
-        Some(&json!({"passAction": "void"})),
-        &[],
+        &app.manager_key,
+        json!({"passAction": "void"}),
     );
     assert_eq!(
         voided.body["data"]["attributes"]["status"], "voided",
@@ -134,12 +132,10 @@ fn loyalty_over_http_with_a_replayed_idempotency_key() {
     );
     assert_eq!(r.status, 403);
     // A reward redeemed by a double click: the same key twice redeems once.
-    app.call(
-        "PATCH",
+    app.patch(
         "/api/v1/passes/CUST-9001/loyalty",
-        Some(&app.manager_key),
-        Some(&json!({"overrideBalance": 120})),
-        &[],
+        &app.manager_key,
+        json!({"overrideBalance": 120}),
     );
     let redeem = |k: &str| {
         app.call(
@@ -409,25 +405,8 @@ fn pass_qr_images_and_the_holders_page() {
         .unwrap()
         .to_owned();
     let get_raw = |path: &str, key: Option<&str>| {
-        let mut req = ureq::http::Request::builder().uri(app.url(path));
-        if let Some(k) = key {
-            req = req.header("Authorization", format!("Bearer {k}"));
-        }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut resp = agent.run(req.body(()).unwrap()).unwrap();
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (
-            resp.status().as_u16(),
-            ct,
-            resp.body_mut().read_to_vec().unwrap(),
-        )
+        let (status, content_type, _, body) = app.get_bytes(path, key);
+        (status, content_type, body)
     };
     let (status, ct, svg) = get_raw(
         &format!("/api/v1/passes/{id}/qr.svg?size=4"),
@@ -492,12 +471,10 @@ fn a_till_scans_and_adds_the_purchase_in_one_request() {
         403
     );
     // Nor may a reader whose permission is off: the scan stands, the change is refused.
-    let off = app.call(
-        "PATCH",
+    let off = app.patch(
         "/api/v1/readers/till-1",
-        Some(&app.manager_key),
-        Some(&json!({"reader": {"addPointsEnabled": false}})),
-        &[],
+        &app.manager_key,
+        json!({"reader": {"addPointsEnabled": false}}),
     );
     assert_eq!(off.status, 200, "{off:?}");
     let r = scan(
@@ -523,46 +500,38 @@ fn a_till_scans_and_adds_the_purchase_in_one_request() {
 #[test]
 fn templates_and_events_can_be_updated() {
     let app = TestApp::start();
-    let t = app.call(
-        "PATCH",
+    let t = app.patch(
         "/api/v1/passTemplates/tpl-bean-there",
-        Some(&app.manager_key),
-        Some(&json!({"name": "Bean There Card"})),
-        &[],
+        &app.manager_key,
+        json!({"name": "Bean There Card"}),
     );
     assert_eq!(
         t.body["data"]["attributes"]["name"], "Bean There Card",
         "{t:?}"
     );
-    let e = app.call(
-        "PATCH",
+    let e = app.patch(
         "/api/v1/events/ev-jazz-night",
-        Some(&app.manager_key),
-        Some(&json!({"event": {"venueName": "The Vault"}})),
-        &[],
+        &app.manager_key,
+        json!({"event": {"venueName": "The Vault"}}),
     );
     assert_eq!(
         e.body["data"]["attributes"]["venueName"], "The Vault",
         "{e:?}"
     );
     assert_eq!(
-        app.call(
-            "PATCH",
+        app.patch(
             "/api/v1/events/ev-jazz-night",
-            Some(&app.cashier_key),
-            Some(&json!({"event": {}})),
-            &[]
+            &app.cashier_key,
+            json!({"event": {}})
         )
         .status,
         403
     );
     assert_eq!(
-        app.call(
-            "PATCH",
+        app.patch(
             "/api/v1/events/none",
-            Some(&app.manager_key),
-            Some(&json!({"event": {}})),
-            &[]
+            &app.manager_key,
+            json!({"event": {}})
         )
         .status,
         404

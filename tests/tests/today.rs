@@ -31,11 +31,7 @@ fn today(app: &TestApp, query: &str, key: &str) -> Reply {
 }
 
 fn start_in(zone_name: &str) -> TestApp {
-    let toml = format!("time_zone = \"{zone_name}\"\n");
-    TestApp::start_with(
-        |node| std::fs::write(node.data_dir().join("passdesk.toml"), toml).unwrap(),
-        false,
-    )
+    TestApp::with_config(&format!("time_zone = \"{zone_name}\"\n"))
 }
 
 #[test]
@@ -172,12 +168,10 @@ fn an_events_time_zone_must_be_an_iana_name() {
     );
     assert_eq!(r.status, 201, "{r:?}");
     let patch = |tz: &str| {
-        app.call(
-            "PATCH",
+        app.patch(
             "/api/v1/events/ev-x",
-            Some(&app.manager_key),
-            Some(&json!({"event": {"timeZone": tz}})),
-            &[],
+            &app.manager_key,
+            json!({"event": {"timeZone": tz}}),
         )
     };
     let r = patch("GMT+25");

@@ -539,14 +539,7 @@ impl Run<'_> {
     fn delete_reward(&mut self, reward_id: &str) -> Result<Reward, LoyaltyError> {
         let reward = rewards::get(self.conn, reward_id)?
             .ok_or_else(|| LoyaltyError::UnknownReward(reward_id.to_owned()))?;
-        if !rewards::close(self.conn, &reward.id, RewardStatus::Deleted, self.at)? {
-            return Err(LoyaltyError::RewardNotAvailable {
-                id: reward.id,
-                status: reward.status.as_str(),
-            });
-        }
-        let mut e = self.entry(EntryKind::RewardDelete);
-        e.reward_id = Some(reward.id.clone());
+        let mut e = self.close_reward(&reward, RewardStatus::Deleted, EntryKind::RewardDelete)?;
         match reward.unit {
             RewardUnit::Points => {
                 e.points = reward.cost;
@@ -631,21 +624,33 @@ impl Run<'_> {
                 return Err(LoyaltyError::OfflineLimit { count, limit });
             }
         }
-        // The conditional update is the once-only guard; BEGIN IMMEDIATE serialises racers.
-        if !rewards::close(self.conn, &reward.id, RewardStatus::Redeemed, self.at)? {
-            return Err(LoyaltyError::RewardNotAvailable {
-                id: reward.id,
-                status: reward.status.as_str(),
-            });
-        }
-        let mut e = self.entry(EntryKind::RewardRedeem);
-        e.reward_id = Some(reward.id.clone());
+        let mut e = self.close_reward(&reward, RewardStatus::Redeemed, EntryKind::RewardRedeem)?;
         match reward.unit {
             RewardUnit::Points => e.reserved_points = -reward.cost,
             RewardUnit::Stamps => e.reserved_stamps = -reward.cost,
         }
         self.push(e, Lots::Handled)?;
         Ok(rewards::get(self.conn, &reward.id)?.unwrap_or(reward))
+    }
+
+    /// Closes an available reward for good (`to`: redeemed or deleted) and starts the ledger
+    /// entry of `kind` that says so; a reward no longer available is refused. The conditional
+    /// update is the once-only guard; BEGIN IMMEDIATE serialises racers.
+    fn close_reward(
+        &self,
+        reward: &Reward,
+        to: RewardStatus,
+        kind: EntryKind,
+    ) -> Result<LedgerEntry, LoyaltyError> {
+        if !rewards::close(self.conn, &reward.id, to, self.at)? {
+            return Err(LoyaltyError::RewardNotAvailable {
+                id: reward.id.clone(),
+                status: reward.status.as_str(),
+            });
+        }
+        let mut e = self.entry(kind);
+        e.reward_id = Some(reward.id.clone());
+        Ok(e)
     }
 }
 

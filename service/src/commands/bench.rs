@@ -18,7 +18,7 @@ use crate::output::print_json;
 use anyhow::{bail, ensure, Context as _};
 use passdesk_core::catalog;
 use passdesk_core::local_day::TimeZone;
-use passdesk_core::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
+use passdesk_core::pass::{Barcode, Event, Pass, PassType, Template};
 use passdesk_core::reader::Reader;
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
 use passdesk_core::scan_log::{self, ScanFilter, TALLY_SLOT_MS};
@@ -202,29 +202,15 @@ fn bench_pass(i: u32, ticket: bool, now: Timestamp) -> Pass {
     let content = json!({"fullName": format!("Bench Holder {i}"), "seat": format!("R{} S{}", i % 40, i % 30)});
     Pass {
         nfc: Some(id.clone()),
-        id,
         ext_id: Some(format!("EXT-{i}")),
-        status: PassStatus::Issued,
-        pass_type: PassType::new(kind),
-        device_type: None,
-        template_id: template.into(),
         event_id: event,
         barcode: Some(Barcode {
             kind: "qrCode".into(),
             value: barcode,
             display_text: true,
         }),
-        group_tag: None,
         pass_content: content.as_object().cloned().unwrap_or_default(),
-        latest_message: None,
-        created_at: now,
-        updated_at: now,
-        added_at: None,
-        removed_at: None,
-        deactivated_at: None,
-        expires_at: None,
-        valid_from: None,
-        valid_until: None,
+        ..Pass::new(id, template, PassType::new(kind), now)
     }
 }
 

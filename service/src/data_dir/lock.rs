@@ -39,38 +39,41 @@ impl DataDirLock {
     /// A shared lock: any number of processes may hold one. Refused, never waited for, while a
     /// restore holds the exclusive lock.
     pub fn shared(dir: &Path) -> Result<Self, LockError> {
+        Self::take(dir, false)
+    }
+
+    /// The exclusive lock: only while no other process holds any. Refused, never waited for.
+    pub fn exclusive(dir: &Path) -> Result<Self, LockError> {
+        Self::take(dir, true)
+    }
+
+    pub fn is_exclusive(&self) -> bool {
+        self.exclusive
+    }
+
+    /// Tries for the lock once. It is held by another process when it cannot be had: the
+    /// exclusive lock by a restore, a shared one by a counter or a command.
+    fn take(dir: &Path, exclusive: bool) -> Result<Self, LockError> {
         let file = open(dir)?;
-        match fs4::FileExt::try_lock_shared(&file) {
+        let tried = if exclusive {
+            fs4::FileExt::try_lock(&file)
+        } else {
+            fs4::FileExt::try_lock_shared(&file)
+        };
+        match tried {
             Ok(()) => Ok(Self {
                 _file: file,
-                exclusive: false,
+                exclusive,
             }),
+            Err(fs4::TryLockError::WouldBlock) if exclusive => {
+                Err(LockError::InUse(dir.to_owned()))
+            }
             Err(fs4::TryLockError::WouldBlock) => Err(LockError::Restoring(dir.to_owned())),
             Err(fs4::TryLockError::Error(source)) => Err(LockError::Io {
                 path: dir.join(LOCK_FILE),
                 source,
             }),
         }
-    }
-
-    /// The exclusive lock: only while no other process holds any. Refused, never waited for.
-    pub fn exclusive(dir: &Path) -> Result<Self, LockError> {
-        let file = open(dir)?;
-        match fs4::FileExt::try_lock(&file) {
-            Ok(()) => Ok(Self {
-                _file: file,
-                exclusive: true,
-            }),
-            Err(fs4::TryLockError::WouldBlock) => Err(LockError::InUse(dir.to_owned())),
-            Err(fs4::TryLockError::Error(source)) => Err(LockError::Io {
-                path: dir.join(LOCK_FILE),
-                source,
-            }),
-        }
-    }
-
-    pub fn is_exclusive(&self) -> bool {
-        self.exclusive
     }
 }
 

@@ -62,12 +62,7 @@ impl Camera {
             s.stop();
         }
         // The scanner held the last sender: the dispatcher ends now.
-        let joined = match self.dispatcher.take() {
-            Some(d) => d
-                .join()
-                .map_err(|_| anyhow::anyhow!("the camera dispatcher thread panicked")),
-            None => Ok(()),
-        };
+        let joined = super::join_thread(self.dispatcher.take(), "the camera dispatcher thread");
         (joined, self.drain.take())
     }
 }

@@ -17,6 +17,16 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+/// Waits for a device family's thread (its reader loop or dispatcher) to end. One that
+/// panicked is an error naming it (`what`), never a panic here: the shutdown that stops it goes
+/// on with its next step.
+fn join_thread(thread: Option<std::thread::JoinHandle<()>>, what: &str) -> anyhow::Result<()> {
+    match thread {
+        Some(t) => t.join().map_err(|_| anyhow::anyhow!("{what} panicked")),
+        None => Ok(()),
+    }
+}
+
 /// What the status screen shows of a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

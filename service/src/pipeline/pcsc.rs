@@ -137,12 +137,7 @@ impl PcscReaders {
     /// decided by the returned [`Drain`]. An error: the thread had panicked.
     pub fn stop(mut self) -> (anyhow::Result<()>, Option<Drain>) {
         self.stop.store(true, Ordering::Relaxed);
-        let joined = match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| anyhow::anyhow!("the PC/SC reader thread panicked")),
-            None => Ok(()),
-        };
+        let joined = super::join_thread(self.thread.take(), "the PC/SC reader thread");
         (joined, self.drain.take())
     }
 }

@@ -83,12 +83,7 @@ impl SerialReaders {
         for r in self.readers.drain(..) {
             r.stop();
         }
-        let joined = match self.dispatcher.take() {
-            Some(d) => d
-                .join()
-                .map_err(|_| anyhow::anyhow!("the serial dispatcher thread panicked")),
-            None => Ok(()),
-        };
+        let joined = super::join_thread(self.dispatcher.take(), "the serial dispatcher thread");
         (joined, self.drain.take())
     }
 }

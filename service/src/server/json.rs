@@ -1,10 +1,11 @@
 //! A strict JSON body extractor: unknown fields and wrong types are 400 with a JSON pointer to
-//! the field; a body over the limit is 413.
+//! the field; a body over the limit is 413. And a body's time fields, parsed alike everywhere.
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use passdesk_core::Timestamp;
 use serde::de::DeserializeOwned;
 
 pub struct JsonBody<T>(pub T);
@@ -31,6 +32,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         })?;
         Ok(Self(value))
     }
+}
+
+/// A time given in the body field at `pointer`, if any: RFC 3339, else 422 `invalid_time`.
+pub fn time_field(pointer: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    v.map(Timestamp::parse_rfc3339)
+        .transpose()
+        .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(pointer))
 }
 
 /// `pass.qr.value` / `items[2]` → `/pass/qr/value` / `/items/2`.

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod json;
 pub mod key_use;
 pub mod openapi;
+pub mod query;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;

@@ -24,7 +24,7 @@ pub struct ErrorObject {
     id: Option<String>,
     /// The HTTP status, as text ("422").
     status: String,
-    /// What went wrong, for programs: `invalid_request`, `not_found`, `already_redeemed`...
+    /// What went wrong, for programs: `invalid_request`, `not_found`, `reward_not_available`...
     code: String,
     title: String,
     /// What went wrong, for people.

@@ -759,7 +759,7 @@ export interface components {
             id?: string | null;
             /** @description The HTTP status, as text ("422"). */
             status: string;
-            /** @description What went wrong, for programs: `invalid_request`, `not_found`, `already_redeemed`... */
+            /** @description What went wrong, for programs: `invalid_request`, `not_found`, `reward_not_available`... */
             code: string;
             title: string;
             /** @description What went wrong, for people. */

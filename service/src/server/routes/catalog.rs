@@ -5,7 +5,7 @@
 use super::doc;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
-use crate::server::json::JsonBody;
+use crate::server::json::{time_field, JsonBody};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -185,17 +185,12 @@ pub async fn create_event(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Manager)?;
     let f = b.event;
-    let time = |p: &str, v: Option<&str>| {
-        v.map(Timestamp::parse_rfc3339)
-            .transpose()
-            .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(p))
-    };
     let e = Event {
         id: resource_id("/event/id", f.id)?,
         name: non_empty("/event/name", &f.name)?,
         venue_name: f.venue_name,
-        start_time: time("/event/startDatetime", f.start_datetime.as_deref())?,
-        end_time: time("/event/endDatetime", f.end_datetime.as_deref())?,
+        start_time: time_field("/event/startDatetime", f.start_datetime.as_deref())?,
+        end_time: time_field("/event/endDatetime", f.end_datetime.as_deref())?,
         time_zone: time_zone("/event/timeZone", f.time_zone.as_deref())?
             .unwrap_or(TimeZone::UTC)
             .name()
@@ -406,13 +401,8 @@ pub async fn update_event(
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Manager)?;
     let f = b.event;
-    let time = |p: &str, v: Option<&str>| {
-        v.map(Timestamp::parse_rfc3339)
-            .transpose()
-            .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(p))
-    };
-    let start = time("/event/startDatetime", f.start_datetime.as_deref())?;
-    let end = time("/event/endDatetime", f.end_datetime.as_deref())?;
+    let start = time_field("/event/startDatetime", f.start_datetime.as_deref())?;
+    let end = time_field("/event/endDatetime", f.end_datetime.as_deref())?;
     let zone = time_zone("/event/timeZone", f.time_zone.as_deref())?;
     let name = f
         .name

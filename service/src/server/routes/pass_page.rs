@@ -7,9 +7,9 @@
 use crate::qr_image;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::query::QueryParams;
 use crate::server::state::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use passdesk_core::api_keys::Role;
@@ -24,13 +24,6 @@ use serde::Deserialize;
 pub struct SizeQuery {
     /// Pixels per QR module (2 to 40; default 8).
     size: Option<u32>,
-}
-
-/// A query that does not parse is a JSON:API 400 like every other error (axum's own answer is
-/// plain text, which the document does not promise).
-fn size_query(q: Result<Query<SizeQuery>, QueryRejection>) -> ApiResult<SizeQuery> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
 async fn pass_and_names(
@@ -66,9 +59,8 @@ pub async fn qr_svg(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    q: Result<Query<SizeQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<SizeQuery>,
 ) -> ApiResult<Response> {
-    let q = size_query(q)?;
     qr_image_of(&state, &caller, id, q, "image/svg+xml", |v, px| {
         qr_image::svg(v, px).map(String::into_bytes)
     })
@@ -80,9 +72,8 @@ pub async fn qr_png(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    q: Result<Query<SizeQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<SizeQuery>,
 ) -> ApiResult<Response> {
-    let q = size_query(q)?;
     qr_image_of(&state, &caller, id, q, "image/png", qr_image::png).await
 }
 

@@ -5,34 +5,23 @@ use super::{doc, page_doc};
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::idempotency::IdempotencyKey;
-use crate::server::json::JsonBody;
+use crate::server::json::{time_field, JsonBody};
+use crate::server::query::{time_param, QueryParams};
 use crate::server::state::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use passdesk_core::api_keys::Role;
 use passdesk_core::holder_link;
 use passdesk_core::issue_requests::{self, RequestHash};
 use passdesk_core::loyalty;
-use passdesk_core::pass::{Barcode, Pass, PassStatus, PassType};
+use passdesk_core::pass::{Barcode, Pass, PassStatus};
 use passdesk_core::pass_store::{self, PassFilter};
 use passdesk_core::scan::ScanValue;
 use passdesk_core::token::TokenClaims;
 use passdesk_core::{catalog, outbox, passentry, Store, StoreError, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-
-fn parse_query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
-}
-
-fn time_param(name: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    v.map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()).parameter(name))
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -61,10 +50,9 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    q: Result<Query<ListQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
-    let q = parse_query(q)?;
     let page = q.page.unwrap_or(1).max(1);
     let per_page = q.per_page.unwrap_or(100);
     if !(1..=1000).contains(&per_page) {
@@ -223,10 +211,9 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    q: Result<Query<GetQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<GetQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
-    let q = parse_query(q)?;
     let lookup = id.clone();
     let found = state
         .db
@@ -339,11 +326,10 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     key: IdempotencyKey,
-    q: Result<Query<CreateQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<CreateQuery>,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Value>)> {
     caller.require(Role::Manager)?;
-    let q = parse_query(q)?;
     // Checked before anything is written: a bad parameter must not leave a pass behind.
     let mut out = json!({});
     pass_source_note(&mut out, q.include_pass_source.as_deref())?;
@@ -481,12 +467,7 @@ pub async fn create(
                     })
                 });
                 let pass = Pass {
-                    id: id.clone(),
                     ext_id: ext_id.clone(),
-                    status: PassStatus::Issued,
-                    pass_type: PassType::new(template.pass_type.as_str()),
-                    device_type: None,
-                    template_id: template.id.clone(),
                     event_id: event_id.clone(),
                     barcode: Some(Barcode {
                         kind: "qrCode".into(),
@@ -496,15 +477,15 @@ pub async fn create(
                     nfc: nfc_enabled.then(|| id.clone()),
                     group_tag: group_tag.clone(),
                     pass_content: content.clone(),
-                    latest_message: None,
-                    created_at: now,
-                    updated_at: now,
-                    added_at: None,
-                    removed_at: None,
-                    deactivated_at: None,
                     expires_at,
                     valid_from,
                     valid_until,
+                    ..Pass::new(
+                        id.clone(),
+                        template.id.clone(),
+                        template.pass_type.clone(),
+                        now,
+                    )
                 };
                 pass_store::upsert_pass(tx, &pass).map_err(|e| match &e {
                     StoreError::Sqlite(passdesk_core::rusqlite::Error::SqliteFailure(f, _))
@@ -557,12 +538,6 @@ pub async fn create(
         headers.insert(REPLAYED, HeaderValue::from_static("true"));
     }
     Ok((StatusCode::CREATED, headers, Json(out)))
-}
-
-fn time_field(pointer: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    v.map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(pointer))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

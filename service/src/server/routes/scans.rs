@@ -5,9 +5,10 @@ use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::idempotency::IdempotencyKey;
 use crate::server::json::JsonBody;
+use crate::server::query::{time_param, QueryParams};
 use crate::server::scan_queue::PendingScan;
 use crate::server::state::{AppState, StreamEvent};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
@@ -15,7 +16,7 @@ use passdesk_core::api_keys::Role;
 use passdesk_core::loyalty::{self, LoyaltyError, Operation, RewardRef};
 use passdesk_core::reader::{Direction, Reader};
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
-use passdesk_core::scan_log::{self, ScanFilter};
+use passdesk_core::scan_log::{self, ScanFilter, ScanRecord};
 use passdesk_core::{Decision, Timestamp, Verdict};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -263,6 +264,11 @@ pub fn scan_resource(d: &Decision) -> Value {
     json!({ "type": "scan", "id": d.scan_id, "attributes": d })
 }
 
+/// A row of the audit log, as `GET /scans` and `GET /scans/today` list it.
+fn scan_record_resource(s: &ScanRecord) -> Value {
+    json!({ "type": "scanRecord", "id": s.id, "attributes": s })
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -278,22 +284,16 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let verdict = q
         .verdict
         .as_deref()
         .map(str::parse::<Verdict>)
         .transpose()
         .map_err(|e| ApiError::bad_request(e).parameter("verdict"))?;
-    let since = q
-        .since
-        .as_deref()
-        .map(Timestamp::parse_rfc3339)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()).parameter("since"))?;
+    let since = time_param("since", q.since.as_deref())?;
     let filter = ScanFilter {
         pass_id: q.pass_id,
         reader_id: q.reader_id,
@@ -311,10 +311,7 @@ pub async fn list(
             ))
         })
         .await??;
-    let data: Vec<Value> = scans
-        .iter()
-        .map(|s| json!({ "type": "scanRecord", "id": s.id, "attributes": s }))
-        .collect();
+    let data: Vec<Value> = scans.iter().map(scan_record_resource).collect();
     Ok(Json(
         json!({ "data": data, "meta": { "count": data.len(), "totals": totals } }),
     ))
@@ -338,10 +335,9 @@ pub struct TodayQuery {
 pub async fn today(
     State(state): State<AppState>,
     caller: Caller,
-    q: Result<Query<TodayQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<TodayQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Reader)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let requested = q
         .reader_id
         .as_deref()
@@ -372,11 +368,7 @@ pub async fn today(
             Ok((reader_id, day))
         })
         .await??;
-    let data: Vec<Value> = day
-        .scans
-        .iter()
-        .map(|s| json!({ "type": "scanRecord", "id": s.id, "attributes": s }))
-        .collect();
+    let data: Vec<Value> = day.scans.iter().map(scan_record_resource).collect();
     Ok(Json(json!({
         "data": data,
         "meta": { "count": data.len(), "totals": day.totals, "readerId": reader_id, "day": day.day },
