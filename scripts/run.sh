@@ -7,7 +7,8 @@
 #
 # The demo lives in ./data/demo and is rebuilt on every run; set PASSDESK_DEMO_DIR to move it.
 # PASSDESK_SESSION_ONLY=1 stops after the scripted session; PASSDESK_HEADLESS=1 serves without
-# the window even where a display exists; PASSDESK_KIOSK=1 opens the app in kiosk mode.
+# the window even where a display exists; PASSDESK_KIOSK=1 opens the app in kiosk mode;
+# PASSDESK_SCREEN=cashier (or manager, status) opens the app as till-1's till instead of gate-a's gate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
@@ -89,11 +90,25 @@ echo "Try it yourself:  $bin --data-dir $data scan HLF-0100 --reader gate-a --fo
 [ "${PASSDESK_SESSION_ONLY:-}" = 1 ] && exit 0
 if [ -n "$desktop" ]; then
   say "The desktop app on the demo database (close the window or Ctrl-C to stop):"
-  echo "  the window opens on the entry gate of gate-a; cashier, manager and status are in its navigation"
+  # The window's own key is its station's: a gate's reader key bound to gate-a, or with
+  # PASSDESK_SCREEN=cashier a till's cashier key bound to till-1. A manager signs in with their
+  # own key, made here for the person trying the demo.
+  screen="${PASSDESK_SCREEN:-gate}"
+  reader=gate-a
+  [ "$screen" = gate ] || reader=till-1
+  manager_key=$("$bin" --data-dir "$data" keys create --role manager --name "demo manager" \
+                  | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+  if [ "$screen" = gate ]; then
+    echo "  the window opens on gate-a's entry gate with a gate's reader key (the gate and status screens);"
+    echo "  PASSDESK_SCREEN=cashier opens till-1's till instead, with the manager screen in its navigation"
+  else
+    echo "  the window opens on till-1's $screen screen with a till's cashier key"
+  fi
+  echo "  a manager's key for this demo (the manager screen and the till's Undo ask for it): $manager_key"
   echo "  the service's URL is printed below; API keys for scripts: $bin --data-dir $data keys create --role cashier --name me"
   kiosk=""
   [ "${PASSDESK_KIOSK:-}" = 1 ] && kiosk="--kiosk" && echo "  kiosk mode: Ctrl+Alt+K and a manager key leave it"
-  exec "$desktop" --data-dir "$data" --demo --reader gate-a $kiosk
+  exec "$desktop" --data-dir "$data" --demo --screen "$screen" --reader "$reader" $kiosk
 fi
 say "The counter service on the demo database (Ctrl-C to stop; PC/SC and serial readers are picked up as configured):"
 echo "  the screens: open <listening URL>/#/gate?reader=gate-a&key=<apiKey> (also #/cashier, #/manager, #/status)"

@@ -84,7 +84,12 @@ pub struct AppConfig {
     /// The screen the window opens on: `gate`, `cashier`, `manager` or `status`.
     pub screen: String,
     /// The reader id this station scans as (`?reader=`); unset keeps the screen's own choice.
+    /// Set, the launch key is bound to it: it scans only as this reader.
     pub reader: Option<String>,
+    /// The role of the key the window gets at launch: `reader` (a gate) or `cashier` (a till).
+    /// Unset: from `screen` ([`StationRole::for_screen`]). Never manager or admin: a manager
+    /// signs in on the manager screen with their own key.
+    pub role: Option<StationRole>,
     /// Start at login (an XDG autostart entry; a kiosk box is better served by
     /// `packaging/passdesk-kiosk.service`).
     pub autostart: bool,
@@ -100,10 +105,84 @@ impl Default for AppConfig {
             kiosk: false,
             screen: "gate".into(),
             reader: None,
+            role: None,
             autostart: false,
             tray: true,
             hide_cursor_after_secs: 3,
         }
+    }
+}
+
+impl AppConfig {
+    /// The role of this station's launch key: `[app] role`, else the screen's.
+    pub fn station_role(&self) -> StationRole {
+        self.role
+            .unwrap_or_else(|| StationRole::for_screen(&self.screen))
+    }
+}
+
+/// What the key of a station's window may be: at most a till's. A kiosk is a shared machine;
+/// whoever stands at it has its key, so it never holds a key that issues or voids passes,
+/// overrides balances or reverses entries. `manager` and `admin` are refused when parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum StationRole {
+    /// A gate: scans, and its own reader's day.
+    Reader,
+    /// A till: scans and loyalty.
+    Cashier,
+}
+
+impl StationRole {
+    /// A gate screen scans; every other screen (cashier, manager, status) is a till's, where a
+    /// manager signs in on top of the till's key.
+    pub fn for_screen(screen: &str) -> Self {
+        if screen == "gate" {
+            Self::Reader
+        } else {
+            Self::Cashier
+        }
+    }
+
+    pub fn role(self) -> passdesk_core::api_keys::Role {
+        match self {
+            Self::Reader => passdesk_core::api_keys::Role::Reader,
+            Self::Cashier => passdesk_core::api_keys::Role::Cashier,
+        }
+    }
+}
+
+/// A station role that is not `reader` or `cashier`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAStationRole {
+    #[error(
+        "a station's key is never {0}: a manager signs in on the manager screen with their own key \
+         (`passdesk keys create --role manager`); give reader (a gate) or cashier (a till)"
+    )]
+    TooStrong(&'static str),
+    #[error("unknown role {0:?}: give reader (a gate) or cashier (a till)")]
+    Unknown(String),
+}
+
+impl std::str::FromStr for StationRole {
+    type Err = NotAStationRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "reader" => Ok(Self::Reader),
+            "cashier" => Ok(Self::Cashier),
+            "manager" => Err(NotAStationRole::TooStrong("manager")),
+            "admin" => Err(NotAStationRole::TooStrong("admin")),
+            other => Err(NotAStationRole::Unknown(other.chars().take(32).collect())),
+        }
+    }
+}
+
+impl TryFrom<String> for StationRole {
+    type Error = NotAStationRole;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
@@ -394,6 +473,48 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("IANA"), "{text}");
+    }
+
+    #[test]
+    fn a_station_key_is_a_reader_or_a_cashier_never_more() {
+        let app = load("").unwrap().app;
+        assert_eq!(app.role, None);
+        assert_eq!(
+            app.station_role(),
+            StationRole::Reader,
+            "the default screen is the gate"
+        );
+        for (screen, role) in [
+            ("gate", StationRole::Reader),
+            ("cashier", StationRole::Cashier),
+            ("manager", StationRole::Cashier),
+            ("status", StationRole::Cashier),
+        ] {
+            let app = load(&format!("[app]\nscreen = \"{screen}\"\n"))
+                .unwrap()
+                .app;
+            assert_eq!(app.station_role(), role, "{screen}");
+        }
+        let app = load("[app]\nscreen = \"gate\"\nrole = \"cashier\"\n")
+            .unwrap()
+            .app;
+        assert_eq!(app.station_role(), StationRole::Cashier, "the setting wins");
+        for strong in ["manager", "admin"] {
+            let err = load(&format!("[app]\nrole = \"{strong}\"\n")).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains(&format!("never {strong}")), "{text}");
+            assert!(text.contains("a manager signs in"), "{text}");
+        }
+        let err = load("[app]\nrole = \"boss\"\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown role \"boss\""),
+            "{err:#}"
+        );
+        assert_eq!("cashier".parse(), Ok(StationRole::Cashier));
+        assert_eq!(
+            StationRole::Reader.role(),
+            passdesk_core::api_keys::Role::Reader
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::server::scan_queue::ScanQueue;
 use crate::server::{self, state::AppState};
 use anyhow::Context as _;
 use passdesk_core::api_keys::{self, Role};
+use passdesk_core::scan::ReaderId;
 use passdesk_core::Timestamp;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -37,6 +38,8 @@ pub struct Options {
 pub struct LaunchKey {
     pub name: String,
     pub role: Role,
+    /// The readers it scans as (a station's own reader); empty: any reader.
+    pub readers: Vec<ReaderId>,
 }
 
 impl LaunchKey {
@@ -120,7 +123,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         None
     };
     // Checks and corrects the data directory's modes and takes the context's lock.
-    let (store, node) = ctx.open_with_node()?;
+    let (mut store, node) = ctx.open_with_node()?;
     // The service's own hold on the data directory, for as long as it runs, whatever becomes
     // of `ctx` (the desktop app starts the service from a callback).
     let lock = DataDirLock::shared(ctx.data_dir())?;
@@ -134,7 +137,8 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
                 }
             }
             let name = k.full_name(std::process::id());
-            let (key, text) = api_keys::create(store.conn(), &name, k.role, now)?;
+            let (key, text) =
+                store.write(|tx| api_keys::create_bound(tx, &name, k.role, &k.readers, now))?;
             Some((key.id, text.0))
         }
         None => None,
@@ -366,7 +370,8 @@ mod tests {
     fn launch_key_names_carry_the_pid() {
         let k = LaunchKey {
             name: "desktop app launch key".into(),
-            role: Role::Manager,
+            role: Role::Cashier,
+            readers: Vec::new(),
         };
         assert_eq!(k.full_name(42), "desktop app launch key (pid 42)");
         assert_eq!(k.pid_of("desktop app launch key (pid 42)"), Some(42));
@@ -417,6 +422,7 @@ mod tests {
                 launch_key: Some(LaunchKey {
                     name: "test launch key".into(),
                     role: Role::Cashier,
+                    readers: vec![ReaderId::parse("till-1").unwrap()],
                 }),
             },
         )
@@ -436,6 +442,7 @@ mod tests {
         let keys = api_keys::list(store.conn()).unwrap();
         assert_eq!(keys.len(), 1);
         assert!(keys[0].revoked_at.is_some(), "{:?}", keys[0].name);
+        assert_eq!(keys[0].readers, ["till-1"], "bound to the station's reader");
         DataDirLock::exclusive(dir.path()).unwrap();
     }
 }

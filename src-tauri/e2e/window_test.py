@@ -180,6 +180,18 @@ class AppWindow(unittest.TestCase):
     def js(self, script, *args):
         return self.driver.execute_script(script, *args)
 
+    def launch_key(self):
+        """The live key this launch made for its window."""
+        keys = [
+            k for k in cli(self.data, "keys", "list")
+            if k["name"].startswith("desktop app launch key (pid") and k.get("revokedAt") is None
+        ]
+        self.assertEqual(len(keys), 1, keys)
+        return keys[0]
+
+    def nav(self):
+        return self.js("return [...document.querySelectorAll('nav.nav a')].map((a) => a.dataset.screen)")
+
     def test_window_shows_status_then_a_scan_from_the_api(self):
         d = self.launch("--screen", "status")
         facts = wait_for(
@@ -189,6 +201,11 @@ class AppWindow(unittest.TestCase):
             ),
         )
         self.assertIn("reader gate-a", facts)
+        # A station on the status screen is a till: a cashier key, bound to its reader; a
+        # manager signs in on the manager screen, which its navigation offers.
+        key = self.launch_key()
+        self.assertEqual((key["role"], key["readers"]), ("cashier", ["gate-a"]))
+        self.assertEqual(self.nav(), ["gate", "cashier", "manager", "status"])
         self.assertTrue(self.origin().startswith("http://127.0.0.1:"), self.origin())
         self.assertNotIn("key=", d.current_url, "the launch key is wiped from the address")
         # The shell reported a first paint, and is not in kiosk mode.
@@ -230,6 +247,10 @@ class AppWindow(unittest.TestCase):
     def test_kiosk_guards_and_leaving_with_a_manager_key(self):
         d = self.launch("--kiosk", "--screen", "gate")
         wait_for("the gate screen", lambda: d.find_element(By.CSS_SELECTOR, '[data-testid="gate-panel"]'))
+        # A gate's window holds a reader key that scans only as its gate, and offers no more.
+        key = self.launch_key()
+        self.assertEqual((key["role"], key["readers"]), ("reader", ["gate-a"]))
+        wait_for("the gate's navigation", lambda: self.nav() == ["gate", "status"])
         self.assertTrue(self.js("return window.__passdeskShell.kiosk"))
         prevented = self.js(
             "const e = new MouseEvent('contextmenu', {bubbles: true, cancelable: true});"
@@ -270,6 +291,34 @@ class AppWindow(unittest.TestCase):
             timeout=5,
         )
         d.save_screenshot(os.path.join(SHOTS, "kiosk-left.png"))
+
+
+class StartUp(unittest.TestCase):
+    """What the app refuses before it opens anything (no display needed)."""
+
+    def setUp(self):
+        if not os.access(APP, os.X_OK):
+            raise unittest.SkipTest(f"{APP} is not built (cargo build --workspace)")
+        self.data = tempfile.mkdtemp(prefix="passdesk-startup-")
+
+    def tearDown(self):
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def start(self, *args):
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        return subprocess.run([APP, "--data-dir", self.data, *args], env=env, capture_output=True, text=True, timeout=30)
+
+    def test_a_manager_or_admin_station_key_is_refused_with_the_reason(self):
+        out = self.start("--role", "manager")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("a manager signs in on the manager screen with their own key", out.stderr)
+        with open(os.path.join(self.data, "passdesk.toml"), "w") as f:
+            f.write('[app]\nrole = "admin"\n')
+        out = self.start()
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("never admin", out.stderr)
+        self.assertIn("a manager signs in", out.stderr)
+        self.assertNotIn("listening", out.stdout)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 //! `passdesk-app`: the desktop / kiosk shell. It starts the counter service in this process
 //! (`passdesk::launch`, the same service as `passdesk serve`) on a free loopback port with a
-//! key made for this launch, and opens a window on the service's screens. Thin: every decision,
-//! loyalty change and screen is the service's and the UI's; the shell only owns the window,
-//! kiosk mode, the tray and start-up.
+//! key made for this launch in the station's role (a gate's reader key, a till's cashier key,
+//! bound to its reader; never a manager's), and opens a window on the service's screens.
+//! Thin: every decision, loyalty change and screen is the service's and the UI's; the shell
+//! only owns the window, kiosk mode, the tray and start-up.
 
 // Release builds are a GUI program on Windows; harmless elsewhere.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -13,10 +14,11 @@ mod window;
 
 use anyhow::Context as _;
 use clap::Parser;
-use passdesk::config::{AppConfig, Config};
+use passdesk::config::{AppConfig, Config, StationRole};
 use passdesk::context::Context;
 use passdesk::launch::{self, LaunchKey, Options, Running};
 use passdesk_core::api_keys::Role;
+use passdesk_core::scan::ReaderId;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,9 +53,15 @@ struct Args {
     /// The screen to open: gate, cashier, manager or status [config `[app] screen`].
     #[arg(long)]
     screen: Option<String>,
-    /// The reader id this station scans as [config `[app] reader`].
+    /// The reader id this station scans as [config `[app] reader`]; the launch key scans only
+    /// as it.
     #[arg(long)]
     reader: Option<String>,
+    /// The launch key's role: reader (a gate) or cashier (a till) [config `[app] role`;
+    /// default: reader for the gate screen, cashier for the others]. Never manager or admin: a
+    /// manager signs in on the manager screen with their own key.
+    #[arg(long, value_name = "reader|cashier")]
+    role: Option<StationRole>,
     /// Where the service listens [default: 127.0.0.1:0, a free loopback port]. A LAN address
     /// lets a manager's tablet in (every API call still needs a key).
     #[arg(long)]
@@ -122,6 +130,9 @@ fn run(args: Args, started: Instant) -> anyhow::Result<ExitCode> {
     if let Some(r) = args.reader {
         app.reader = Some(r);
     }
+    if let Some(role) = args.role {
+        app.role = Some(role);
+    }
     if !["gate", "cashier", "manager", "status"].contains(&app.screen.as_str()) {
         anyhow::bail!(
             "no screen {:?}: use gate, cashier, manager or status",
@@ -135,11 +146,7 @@ fn run(args: Args, started: Instant) -> anyhow::Result<ExitCode> {
         ),
         no_readers: args.no_readers,
         no_camera: args.no_camera,
-        // The screens need a manager's rights (issue, void); never an admin's.
-        launch_key: Some(LaunchKey {
-            name: LAUNCH_KEY_NAME.into(),
-            role: Role::Manager,
-        }),
+        launch_key: Some(station_key(&app)?),
     };
     let shell = Arc::new(Shell {
         service: Mutex::new(None),
@@ -239,6 +246,25 @@ fn run(args: Args, started: Instant) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The window's key: the station's role (a gate's reader, a till's cashier; never a manager's,
+/// since whoever stands at the kiosk holds it), bound to the station's reader when it has one,
+/// so that a gate's key scans only as that gate.
+fn station_key(app: &AppConfig) -> anyhow::Result<LaunchKey> {
+    let readers = app
+        .reader
+        .as_deref()
+        .map(ReaderId::parse)
+        .transpose()
+        .context("--reader / [app] reader")?
+        .into_iter()
+        .collect();
+    Ok(LaunchKey {
+        name: LAUNCH_KEY_NAME.into(),
+        role: app.station_role().role(),
+        readers,
+    })
+}
+
 /// `[app] autostart`: an XDG autostart entry while true, none while false.
 fn autostart(app: &tauri::App, wanted: bool) {
     use tauri_plugin_autostart::ManagerExt;
@@ -251,5 +277,47 @@ fn autostart(app: &tauri::App, wanted: bool) {
     };
     if let Err(e) = result {
         tracing::warn!(error = %e, wanted, "cannot set start at login");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_station_key_is_the_screens_role_bound_to_its_reader() {
+        let gate = AppConfig {
+            screen: "gate".into(),
+            reader: Some("gate-a".into()),
+            ..AppConfig::default()
+        };
+        let k = station_key(&gate).unwrap();
+        assert_eq!(k.role, Role::Reader);
+        assert_eq!(k.readers, [ReaderId::parse("gate-a").unwrap()]);
+        let till = AppConfig {
+            screen: "manager".into(),
+            ..AppConfig::default()
+        };
+        let k = station_key(&till).unwrap();
+        assert_eq!(
+            k.role,
+            Role::Cashier,
+            "a manager signs in with their own key"
+        );
+        assert!(k.readers.is_empty());
+        let bad = AppConfig {
+            reader: Some("gate a".into()),
+            ..AppConfig::default()
+        };
+        let err = format!("{:#}", station_key(&bad).unwrap_err());
+        assert!(err.starts_with("--reader / [app] reader"), "{err}");
+    }
+
+    #[test]
+    fn role_flag_refuses_a_manager() {
+        let err = Args::try_parse_from(["passdesk-app", "--role", "manager"]).unwrap_err();
+        assert!(err.to_string().contains("a manager signs in"), "{err}");
+        let args = Args::try_parse_from(["passdesk-app", "--role", "reader"]).unwrap();
+        assert_eq!(args.role, Some(StationRole::Reader));
     }
 }

@@ -1,6 +1,6 @@
 // Shared by the browser tests: the real `passdesk serve --demo` on 127.0.0.1:0 with a fresh data
 // directory, Debian's Chromium driven by playwright-core, and a small API client.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -52,6 +52,14 @@ export async function startServer({ config } = {}) {
       });
       const text = await res.text();
       return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null, text };
+    },
+    /** A new key made by the real CLI (`passdesk keys create`), bound to `readers` if given. */
+    createKey(role, { name = `${role} e2e`, readers = [] } = {}) {
+      const out = execFileSync(BIN, ['keys', 'create', '--role', role, '--name', name, ...readers.flatMap((r) => ['--reader', r])], {
+        env: { ...process.env, PASSDESK_DATA_DIR: dataDir },
+        encoding: 'utf8',
+      });
+      return JSON.parse(out).key;
     },
     async stop() {
       if (child.exitCode === null) {
@@ -135,10 +143,11 @@ async function holdClock(page) {
   }
 }
 
-/** Opens a screen (`/gate?reader=gate-a`) with the server's key and waits until it is live. */
-export async function openScreen(page, server, route) {
+/** Opens a screen (`/gate?reader=gate-a`) with the server's key (or `key`) and waits until it is
+ * live. */
+export async function openScreen(page, server, route, key = server.key) {
   const sep = route.includes('?') ? '&' : '?';
-  await page.goto(`${server.base}/#${route}${sep}key=${encodeURIComponent(server.key)}`);
+  await page.goto(`${server.base}/#${route}${sep}key=${encodeURIComponent(key)}`);
   await page.waitForSelector('[data-testid="online-badge"].badge-on', { timeout: 10_000 });
 }
 
@@ -155,6 +164,14 @@ export async function newPage(browser, width = 1920, height = 1080) {
   });
   return page;
 }
+
+/** The sizes the screens are tried at: a counter's 1024x768 and 1920x1080, and a narrow one (a
+ * phone or a small tablet held upright). */
+export const SIZES = [
+  [1024, 768],
+  [1920, 1080],
+  [480, 800],
+];
 
 /** Screenshots at both sizes the counter must work at. */
 export async function shoot(page, name) {

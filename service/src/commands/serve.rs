@@ -41,6 +41,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             launch_key: args.demo.then(|| LaunchKey {
                 name: "serve --demo launch key".into(),
                 role: Role::Admin,
+                readers: Vec::new(),
             }),
         },
     )?;

@@ -1,9 +1,15 @@
 // A thin fetch wrapper: bearer key, JSON:API errors as ApiError, and the online state.
+//
+// Two keys may be in use: the station's (this screen's own, from the link or the sign-in page,
+// kept in sessionStorage: it survives a reload of the kiosk), and a person's who signed in on
+// top of it for a screen the station may not open (a manager at a till; kept in memory only,
+// see ../session.ts). A call says which with `key`; without it, the station's.
 
 import type { ErrorDoc } from './types';
 
 const KEY_STORAGE = 'passdesk.apiKey';
 
+/** The station's key. */
 export function getKey(): string | null {
   return sessionStorage.getItem(KEY_STORAGE);
 }
@@ -41,8 +47,10 @@ function setFetchOnline(v: boolean): void {
   for (const l of listeners) l(v);
 }
 
-export let onUnauthorized: () => void = () => {};
-export function setOnUnauthorized(f: () => void): void {
+/** Told which key the service refused (401: unknown or revoked), so that the station's key and a
+ * person's are forgotten apart. */
+export let onUnauthorized: (key: string | null) => void = () => {};
+export function setOnUnauthorized(f: (key: string | null) => void): void {
   onUnauthorized = f;
 }
 
@@ -50,11 +58,13 @@ export interface CallOptions {
   body?: unknown;
   idempotencyKey?: string;
   timeoutMs?: number;
+  /** The key to send; default: the station's. */
+  key?: string;
 }
 
 export async function api<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  const key = getKey();
+  const key = opts.key ?? getKey();
   if (key) headers.Authorization = `Bearer ${key}`;
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
@@ -85,13 +95,14 @@ export async function api<T>(method: string, path: string, opts: CallOptions = {
   }
   if (!res.ok) {
     const err = (json as ErrorDoc | null)?.errors?.[0];
-    if (res.status === 401) onUnauthorized();
+    if (res.status === 401) onUnauthorized(key);
     throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.detail ?? res.statusText);
   }
   return json as T;
 }
 
-/** `GET` of a binary resource (an image) with the key: the body as a Blob, errors as in `api`. */
+/** `GET` of a binary resource (an image) with the station's key: the body as a Blob, errors as
+ * in `api`. */
 export async function apiBlob(path: string, timeoutMs = 8000): Promise<Blob> {
   const headers: Record<string, string> = {};
   const key = getKey();
@@ -107,7 +118,7 @@ export async function apiBlob(path: string, timeoutMs = 8000): Promise<Blob> {
     }
     if (!res.ok) {
       const err = ((await res.json().catch(() => null)) as ErrorDoc | null)?.errors?.[0];
-      if (res.status === 401) onUnauthorized();
+      if (res.status === 401) onUnauthorized(key);
       throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.detail ?? res.statusText);
     }
     return await res.blob();

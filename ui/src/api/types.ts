@@ -45,3 +45,10 @@ export type StatusDoc = S['StatusDoc'];
 export type ErrorDoc = S['ErrorDoc'];
 /** `GET /api/v1/camera/preview.json`: the camera picture's size, time, outline and text. */
 export type CameraPreviewDoc = S['CameraPreviewDoc'];
+
+// ---- Keys and the day ---------------------------------------------------------------------
+/** `GET /api/v1/me`: who the presented key is (role, bound readers). */
+export type MeDoc = S['MeDoc'];
+/** `GET /api/v1/scans/today`: a reader's (or the counter's) day: totals, latest scans, bounds. */
+export type ScanDay = S['ScanDay'];
+export type LocalDay = S['LocalDay'];

@@ -3,7 +3,7 @@
 // Idempotency-Key, generated when the intent starts and reused if it has to be sent again, so a
 // double click or a retry after a dropped connection changes the ledger once.
 
-import { api, ApiError, OfflineError, uuid } from '../api/client';
+import { ApiError, OfflineError, uuid } from '../api/client';
 import type { Decision, LoyaltyView, OpDoc, PassDoc, PassResource, Reward, Tier } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
@@ -24,6 +24,7 @@ const COOLDOWN_MS = 800;
 
 export const cashier: Screen = {
   title: 'Cashier',
+  role: 'cashier',
   showsDecisions: true,
   mount(root, app) {
     const card = h('section.cashier-card', { 'data-testid': 'cashier-card' });
@@ -74,36 +75,52 @@ export const cashier: Screen = {
           decisionMessage(d),
           d.warnings.length ? ` · ${d.warnings.map((w) => WARNING_WORDS[w] ?? w).join(' · ')}` : '',
         ),
+        // Who and what they have on the left; what the cashier can do on the right, high on
+        // the screen (one column on a narrow one).
         h(
-          'div.holder',
-          h('h1', { 'data-testid': 'holder' }, holder(d) || 'Unknown pass'),
-          h('div.sub', [d.pass?.templateName ?? d.pass?.templateId, status].filter(Boolean).join(' · ')),
-        ),
-        l
-          ? h(
-              'div.loyalty',
-              h(
-                'div.balance',
-                h('span.num', { 'data-testid': 'balance' }, String(l.balance)),
-                h('span', 'points'),
-                l.reservedPoints ? h('span.small', `${l.reservedPoints} reserved`) : null,
-              ),
-              l.cardSize ? stampGrid(l) : null,
-            )
-          : d.pass
-            ? h('p.sub', 'No loyalty program on this pass.')
-            : null,
-        l && d.passId && status !== 'voided'
-          ? h(
-              'div.actions',
-              h('div.earn', h('label', { for: 'amount' }, 'Amount'), amount, actionButton('earn', 'Add points', earn)),
-              l.cardSize ? actionButton('stamp', '+1 stamp', stamp) : null,
-              undoable && undoable.passId === d.passId
-                ? actionButton(`undo:${undoable.entryId}`, `Undo ${undoable.label}`, undo, { 'data-testid': 'undo' })
+          'div.cashier-body',
+          h(
+            'div.cashier-who',
+            h(
+              'div.holder',
+              h('h1', { 'data-testid': 'holder' }, holder(d) || 'Unknown pass'),
+              h('div.sub', [d.pass?.templateName ?? d.pass?.templateId, status].filter(Boolean).join(' · ')),
+            ),
+            l
+              ? h(
+                  'div.loyalty',
+                  h(
+                    'div.balance',
+                    h('span.num', { 'data-testid': 'balance' }, String(l.balance)),
+                    h('span', 'points'),
+                    l.reservedPoints ? h('span.small', `${l.reservedPoints} reserved`) : null,
+                  ),
+                  l.cardSize ? stampGrid(l) : null,
+                )
+              : d.pass
+                ? h('p.sub', 'No loyalty program on this pass.')
                 : null,
-            )
-          : null,
-        l ? rewardsPanel(l) : null,
+          ),
+          l
+            ? h(
+                'div.cashier-do',
+                d.passId && status !== 'voided'
+                  ? h(
+                      'div.actions',
+                      h('div.earn', h('label', { for: 'amount' }, 'Amount'), amount, actionButton('earn', 'Add points', earn)),
+                      l.cardSize ? actionButton('stamp', '+1 stamp', stamp) : null,
+                      undoable && undoable.passId === d.passId
+                        ? actionButton(`undo:${undoable.entryId}`, `Undo ${undoable.label}`, () => void undo(), {
+                            'data-testid': 'undo',
+                            ...(app.can('manager') ? {} : { title: 'A manager signs in to undo' }),
+                          })
+                        : null,
+                    )
+                  : null,
+                rewardsPanel(l),
+              )
+            : null,
+        ),
         h('div.when', `Scanned ${localTime(d.at)} at ${d.readerId}`),
       );
     };
@@ -208,7 +225,7 @@ export const cashier: Screen = {
         return;
       }
       void perform(`earn:${minor}`, (key) =>
-        api<OpDoc>('POST', `${passPath()}/loyalty/earn`, { body: { amountMinor: minor }, idempotencyKey: key }),
+        app.api<OpDoc>('POST', `${passPath()}/loyalty/earn`, { body: { amountMinor: minor }, idempotencyKey: key }),
         `Points added for ${money(minor)}`,
       ).then((res) => {
         if (res) {
@@ -227,17 +244,21 @@ export const cashier: Screen = {
       undoable = e ? { passId: e.passId, entryId: e.id, label } : null;
     }
 
-    function undo(): void {
+    async function undo(): Promise<void> {
       const u = undoable;
       if (!u) return;
+      // A reversal is a manager's: at a till, one signs in for it (and for 10 minutes after).
+      if (!app.can('manager') && !(await app.signIn('manager', `Undo ${u.label}: a reversal needs a manager.`))) return;
+      if (undoable !== u) return;
       // Its own intent and Idempotency-Key: a double tap, or a retry after a lost answer,
       // reverses the entry once.
       void perform(
         `undo:${u.entryId}`,
         (key) =>
-          api<OpDoc>('POST', `/api/v1/loyalty/entries/${encodeURIComponent(u.entryId)}/reverse`, {
+          app.api<OpDoc>('POST', `/api/v1/loyalty/entries/${encodeURIComponent(u.entryId)}/reverse`, {
             body: { reason: `undone at till ${app.reader()}` },
             idempotencyKey: key,
+            as: 'manager',
           }),
         `Undone: ${u.label}`,
       ).then((res) => {
@@ -249,7 +270,7 @@ export const cashier: Screen = {
     function stamp(): void {
       if (!decision?.passId) return;
       void perform('stamp', (key) =>
-        api<OpDoc>('POST', `${passPath()}/loyalty/stamps`, { body: { count: 1 }, idempotencyKey: key }),
+        app.api<OpDoc>('POST', `${passPath()}/loyalty/stamps`, { body: { count: 1 }, idempotencyKey: key }),
         'Stamp added',
       ).then((res) => {
         if (res) remember(res, '+1 stamp');
@@ -272,8 +293,8 @@ export const cashier: Screen = {
               id,
               (key) =>
                 what.tier
-                  ? api<OpDoc>('POST', `${passPath()}/loyalty/redeem`, { body: { tier: name }, idempotencyKey: key })
-                  : api<OpDoc>('POST', `${passPath()}/loyalty/rewards/${encodeURIComponent(what.reward!.id)}/redeem`, {
+                  ? app.api<OpDoc>('POST', `${passPath()}/loyalty/redeem`, { body: { tier: name }, idempotencyKey: key })
+                  : app.api<OpDoc>('POST', `${passPath()}/loyalty/rewards/${encodeURIComponent(what.reward!.id)}/redeem`, {
                       idempotencyKey: key,
                     }),
               `Redeemed: ${name}`,
@@ -311,7 +332,7 @@ export const cashier: Screen = {
     async function refresh(): Promise<void> {
       if (!decision?.passId) return;
       try {
-        const doc = await api<PassDoc>('GET', passPath());
+        const doc = await app.api<PassDoc>('GET', passPath());
         pass = doc.data;
         loyalty = doc.meta?.loyalty ?? null;
       } catch {

@@ -1,16 +1,16 @@
 // Entry gate: the whole screen green, red or amber with the reason in words to say aloud,
-// today's counters and the last 10 scans. Driven by a keyboard-wedge scanner alone.
+// this reader's counters for today and its last 10 scans. Driven by a keyboard-wedge scanner
+// alone, with a reader key alone (`GET /api/v1/scans/today` for its own reader).
 
-import { api } from '../api/client';
-import type { Decision, ScanRecord, ScanRecordList } from '../api/types';
+import type { Decision, ScanDay, ScanRecord } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { decisionMessage, holder, localTime, localiseUtc, WARNING_WORDS } from '../format';
+import { watchDay } from '../today';
 
 interface Row {
   id: string;
   at: string;
-  readerId: string;
   verdict: 'accept' | 'reject';
   warn: boolean;
   text: string;
@@ -22,7 +22,6 @@ function rowOf(d: Decision): Row {
   return {
     id: d.scanId,
     at: d.at,
-    readerId: d.readerId,
     verdict: d.verdict,
     warn: d.verdict === 'accept' && d.warnings.length > 0,
     text: decisionMessage(d) + (d.duplicateOf ? ' (same tap again)' : ''),
@@ -35,7 +34,6 @@ function rowOfRecord(r: ScanRecord): Row {
   return {
     id: r.id,
     at: r.at,
-    readerId: r.readerId,
     verdict: r.verdict,
     warn: false,
     text:
@@ -55,12 +53,14 @@ const WORD = { accept: 'GO', reject: 'STOP', warning: 'CHECK' } as const;
 
 export const gate: Screen = {
   title: 'Entry gate',
+  role: 'reader',
   showsDecisions: true,
   mount(root, app) {
+    const reader = app.reader();
     const panel = h('section.gate-panel.outcome-idle', { 'data-testid': 'gate-panel', 'data-outcome': 'idle' });
     const counters = h('div.counters', { 'data-testid': 'gate-counters' });
     const list = h('ol.lastscans', { 'data-testid': 'last-scans' });
-    const side = h('aside.gate-side', h('h2', 'Today, all readers'), counters, h('h2', 'Last 10 scans'), list);
+    const side = h('aside.gate-side', h('h2', `Today at ${reader}`), counters, h('h2', 'Last 10 scans'), list);
     root.append(h('div.gate', panel, side));
 
     let rows: Row[] = [];
@@ -74,7 +74,7 @@ export const gate: Screen = {
       clear(
         panel,
         h('div.verdict', 'READY'),
-        h('div.reason', `Scan a pass at ${app.reader()}`),
+        h('div.reason', `Scan a pass at ${reader}`),
         h('div.who', app.online() ? '' : 'No connection to the counter service: retrying'),
       );
     };
@@ -92,11 +92,10 @@ export const gate: Screen = {
         ...rows.slice(0, 10).map((r) =>
           h(
             'li',
-            { class: `row-${r.warn ? 'warning' : r.verdict}` },
+            { class: `row-${r.warn ? 'warning' : r.verdict}`, 'data-scan': r.id },
             h('span.time', localTime(r.at)),
             h('span.mark', r.verdict === 'accept' ? (r.warn ? '!' : '✓') : '✗'),
             h('span.text', h('b', r.who), ' ', r.text),
-            h('span.rdr', r.readerId),
           ),
         ),
       );
@@ -106,7 +105,6 @@ export const gate: Screen = {
       panel.className = `gate-panel outcome-${outcome}`;
       panel.dataset.outcome = outcome;
       panel.dataset.scanId = d.scanId;
-      panel.dataset.shownAt = String(Date.now()); // for the browser tests' latency check
       const where = [d.pass?.templateName, d.pass?.eventName].filter(Boolean).join(' · ');
       clear(
         panel,
@@ -121,8 +119,37 @@ export const gate: Screen = {
       idleTimer = window.setTimeout(renderIdle, 12_000);
     };
 
+    // The day's totals and latest scans are the service's, for this reader: a live decision
+    // counts at once, and the day is fetched again shortly after (a busy day is counted right,
+    // a missed event corrected); at the day's end it is fetched again and starts from zero.
+    const day = watchDay(
+      () => app.api<ScanDay>('GET', `/api/v1/scans/today?readerId=${encodeURIComponent(reader)}&limit=10`),
+      (doc, newDay) => {
+        admitted = doc.meta.totals.accepted;
+        refused = doc.meta.totals.rejected;
+        counters.dataset.dayStart = doc.meta.day.start;
+        counters.dataset.dayEnd = doc.meta.day.end;
+        const fetched = doc.data.map((x) => x.attributes);
+        const known = new Map(rows.map((r) => [r.id, r]));
+        const listed = new Set(fetched.map((r) => r.id));
+        // Decisions seen live and not yet in the answer stay (the same day only).
+        const live = newDay ? [] : rows.filter((r) => !listed.has(r.id) && r.at >= (fetched[fetched.length - 1]?.at ?? ''));
+        rows = [...live, ...fetched.map((r) => known.get(r.id) ?? rowOfRecord(r))]
+          .sort((a, b) => b.at.localeCompare(a.at))
+          .slice(0, 10);
+        renderCounters();
+        renderList();
+      },
+      (_e, loadedBefore) => {
+        if (!loadedBefore) app.toast('Could not load today’s scans: trying again', 'error');
+      },
+    );
+
+    let refetch: number | undefined;
     const off = app.onDecision((d) => {
-      if (d.readerId === app.reader()) show(d);
+      if (d.readerId !== reader) return;
+      show(d);
+      if (!day.contains(d.at)) return; // a later day: its totals are being fetched
       rows = [rowOf(d), ...rows.filter((r) => r.id !== d.scanId)].slice(0, 10);
       if (!d.duplicateOf) {
         if (d.verdict === 'accept') admitted++;
@@ -130,6 +157,8 @@ export const gate: Screen = {
       }
       renderCounters();
       renderList();
+      clearTimeout(refetch);
+      refetch = window.setTimeout(day.refresh, 600);
     });
     const offOnline = app.onOnline(() => {
       if (panel.dataset.outcome === 'idle') renderIdle();
@@ -137,40 +166,10 @@ export const gate: Screen = {
 
     renderIdle();
     renderCounters();
-    // Today is the screen's local day. The service counts every scan since then (its limit on
-    // the records it lists aside); a live decision counts at once and the totals are fetched
-    // again shortly after, so a busy day is counted right and a missed event is corrected.
-    const midnight = new Date();
-    midnight.setHours(0, 0, 0, 0);
-    const since = encodeURIComponent(midnight.toISOString().replace(/\.\d{3}Z$/, 'Z'));
-    let first = true;
-    let refetch: number | undefined;
-    const load = () =>
-      api<ScanRecordList>('GET', `/api/v1/scans?since=${since}&limit=${first ? 10 : 1}`)
-        .then((res) => {
-          admitted = res.meta.totals.accepted;
-          refused = res.meta.totals.rejected;
-          if (first) {
-            const known = new Set(rows.map((r) => r.id));
-            const fresh = res.data.map((x) => x.attributes).filter((r) => !known.has(r.id));
-            rows = [...rows, ...fresh.map(rowOfRecord)].sort((a, b) => b.at.localeCompare(a.at)).slice(0, 10);
-            first = false;
-          }
-          renderCounters();
-          renderList();
-        })
-        .catch(() => {
-          if (first) app.toast('Could not load today’s scans', 'error');
-        });
-    void load();
-    const offTotals = app.onDecision(() => {
-      clearTimeout(refetch);
-      refetch = window.setTimeout(load, 600);
-    });
 
     return () => {
       off();
-      offTotals();
+      day.stop();
       clearTimeout(refetch);
       offOnline();
       clearTimeout(idleTimer);

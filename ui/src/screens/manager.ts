@@ -1,7 +1,9 @@
 // Manager: issue a pass (its QR large on screen, printable), search passes (name, email, extId,
 // code), void one, a pass's history (scans and loyalty), and today's scans with their flags.
+// Opens with a manager's key: the station's when it is one (a manager's own tablet), else a
+// manager signs in on top of a till's key; every request here is then theirs.
 
-import { api, ApiError, OfflineError } from '../api/client';
+import { ApiError, OfflineError, uuid } from '../api/client';
 import type {
   CreatePassRequest,
   EventList,
@@ -10,6 +12,7 @@ import type {
   PassDoc,
   PassPage,
   PassResource,
+  ScanDay,
   ScanRecord,
   ScanRecordList,
   StatusDoc,
@@ -19,6 +22,7 @@ import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { localDateTime, localiseUtc, localTime, money } from '../format';
 import { qrSvg } from '../qr';
+import { watchDay } from '../today';
 
 const contentOf = (p: PassResource) => p.attributes.passContent ?? {};
 const nameOf = (p: PassResource) =>
@@ -26,6 +30,8 @@ const nameOf = (p: PassResource) =>
 
 export const manager: Screen = {
   title: 'Manager',
+  role: 'manager',
+  offeredAt: 'cashier',
   mount(root, app) {
     const template = h('select#tpl', { required: true, 'data-testid': 'issue-template' });
     const event = h('select#evt', { 'data-testid': 'issue-event' }, h('option', { value: '' }, 'No event'));
@@ -96,6 +102,11 @@ export const manager: Screen = {
       issued.scrollIntoView({ block: 'start' });
     };
 
+    /** The issue that got no answer: sending the same form again is a retry of it, under the
+     * same Idempotency-Key, so the service makes one pass however often it is sent. Any answer
+     * (issued or refused), or a change to the form, ends the intent. */
+    let unanswered: { body: string; key: string } | null = null;
+
     async function issue(): Promise<void> {
       if (submit.disabled) return;
       const content: Record<string, unknown> = { fullName: fullName.value.trim() };
@@ -103,16 +114,25 @@ export const manager: Screen = {
       const body: CreatePassRequest = { passTemplate: template.value, pass: content };
       if (event.value) body.eventUuid = event.value;
       if (balance.value !== '') body.initialBalance = Math.trunc(Number(balance.value));
+      const text = JSON.stringify(body);
+      const intent = unanswered?.body === text ? unanswered : { body: text, key: uuid() };
       submit.disabled = true;
       try {
-        const doc = await api<PassDoc>('POST', '/api/v1/passes', { body });
+        const doc = await app.api<PassDoc>('POST', '/api/v1/passes', { body, idempotencyKey: intent.key });
+        unanswered = null;
         showPass(doc.data);
         app.toast(`Pass issued for ${nameOf(doc.data)}`, 'ok');
         fullName.value = '';
         email.value = '';
         balance.value = '';
       } catch (e) {
-        fail(e, 'Not issued');
+        if (e instanceof OfflineError) {
+          unanswered = intent;
+          app.toast('Not issued: the counter service does not answer. Issue again to retry (it makes one pass).', 'error');
+        } else {
+          unanswered = null;
+          fail(e, 'Not issued');
+        }
       } finally {
         submit.disabled = false;
       }
@@ -121,7 +141,7 @@ export const manager: Screen = {
     async function find(): Promise<void> {
       const q = search.value.trim();
       try {
-        const page = await api<PassPage>('GET', `/api/v1/passes?perPage=50${q ? '&search=' + encodeURIComponent(q) : ''}`);
+        const page = await app.api<PassPage>('GET', `/api/v1/passes?perPage=50${q ? '&search=' + encodeURIComponent(q) : ''}`);
         renderResults(page);
       } catch (e) {
         fail(e, 'Search failed');
@@ -167,7 +187,7 @@ export const manager: Screen = {
     async function voidPass(p: PassResource): Promise<void> {
       if (!confirmInline(`Void the pass of ${nameOf(p)}? It will be refused at every counter.`)) return;
       try {
-        await api<PassDoc>('PATCH', `/api/v1/passes/${encodeURIComponent(p.id)}`, { body: { passAction: 'void' } });
+        await app.api<PassDoc>('PATCH', `/api/v1/passes/${encodeURIComponent(p.id)}`, { body: { passAction: 'void' } });
         app.toast(`Voided: ${nameOf(p)}`, 'ok');
         await find();
       } catch (e) {
@@ -179,8 +199,8 @@ export const manager: Screen = {
       try {
         const id = encodeURIComponent(p.id);
         const [doc, scans] = await Promise.all([
-          api<LoyaltyDoc>('GET', `/api/v1/passes/${id}/loyalty`),
-          api<ScanRecordList>('GET', `/api/v1/scans?passId=${id}&limit=50`),
+          app.api<LoyaltyDoc>('GET', `/api/v1/passes/${id}/loyalty`),
+          app.api<ScanRecordList>('GET', `/api/v1/scans?passId=${id}&limit=50`),
         ]);
         const entries: LedgerEntry[] = doc.included.map((x) => x.attributes);
         const v = doc.data.attributes;
@@ -260,26 +280,22 @@ export const manager: Screen = {
     }
 
     let nodeId = '';
+    /** Today's scans at every reader: the service's day (the counter's zone), fetched again
+     * shortly after each decision and at the day's end. */
+    let todayWatch: ReturnType<typeof watchDay> | null = null;
+    const showToday = (res: ScanDay) => {
+      const t = res.meta.totals;
+      todayList.dataset.dayStart = res.meta.day.start;
+      clear(
+        todayList,
+        h('p.sub', { 'data-testid': 'today-totals' }, `${t.accepted} admitted · ${t.rejected} refused${res.data.length < t.accepted + t.rejected ? ` · the last ${res.data.length} shown` : ''}`),
+        res.data.length ? scanTable(res.data.map((x) => x.attributes), true) : h('p.sub', 'No scans yet today.'),
+      );
+    };
     let todayTimer: number | undefined;
-    async function loadToday(): Promise<void> {
-      const midnight = new Date();
-      midnight.setHours(0, 0, 0, 0);
-      const since = encodeURIComponent(midnight.toISOString().replace(/\.\d{3}Z$/, 'Z'));
-      try {
-        const res = await api<ScanRecordList>('GET', `/api/v1/scans?since=${since}&limit=100`);
-        const t = res.meta.totals;
-        clear(
-          todayList,
-          h('p.sub', { 'data-testid': 'today-totals' }, `${t.accepted} admitted · ${t.rejected} refused${res.data.length < t.accepted + t.rejected ? ` · the last ${res.data.length} shown` : ''}`),
-          res.data.length ? scanTable(res.data.map((x) => x.attributes), true) : h('p.sub', 'No scans yet today.'),
-        );
-      } catch (e) {
-        if (!(e instanceof OfflineError)) fail(e, 'Today’s scans not loaded');
-      }
-    }
     const offDecision = app.onDecision(() => {
       clearTimeout(todayTimer);
-      todayTimer = window.setTimeout(() => void loadToday(), 500);
+      todayTimer = window.setTimeout(() => todayWatch?.refresh(), 500);
     });
 
     // The browser's confirm() is modal and would swallow a scanner's keystrokes; a second tap
@@ -296,8 +312,8 @@ export const manager: Screen = {
     }
 
     Promise.all([
-      api<TemplateList>('GET', '/api/v1/passTemplates'),
-      api<EventList>('GET', '/api/v1/events'),
+      app.api<TemplateList>('GET', '/api/v1/passTemplates'),
+      app.api<EventList>('GET', '/api/v1/events'),
     ])
       .then(([t, ev]) => {
         clear(template, ...t.data.map((x) => h('option', { value: x.id }, x.attributes.name)));
@@ -305,12 +321,25 @@ export const manager: Screen = {
       })
       .catch((e) => fail(e, 'Templates not loaded'));
     void find();
-    api<StatusDoc>('GET', '/api/v1/status')
+    let unmounted = false;
+    app
+      .api<StatusDoc>('GET', '/api/v1/status')
       .then((st) => (nodeId = st.data.attributes.nodeId))
       .catch(() => {})
-      .finally(() => void loadToday());
+      .finally(() => {
+        if (unmounted) return;
+        todayWatch = watchDay(
+          () => app.api<ScanDay>('GET', '/api/v1/scans/today?limit=100'),
+          showToday,
+          (e, loadedBefore) => {
+            if (!loadedBefore && !(e instanceof OfflineError)) fail(e, 'Today’s scans not loaded');
+          },
+        );
+      });
     return () => {
+      unmounted = true;
       offDecision();
+      todayWatch?.stop();
       clearTimeout(todayTimer);
     };
   },

@@ -1,7 +1,7 @@
 // Status: the node, its cache and outbox, devices (readers, camera) connected or not, the
 // configured readers, the live connection, sound volume, sign out.
 
-import { api, setKey } from '../api/client';
+import { setKey } from '../api/client';
 import type { StatusDoc } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
@@ -10,6 +10,7 @@ import { cameraPreview } from './camera-preview';
 
 export const status: Screen = {
   title: 'Status',
+  role: 'reader',
   mount(root, app) {
     const facts = h('dl.facts', { 'data-testid': 'status-facts' });
     const readers = h('div');
@@ -46,18 +47,19 @@ export const status: Screen = {
             {
               type: 'button',
               onclick: () => {
+                // A reload also forgets whoever signed in on top (held in memory only).
                 setKey(null);
                 location.reload();
               },
             },
-            'Sign out (forget the API key)',
+            'Sign out (forget this station’s key)',
           ),
         ),
       ),
     );
     const load = async () => {
       try {
-        const s = (await api<StatusDoc>('GET', '/api/v1/status')).data.attributes;
+        const s = (await app.api<StatusDoc>('GET', '/api/v1/status')).data.attributes;
         const up = `${Math.floor(s.uptimeSeconds / 3600)} h ${Math.floor((s.uptimeSeconds % 3600) / 60)} min`;
         const rows: [string, string][] = [
           ['Live stream', app.online() ? 'connected' : 'offline'],
