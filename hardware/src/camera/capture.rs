@@ -396,6 +396,8 @@ mod tests {
         open_error: Option<OpenError>,
         panic_on_list: bool,
         showing: Option<GrayFrame>,
+        /// How often the scanner has looked for the camera (each retry looks once).
+        lists: u64,
     }
 
     use crate::qr::GrayFrame;
@@ -424,7 +426,8 @@ mod tests {
 
     impl CameraBackend for Fake {
         fn list(&mut self) -> Result<Vec<CameraInfo>, OpenError> {
-            let w = self.world();
+            let mut w = self.world();
+            w.lists += 1;
             assert!(!w.panic_on_list, "driver bug");
             Ok(if w.plugged { vec![info()] } else { vec![] })
         }
@@ -473,15 +476,52 @@ mod tests {
         canvas
     }
 
+    /// How long the deduper wants a code out of view before it scans it again.
+    const GONE_FOR: Duration = Duration::from_millis(300);
+
     fn start(fake: &Fake) -> (CameraScanner, Receiver<CameraEvent>) {
+        start_retrying_every(fake, Duration::from_millis(20))
+    }
+
+    fn start_retrying_every(
+        fake: &Fake,
+        retry: Duration,
+    ) -> (CameraScanner, Receiver<CameraEvent>) {
         let (tx, rx) = channel();
         let mut settings = CameraSettings::new("cam-1");
-        settings.retry = Duration::from_millis(20);
-        settings.dedup.gone_for = Duration::from_millis(300);
+        settings.retry = retry;
+        settings.dedup.gone_for = GONE_FOR;
         (
             CameraScanner::spawn(fake.clone(), settings, tx).unwrap(),
             rx,
         )
+    }
+
+    /// Polls `done` until it holds (30 s at most, then fails naming `what`).
+    fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "waited 30 s for {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Until the scanner has looked for the camera `n` more times.
+    fn until_retried(fake: &Fake, n: u64) {
+        let from = fake.world().lists;
+        until(&format!("{n} more looks for the camera"), || {
+            fake.world().lists >= from + n
+        });
+    }
+
+    /// Until the decoder has taken `n` more frames (so at least `n - 1` were decoded whole).
+    fn until_decoded(cam: &CameraScanner, n: u64) {
+        let taken = || {
+            let (put, replaced) = cam.frame_counts();
+            put - replaced
+        };
+        let from = taken();
+        until(&format!("{n} more frames decoded"), || taken() >= from + n);
     }
 
     fn next(rx: &Receiver<CameraEvent>) -> CameraEvent {
@@ -504,16 +544,29 @@ mod tests {
     }
 
     #[test]
-    fn no_camera_is_one_status_and_stop_is_prompt() {
+    fn no_camera_is_one_status_however_often_it_is_looked_for() {
         let fake = Fake::default();
         let (cam, rx) = start(&fake);
         assert_eq!(status(&rx), CameraStatus::NoCamera);
-        // Many retries later: still that one status.
-        std::thread::sleep(Duration::from_millis(200));
+        until_retried(&fake, 5);
         assert!(rx.try_recv().is_err());
-        let t = Instant::now();
         cam.stop();
-        assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn stop_does_not_wait_out_the_pause_between_looks() {
+        // An hour between looks: a stop that waited for the next look would not return.
+        let fake = Fake::default();
+        let (cam, rx) = start_retrying_every(&fake, Duration::from_secs(3600));
+        assert_eq!(status(&rx), CameraStatus::NoCamera);
+        let (stopped_tx, stopped) = channel();
+        std::thread::spawn(move || {
+            cam.stop();
+            let _ = stopped_tx.send(());
+        });
+        stopped
+            .recv_timeout(Duration::from_secs(30))
+            .expect("stop returns without waiting for the next look");
     }
 
     #[test]
@@ -539,18 +592,21 @@ mod tests {
         let s = status(&rx);
         assert_eq!(s.code(), "disconnected", "{s:?}");
         assert_eq!(s.message(), "camera disconnected");
+        let unplugged = Instant::now();
         // Still gone after several retries: still "disconnected", not "no camera".
-        std::thread::sleep(Duration::from_millis(200));
+        until_retried(&fake, 5);
         assert!(rx.try_recv().is_err());
 
-        // Gone longer than gone_for (300 ms) before it comes back.
-        std::thread::sleep(Duration::from_millis(200));
+        // Gone longer than gone_for before it comes back.
+        until("the code out of view longer than gone_for", || {
+            unplugged.elapsed() > GONE_FOR
+        });
         fake.with(|w| w.plugged = true);
         assert!(status(&rx).is_connected());
         // The code was out of view longer than gone_for: it scans again.
         assert_eq!(scan_text(&rx), "PD1.first");
-        // Held in view: no more scans.
-        std::thread::sleep(Duration::from_millis(200));
+        // Held in view while more frames are decoded: no more scans.
+        until_decoded(&cam, 4);
         assert!(rx.try_recv().is_err());
         let (put, _) = cam.frame_counts();
         assert!(put > 5, "{put}");

@@ -21,6 +21,8 @@ struct Slot<T> {
     closed: bool,
     put: u64,
     replaced: u64,
+    /// Takers waiting for an item right now (what a test waits for before it puts one).
+    waiting: usize,
 }
 
 /// Latest item wins; at most one item is ever held.
@@ -38,6 +40,7 @@ impl<T> Default for Mailbox<T> {
                 closed: false,
                 put: 0,
                 replaced: 0,
+                waiting: 0,
             }),
             ready: Condvar::new(),
         }
@@ -87,11 +90,13 @@ impl<T> Mailbox<T> {
             if left.is_zero() {
                 return Taken::Empty;
             }
+            slot.waiting += 1;
             slot = self
                 .ready
                 .wait_timeout(slot, left)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            slot.waiting -= 1;
         }
     }
 
@@ -128,22 +133,38 @@ mod tests {
         assert_eq!(m.counts(), (3, 2));
     }
 
+    /// Until a taker waits on the slot (each take below waits up to a minute, so a taker
+    /// is there long before this gives up).
+    fn until_a_taker_waits<T>(m: &Mailbox<T>) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while m.lock().waiting == 0 {
+            assert!(Instant::now() < deadline, "no taker waited on the mailbox");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     #[test]
     fn a_waiting_taker_is_woken_and_close_ends_it() {
         let m = Arc::new(Mailbox::new());
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
         let taker = {
             let m = m.clone();
             std::thread::spawn(move || {
-                let first = m.take(Duration::from_secs(10));
-                let second = m.take(Duration::from_secs(10));
-                (first, second)
+                first_tx
+                    .send(m.take(Duration::from_secs(60)))
+                    .expect("the test listens");
+                m.take(Duration::from_secs(60))
             })
         };
-        std::thread::sleep(Duration::from_millis(20));
+        until_a_taker_waits(&m);
         m.put("frame");
-        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            first_rx.recv_timeout(Duration::from_secs(30)),
+            Ok(Taken::Item("frame"))
+        );
+        until_a_taker_waits(&m);
         m.close();
-        assert_eq!(taker.join().unwrap(), (Taken::Item("frame"), Taken::Closed));
+        assert_eq!(taker.join().unwrap(), Taken::Closed);
         assert!(!m.put("late"));
         assert_eq!(m.take(Duration::ZERO), Taken::Closed);
     }
