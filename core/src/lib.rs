@@ -23,6 +23,7 @@ pub mod scan_log;
 pub mod store;
 pub mod time;
 pub mod token;
+pub mod webhook;
 
 pub use checkin::{checkin, checkin_batch};
 pub use decision::{Decision, Reason, Verdict};

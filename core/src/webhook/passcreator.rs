@@ -1,0 +1,8 @@
+//! The passcreator webhook format.
+
+use super::event::Event;
+use super::Rendered;
+
+pub fn render(event: &Event) -> Option<Rendered> {
+    todo!("formats helper: {event:?}")
+}
