@@ -151,7 +151,9 @@ pub fn page(
         format!("WHERE {}", clauses.join(" AND "))
     };
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM webhook_deliveries {condition}"))?
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM webhook_deliveries {condition}"
+        ))?
         .query_row(rusqlite::params_from_iter(&args), |r| r.get(0))?;
     let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
     let n = args.len();
@@ -184,7 +186,9 @@ pub fn get(conn: &Connection, id: &str) -> StoreResult<Option<(Delivery, Vec<Att
             Ok(Attempt {
                 n: r.get::<_, i64>(0)?.clamp(0, i64::from(u32::MAX)) as u32,
                 at: r.get(1)?,
-                status: r.get::<_, Option<i64>>(2)?.and_then(|s| u16::try_from(s).ok()),
+                status: r
+                    .get::<_, Option<i64>>(2)?
+                    .and_then(|s| u16::try_from(s).ok()),
                 latency_ms: r.get::<_, i64>(3)?.max(0) as u64,
                 error: r.get(4)?,
             })
@@ -254,11 +258,9 @@ pub fn enqueue_test(
         event_at: event.at,
         rendered,
     };
-    let id = insert(conn, &new, now)?.ok_or_else(|| {
-        StoreError::Corrupt {
-            what: "webhook test delivery",
-            detail: format!("{} was queued twice", event.id),
-        }
+    let id = insert(conn, &new, now)?.ok_or_else(|| StoreError::Corrupt {
+        what: "webhook test delivery",
+        detail: format!("{} was queued twice", event.id),
     })?;
     get_delivery(conn, &id)
 }
@@ -533,7 +535,9 @@ pub fn record(
             disabled: None,
         }));
     }
-    let attempts = u32::try_from(attempts.max(0)).unwrap_or(u32::MAX).saturating_add(1);
+    let attempts = u32::try_from(attempts.max(0))
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
     let recorded = match &answered.outcome {
         Outcome::Delivered { status } => {
             conn.prepare_cached(
@@ -583,7 +587,13 @@ pub fn record(
                              last_status = ?4, last_error = ?5
                          WHERE id = ?1",
                     )?
-                    .execute(params![answered.delivery_id, attempts, at, status, error])?;
+                    .execute(params![
+                        answered.delivery_id,
+                        attempts,
+                        at,
+                        status,
+                        error
+                    ])?;
                 }
                 None => {
                     give_up(conn, &answered.delivery_id, attempts, status, &error, now)?;
@@ -602,8 +612,9 @@ pub fn record(
                 .query_row(params![subscription_id, now, error], |r| r.get(0))
                 .optional()?
                 .flatten();
-            let failing_too_long = failing_since
-                .is_some_and(|since| now.unix_ms().saturating_sub(since.unix_ms()) >= FAILING_FOR_MS);
+            let failing_too_long = failing_since.is_some_and(|since| {
+                now.unix_ms().saturating_sub(since.unix_ms()) >= FAILING_FOR_MS
+            });
             let disabled = if failing_too_long {
                 let turned_off = conn
                     .prepare_cached(

@@ -95,8 +95,8 @@ fn targets(conn: &Connection) -> StoreResult<Vec<Target>> {
         what: "webhook subscription",
         detail,
     };
-    let mut stmt = conn
-        .prepare_cached("SELECT id, format, events, after_seq FROM webhook_subscriptions")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, format, events, after_seq FROM webhook_subscriptions")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -130,9 +130,10 @@ pub fn prepare(conn: &Connection, limits: Limits) -> StoreResult<Option<Batch>> 
     let targets = targets(conn)?;
     let rows: Vec<(i64, String)> = conn
         .prepare_cached("SELECT seq, topic FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?
-        .query_map(params![after_seq, limits.events.clamp(1, MAX_EVENTS)], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
+        .query_map(
+            params![after_seq, limits.events.clamp(1, MAX_EVENTS)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
         .collect::<Result<_, _>>()?;
     let mut batch = Batch {
         after_seq,
@@ -142,7 +143,8 @@ pub fn prepare(conn: &Connection, limits: Limits) -> StoreResult<Option<Batch>> 
     };
     let mut bytes = 0usize;
     for (seq, topic) in rows {
-        if batch.events > 0 && (batch.deliveries.len() >= limits.deliveries || bytes >= limits.bytes)
+        if batch.events > 0
+            && (batch.deliveries.len() >= limits.deliveries || bytes >= limits.bytes)
         {
             break;
         }
@@ -188,7 +190,9 @@ pub fn prepare(conn: &Connection, limits: Limits) -> StoreResult<Option<Batch>> 
 /// cursor has moved since the batch was read.
 pub fn commit(conn: &Connection, batch: &Batch, now: Timestamp) -> StoreResult<Committed> {
     let moved = conn
-        .prepare_cached("UPDATE webhook_cursor SET after_seq = ?2 WHERE one = 1 AND after_seq = ?1")?
+        .prepare_cached(
+            "UPDATE webhook_cursor SET after_seq = ?2 WHERE one = 1 AND after_seq = ?1",
+        )?
         .execute(params![batch.after_seq, batch.up_to_seq])?;
     if moved == 0 {
         return Ok(Committed::Stale);
