@@ -200,7 +200,8 @@ pub async fn create(
         .db
         .write(move |s| s.write(|tx| subscriptions::create(tx, new, Timestamp::now())))
         .await??;
-    tracing::info!(subscription_id = %sub.id, url = %sub.url, format = %sub.format, "webhook subscription created");
+    // The URL stays out of the log: a receiver's URL may carry its own access token.
+    tracing::info!(subscription_id = %sub.id, format = %sub.format, "webhook subscription created");
     Ok((
         StatusCode::CREATED,
         doc(subscription_resource(&sub, Some(&secret))),
