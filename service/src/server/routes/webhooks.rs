@@ -82,7 +82,9 @@ fn no_delivery(id: &str) -> ApiError {
 }
 
 /// Tells the delivery worker that a delivery is due now.
-fn wake_worker(_state: &AppState) {}
+fn wake_worker(state: &AppState) {
+    state.webhooks.notify_one();
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
