@@ -52,3 +52,68 @@ export type MeDoc = S['MeDoc'];
 /** `GET /api/v1/scans/today`: a reader's (or the counter's) day: totals, latest scans, bounds. */
 export type ScanDay = S['ScanDay'];
 export type LocalDay = S['LocalDay'];
+
+// ---- Webhooks -----------------------------------------------------------------------------
+// INTERIM, written by hand from the API helper's contract until its generated types are merged
+// (then these become aliases of S['WebhookSubscriptionResource'] and the others).
+export interface WebhookSubscriptionAttributes {
+  url: string;
+  enabled: boolean;
+  subscribedEvents: string[];
+  format: string;
+  secretKey?: string | null;
+  disabledReason?: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastSuccessAt?: string | null;
+  failingSince?: string | null;
+  lastError?: string | null;
+  backlog: number;
+}
+export interface WebhookSubscriptionResource {
+  id: string;
+  type: string;
+  attributes: WebhookSubscriptionAttributes;
+}
+export interface WebhookSubscriptionDoc {
+  data: WebhookSubscriptionResource;
+}
+export interface WebhookSubscriptionPage {
+  data: WebhookSubscriptionResource[];
+  meta: { totalCount: number; resultsPerPage: number; currentPage: number; totalPages: number };
+}
+export interface WebhookDeliveryAttributes {
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  eventName: string;
+  eventAt: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt?: string | null;
+  createdAt: string;
+  doneAt?: string | null;
+  lastStatus?: number | null;
+  lastError?: string | null;
+}
+export interface WebhookDeliveryResource {
+  id: string;
+  type: string;
+  attributes: WebhookDeliveryAttributes;
+}
+export interface WebhookDeliveryDoc {
+  data: WebhookDeliveryResource;
+}
+export interface WebhookAttemptResource {
+  id: string;
+  type: string;
+  attributes: { n: number; at: string; status?: number | null; latencyMs: number; error?: string | null };
+}
+export interface WebhookDeliveryDetailDoc {
+  data: WebhookDeliveryResource;
+  included: WebhookAttemptResource[];
+}
+export interface WebhookDeliveryPage {
+  data: WebhookDeliveryResource[];
+  meta: { totalCount: number; resultsPerPage: number; currentPage: number; totalPages: number };
+}
