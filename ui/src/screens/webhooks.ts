@@ -633,7 +633,15 @@ export const webhooks: Screen = {
       testing = true;
       try {
         for (const [id, t] of [...tests]) {
-          const doc = await app.api<WebhookDeliveryDoc>('GET', `${DELIVERIES}/${encodeURIComponent(id)}`);
+          let doc: WebhookDeliveryDoc;
+          try {
+            doc = await app.api<WebhookDeliveryDoc>('GET', `${DELIVERIES}/${encodeURIComponent(id)}`);
+          } catch (e) {
+            // Gone (its webhook deleted elsewhere): nothing more to show. Otherwise asked again
+            // at the next tick; the badge shows a counter that does not answer.
+            if (e instanceof ApiError && e.status === 404) tests.delete(id);
+            continue;
+          }
           if (unmounted || !tests.has(id)) continue;
           showTest(t.subId, doc.data);
           if (doc.data.attributes.state !== 'pending') {
@@ -642,10 +650,6 @@ export const webhooks: Screen = {
             if (log.dataset.sub === t.subId) void loadLog();
           }
         }
-      } catch (e) {
-        // Gone (its webhook deleted elsewhere): nothing more to show. Otherwise asked again at
-        // the next tick; the badge shows a counter that does not answer.
-        if (e instanceof ApiError && e.status === 404) tests.clear();
       } finally {
         testing = false;
       }
