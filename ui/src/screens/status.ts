@@ -6,6 +6,7 @@ import type { StatusDoc } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { getVolume, play, setVolume } from '../sound';
+import { backlogWords, health, healthWords, lastSuccessWords, shortUrl, type HealthFacts } from '../webhook-words';
 import { cameraPreview } from './camera-preview';
 
 export const status: Screen = {
@@ -15,6 +16,7 @@ export const status: Screen = {
     const facts = h('dl.facts', { 'data-testid': 'status-facts' });
     const readers = h('div');
     const devices = h('div', { 'data-testid': 'status-devices' });
+    const hooks = h('div', { 'data-testid': 'status-webhooks' });
     const camera = cameraPreview();
     const volume = h('input#volume', {
       type: 'range',
@@ -30,6 +32,7 @@ export const status: Screen = {
         'div.status',
         h('section', h('h2', 'This counter'), facts),
         h('section', h('h2', 'Devices'), devices, camera.el, h('h2.spaced', 'Readers'), readers),
+        h('section', h('h2', 'Webhooks'), hooks),
         h(
           'section',
           h('h2', 'Sound'),
@@ -92,6 +95,7 @@ export const status: Screen = {
               )
             : h('p.sub', 'No reader or camera attached to this counter: scans come from the scan box and the API.'),
         );
+        clear(hooks, webhookLines((s as { webhooks?: WebhookLine[] }).webhooks ?? []));
         clear(
           readers,
           h(
@@ -117,3 +121,24 @@ export const status: Screen = {
     };
   },
 };
+
+/** A webhook's line on `/status`. */
+type WebhookLine = HealthFacts & { id: string; url: string };
+
+/** A line per webhook: its health in words (in the colour of its edge), what waits, the last
+ * success. */
+function webhookLines(lines: WebhookLine[]): HTMLElement {
+  if (!lines.length) return h('p.sub', 'No webhooks: nothing is sent out.');
+  return h(
+    'ul.wh-lines',
+    ...lines.map((w) =>
+      h(
+        'li',
+        { class: `wh-line health-${health(w)}`, 'data-sub': w.id },
+        h('b', healthWords(w)),
+        h('span.wh-url', shortUrl(w.url)),
+        h('span.small', `${backlogWords(w)} · ${lastSuccessWords(w.lastSuccessAt)}`),
+      ),
+    ),
+  );
+}
