@@ -75,6 +75,9 @@ pub enum Command {
     Backup(commands::backup::Args),
     /// Replace the database with a backup (refused while a counter or command uses it).
     Restore(commands::restore::Args),
+    /// Outbound webhooks: subscriptions, the delivery log, retry and test.
+    #[command(subcommand)]
+    Webhooks(commands::webhooks::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -100,5 +103,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Camera(c) => commands::camera::run(&ctx, c),
         Command::Backup(a) => commands::backup::run(&ctx, a),
         Command::Restore(a) => commands::restore::run(&ctx, a),
+        Command::Webhooks(c) => commands::webhooks::run(&ctx, c),
     }
 }

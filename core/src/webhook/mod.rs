@@ -8,6 +8,7 @@
 
 pub mod deliveries;
 pub mod event;
+pub mod facts;
 pub mod fanout;
 pub mod passcreator;
 pub mod passentry;

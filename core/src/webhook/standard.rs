@@ -1,8 +1,54 @@
-//! The standard webhook format.
+//! The Standard Webhooks envelope (`{"type", "timestamp", "data"}`), carrying every event under
+//! PassEntry's name for it.
+//!
+//! `data` always has `pass` (the PassEntry pass resource, `null` when no pass is known, e.g. a
+//! tap of an unknown value), and the event's facts beside it:
+//! - `passTapped`: `passTap` (`id`, `tappedAt`, `successful`, `verdict`, `reason`, `medium`,
+//!   `direction`, `matchedBy`, `duplicateOf`) and `reader` (`id`, `name`);
+//! - `passLoyaltyUpdated`: `loyalty` (`balance`, `stamps`, `change`, `opId`, `entries`, `reward`);
+//! - `passConflict`: `conflict`, the payload as written;
+//! - `webhookTest`: `test: true`.
 
 use super::event::Event;
-use super::Rendered;
+use super::{facts, EventType, Rendered};
+use serde_json::{json, Map, Value};
+
+pub const CONTENT_TYPE: &str = "application/json";
 
 pub fn render(event: &Event) -> Option<Rendered> {
-    todo!("formats helper: {event:?}")
+    let mut data = Map::new();
+    data.insert("pass".into(), event.pass.clone().unwrap_or(Value::Null));
+    match event.event_type {
+        EventType::PassTapped => {
+            let mut tap = Map::new();
+            tap.insert("id".into(), Value::String(facts::pass_tap_id(event)));
+            tap.extend(facts::pass_tap(event));
+            data.insert("passTap".into(), Value::Object(tap));
+            let reader = event
+                .reader
+                .as_ref()
+                .map(|(id, name)| json!({ "id": id, "name": name }));
+            data.insert("reader".into(), reader.unwrap_or(Value::Null));
+        }
+        EventType::PassLoyaltyUpdated => {
+            data.insert("loyalty".into(), facts::loyalty(event));
+        }
+        EventType::PassConflict => {
+            data.insert("conflict".into(), event.payload.clone());
+        }
+        EventType::WebhookTest => {
+            data.insert("test".into(), Value::Bool(true));
+        }
+        EventType::PassCreated | EventType::PassUpdated | EventType::PassVoided => {}
+    }
+    let body = json!({
+        "type": event.event_type.as_str(),
+        "timestamp": event.at.to_rfc3339(),
+        "data": data,
+    });
+    Some(Rendered {
+        event_name: event.event_type.as_str().to_owned(),
+        content_type: CONTENT_TYPE,
+        body: serde_json::to_vec(&body).expect("a JSON value serialises"),
+    })
 }

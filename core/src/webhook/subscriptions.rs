@@ -44,7 +44,10 @@ impl WebhookUrl {
             return Err(format!("{text:?} names no host"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("the url must not carry a user name or password: the secret signs each delivery".into());
+            return Err(
+                "the url must not carry a user name or password: the secret signs each delivery"
+                    .into(),
+            );
         }
         Ok(WebhookUrl(url.into()))
     }

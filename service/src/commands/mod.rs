@@ -24,3 +24,4 @@ pub mod scans;
 pub mod serial;
 pub mod serve;
 pub mod token;
+pub mod webhooks;

@@ -32,7 +32,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status};
+use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status, webhooks};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -114,6 +114,16 @@ fn api_routes() -> Routes {
         .manager(routes!(catalog::create_reader))
         .cashier(routes!(catalog::get_reader))
         .manager(routes!(catalog::update_reader))
+        .manager(routes!(webhooks::create))
+        .manager(routes!(webhooks::list))
+        .manager(routes!(webhooks::get))
+        .manager(routes!(webhooks::update))
+        .manager(routes!(webhooks::delete))
+        .manager(routes!(webhooks::rotate_secret))
+        .manager(routes!(webhooks::test))
+        .manager(routes!(webhooks::list_deliveries))
+        .manager(routes!(webhooks::get_delivery))
+        .manager(routes!(webhooks::retry))
         .fallback(|| async { ApiError::not_found("no such API route") })
 }
 

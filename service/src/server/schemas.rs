@@ -384,3 +384,131 @@ pub struct CameraPreviewResource {
 pub struct CameraPreviewDoc {
     data: CameraPreviewResource,
 }
+
+/// An event name of `subscribedEvents` (PassEntry's; `passScanned` is also taken, as
+/// `passTapped`).
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum WebhookEventName {
+    passCreated,
+    passUpdated,
+    passVoided,
+    /// Every scan decision, accepted or not.
+    passTapped,
+    passLoyaltyUpdated,
+    passConflict,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct WebhookSubscriptionAttributes {
+    url: String,
+    /// Off: its deliveries wait, and are sent when it is turned on again.
+    enabled: bool,
+    /// Empty: every event.
+    subscribed_events: Vec<WebhookEventName>,
+    format: passdesk_core::webhook::Format,
+    /// The signing secret (`whsec_...`): only in the answers of create and rotate-secret.
+    secret_key: Option<String>,
+    /// Why the counter turned it off: `gone` (the endpoint answered 410) or `failing` (3 days
+    /// without a success); null when it is on or a person turned it off.
+    disabled_reason: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    last_success_at: Option<Timestamp>,
+    /// The first failure since the last success.
+    failing_since: Option<Timestamp>,
+    last_error: Option<String>,
+    /// Deliveries waiting to be sent.
+    backlog: u64,
+}
+
+#[derive(ToSchema)]
+pub struct WebhookSubscriptionResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: WebhookSubscriptionAttributes,
+}
+
+#[derive(ToSchema)]
+pub struct WebhookSubscriptionDoc {
+    data: WebhookSubscriptionResource,
+}
+
+/// A page of webhook subscriptions, oldest first.
+#[derive(ToSchema)]
+pub struct WebhookSubscriptionPage {
+    data: Vec<WebhookSubscriptionResource>,
+    meta: PageMeta,
+    links: PageLinks,
+}
+
+/// The deliveries a list can be narrowed to.
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum DeliveryStateFilter {
+    /// Given up after the last attempt (or a 410): kept for `retry`.
+    failed,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct WebhookDeliveryAttributes {
+    subscription_id: String,
+    /// The event's id (`webhook-id`, the same on every attempt).
+    event_id: String,
+    /// PassEntry's name for the event (`passTapped`, `webhookTest`, ...).
+    event_type: String,
+    /// The format's word for it (`pass_created`, `N801`, ...).
+    event_name: String,
+    event_at: Timestamp,
+    state: passdesk_core::webhook::deliveries::State,
+    /// Attempts made so far (since the last retry).
+    attempts: u32,
+    /// When a pending delivery is due (held while its subscription is off).
+    next_attempt_at: Option<Timestamp>,
+    created_at: Timestamp,
+    /// Delivered, or given up.
+    done_at: Option<Timestamp>,
+    /// The last answer's HTTP status.
+    last_status: Option<u16>,
+    last_error: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct WebhookDeliveryResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: WebhookDeliveryAttributes,
+}
+
+#[derive(ToSchema)]
+pub struct WebhookDeliveryDoc {
+    data: WebhookDeliveryResource,
+}
+
+#[derive(ToSchema)]
+pub struct WebhookAttemptResource {
+    #[schema(rename = "type")]
+    kind: String,
+    /// `<delivery id>.<n>`.
+    id: String,
+    attributes: passdesk_core::webhook::deliveries::Attempt,
+}
+
+/// A delivery with every attempt, oldest first, in `included`.
+#[derive(ToSchema)]
+pub struct WebhookDeliveryDetailDoc {
+    data: WebhookDeliveryResource,
+    included: Vec<WebhookAttemptResource>,
+}
+
+/// A page of the delivery log, newest first.
+#[derive(ToSchema)]
+pub struct WebhookDeliveryPage {
+    data: Vec<WebhookDeliveryResource>,
+    meta: PageMeta,
+    links: PageLinks,
+}

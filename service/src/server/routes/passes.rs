@@ -157,7 +157,8 @@ fn echo_query(q: &ListQuery) -> String {
         .join("&")
 }
 
-fn url_encode(s: &str) -> String {
+/// A query value for a link (the collections repeat their filters in `links`).
+pub(super) fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
