@@ -2,11 +2,12 @@
 // at a glance (a colour's name and a sentence), its backlog, the delivery log, and the checks a
 // form makes before it sends anything. Pure: no DOM, no requests; times in this screen's zone.
 
+import type { WebhookEventName, WebhookFormat } from './api/types';
 import { localTime } from './format';
 
 // ---- formats and events -------------------------------------------------------------------
 
-export const FORMATS = ['passentry', 'passcreator', 'skycore-xml', 'skycore-json', 'standard'] as const;
+export const FORMATS = ['passentry', 'passcreator', 'skycore-xml', 'skycore-json', 'standard'] as const satisfies readonly WebhookFormat[];
 export type FormatName = (typeof FORMATS)[number];
 
 /** A format's name and what it carries, for the form's choice. */
@@ -19,7 +20,20 @@ export const FORMAT_WORDS: Record<FormatName, { name: string; about: string }> =
 };
 
 /** What a subscription may tick (PassEntry's names); none ticked means every one. */
-export const EVENTS = ['passCreated', 'passUpdated', 'passVoided', 'passTapped', 'passLoyaltyUpdated', 'passConflict'] as const;
+export const EVENTS = [
+  'passCreated',
+  'passUpdated',
+  'passVoided',
+  'passTapped',
+  'passLoyaltyUpdated',
+  'passConflict',
+] as const satisfies readonly WebhookEventName[];
+
+/** Every format and event the API knows is offered here: tsc fails on this line when it knows
+ * one more. */
+export const OFFERS_ALL: [Exclude<WebhookFormat, FormatName>, Exclude<WebhookEventName, (typeof EVENTS)[number]>] extends [never, never]
+  ? true
+  : never = true;
 
 export const EVENT_WORDS: Record<string, string> = {
   passCreated: 'Pass created',

@@ -54,66 +54,18 @@ export type ScanDay = S['ScanDay'];
 export type LocalDay = S['LocalDay'];
 
 // ---- Webhooks -----------------------------------------------------------------------------
-// INTERIM, written by hand from the API helper's contract until its generated types are merged
-// (then these become aliases of S['WebhookSubscriptionResource'] and the others).
-export interface WebhookSubscriptionAttributes {
-  url: string;
-  enabled: boolean;
-  subscribedEvents: string[];
-  format: string;
-  secretKey?: string | null;
-  disabledReason?: string | null;
-  createdAt: string;
-  updatedAt: string;
-  lastSuccessAt?: string | null;
-  failingSince?: string | null;
-  lastError?: string | null;
-  backlog: number;
-}
-export interface WebhookSubscriptionResource {
-  id: string;
-  type: string;
-  attributes: WebhookSubscriptionAttributes;
-}
-export interface WebhookSubscriptionDoc {
-  data: WebhookSubscriptionResource;
-}
-export interface WebhookSubscriptionPage {
-  data: WebhookSubscriptionResource[];
-  meta: { totalCount: number; resultsPerPage: number; currentPage: number; totalPages: number };
-}
-export interface WebhookDeliveryAttributes {
-  subscriptionId: string;
-  eventId: string;
-  eventType: string;
-  eventName: string;
-  eventAt: string;
-  state: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  nextAttemptAt?: string | null;
-  createdAt: string;
-  doneAt?: string | null;
-  lastStatus?: number | null;
-  lastError?: string | null;
-}
-export interface WebhookDeliveryResource {
-  id: string;
-  type: string;
-  attributes: WebhookDeliveryAttributes;
-}
-export interface WebhookDeliveryDoc {
-  data: WebhookDeliveryResource;
-}
-export interface WebhookAttemptResource {
-  id: string;
-  type: string;
-  attributes: { n: number; at: string; status?: number | null; latencyMs: number; error?: string | null };
-}
-export interface WebhookDeliveryDetailDoc {
-  data: WebhookDeliveryResource;
-  included: WebhookAttemptResource[];
-}
-export interface WebhookDeliveryPage {
-  data: WebhookDeliveryResource[];
-  meta: { totalCount: number; resultsPerPage: number; currentPage: number; totalPages: number };
-}
+/** `/api/v1/webhook-subscriptions`: where the counter sends its events; `secretKey` only in the
+ * answers of create and rotate-secret. */
+export type WebhookSubscriptionAttributes = S['WebhookSubscriptionAttributes'];
+export type WebhookSubscriptionResource = S['WebhookSubscriptionResource'];
+export type WebhookSubscriptionDoc = S['WebhookSubscriptionDoc'];
+export type WebhookSubscriptionPage = S['WebhookSubscriptionPage'];
+export type WebhookSubscriptionFields = S['WebhookSubscriptionFields'];
+export type WebhookSubscriptionPatch = S['WebhookSubscriptionPatch'];
+export type WebhookEventName = S['WebhookEventName'];
+export type WebhookFormat = S['Format'];
+/** `/api/v1/webhook-deliveries`: the delivery log; one with its attempts in `included`. */
+export type WebhookDeliveryResource = S['WebhookDeliveryResource'];
+export type WebhookDeliveryDoc = S['WebhookDeliveryDoc'];
+export type WebhookDeliveryPage = S['WebhookDeliveryPage'];
+export type WebhookDeliveryDetailDoc = S['WebhookDeliveryDetailDoc'];

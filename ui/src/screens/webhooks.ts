@@ -17,7 +17,10 @@ import type {
   WebhookDeliveryResource,
   WebhookSubscriptionAttributes,
   WebhookSubscriptionDoc,
+  WebhookEventName,
+  WebhookFormat,
   WebhookSubscriptionPage,
+  WebhookSubscriptionPatch,
   WebhookSubscriptionResource,
 } from '../api/types';
 import type { Screen } from '../app';
@@ -56,12 +59,7 @@ type Sub = WebhookSubscriptionResource;
 type Attrs = WebhookSubscriptionAttributes;
 type Delivery = WebhookDeliveryResource;
 /** What the form sends (`webhookSubscription`); a change sends only what changed. */
-interface Fields {
-  url?: string;
-  format?: string;
-  subscribedEvents?: string[];
-  enabled?: boolean;
-}
+type Fields = WebhookSubscriptionPatch;
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
@@ -131,8 +129,9 @@ function subscriptionForm(o: FormOptions): Form {
   };
   const current = (): Fields => ({
     url: url.value.trim(),
-    format: format.value,
-    subscribedEvents: ticks.filter((t) => t.checked).map((t) => t.value),
+    // (the choices are the service's names: webhook-words.ts lists them)
+    format: format.value as WebhookFormat,
+    subscribedEvents: ticks.filter((t) => t.checked).map((t) => t.value as WebhookEventName),
     ...(o.withEnabled ? { enabled: enabled.checked } : {}),
   });
   /** For an edit: only what differs from what it was. */
