@@ -301,8 +301,8 @@ describe('the Webhooks page', () => {
       await page.click(`${card(made[0])} [data-action="log"]`);
       await page.waitForSelector('[data-testid="wh-log-note"]:not(:empty)');
       await page.click(`${card(made[1])} [data-action="edit"]`);
-      // Toasts up: off, on, off again.
-      for (let i = 0; i < 3; i++) await page.click(`${card(made[2])} [data-action="toggle"]`);
+      // Three toasts up: one off and on again, another off.
+      for (const id of [made[2], made[2], made[0]]) await page.click(`${card(id)} [data-action="toggle"]`);
       await page.waitForFunction(() => document.querySelectorAll('.toast').length === 3);
       await page.screenshot({ path: new URL(`./screenshots/webhooks-${w}x${h}.png`, import.meta.url).pathname });
 
