@@ -45,6 +45,154 @@ pub struct Config {
     /// Per-address limits on what answers without a key (`[rate_limit]`).
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
+    /// Outbound webhook delivery (`[webhooks]`).
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+}
+
+/// How the webhook worker delivers (`service/src/workers/webhooks.rs`). Every value is
+/// checked when the file is read: a bad one stops the start and names itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Requests in flight to one subscription's endpoint at most (1 to 64), so that one slow
+    /// endpoint never holds the others' deliveries.
+    pub concurrency: Concurrency,
+    /// Seconds an endpoint has to answer (1 to 300); past it the attempt failed.
+    pub timeout_secs: TimeoutSecs,
+    /// The waits between attempts, as humantime durations (`"90s"`, `"5m"`, `"2h"`); a
+    /// delivery gets one attempt more than there are waits. Default: 10 attempts over three
+    /// days (1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h).
+    pub retry_schedule: RetrySchedule,
+    /// Days the outbox keeps events already fanned out, and the delivery log keeps finished
+    /// deliveries (0 to 3650; 0: pruned at the next run, hourly and at start).
+    pub retention_days: RetentionDays,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: Concurrency(4),
+            timeout_secs: TimeoutSecs(10),
+            retry_schedule: RetrySchedule(passdesk_core::webhook::deliveries::Schedule::standard()),
+            retention_days: RetentionDays(30),
+        }
+    }
+}
+
+/// Requests in flight per webhook endpoint: 1 to 64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Concurrency(u32);
+
+impl Concurrency {
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl TryFrom<i64> for Concurrency {
+    type Error = String;
+    fn try_from(n: i64) -> Result<Self, String> {
+        match u32::try_from(n) {
+            Ok(n @ 1..=64) => Ok(Self(n)),
+            _ => Err(format!("{n} requests in flight per endpoint: give 1 to 64")),
+        }
+    }
+}
+
+impl From<Concurrency> for i64 {
+    fn from(c: Concurrency) -> i64 {
+        i64::from(c.0)
+    }
+}
+
+/// Seconds a webhook endpoint has to answer: 1 to 300.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct TimeoutSecs(u64);
+
+impl TimeoutSecs {
+    pub fn get(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.0)
+    }
+}
+
+impl TryFrom<i64> for TimeoutSecs {
+    type Error = String;
+    fn try_from(n: i64) -> Result<Self, String> {
+        match u64::try_from(n) {
+            Ok(n @ 1..=300) => Ok(Self(n)),
+            _ => Err(format!("a timeout of {n} s: give 1 to 300 seconds")),
+        }
+    }
+}
+
+impl From<TimeoutSecs> for i64 {
+    fn from(t: TimeoutSecs) -> i64 {
+        t.0 as i64
+    }
+}
+
+/// Days of retention: 0 to 3650.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct RetentionDays(u32);
+
+impl RetentionDays {
+    pub fn get(self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.0) * 86_400)
+    }
+}
+
+impl TryFrom<i64> for RetentionDays {
+    type Error = String;
+    fn try_from(n: i64) -> Result<Self, String> {
+        match u32::try_from(n) {
+            Ok(n @ 0..=3650) => Ok(Self(n)),
+            _ => Err(format!("a retention of {n} days: give 0 to 3650")),
+        }
+    }
+}
+
+impl From<RetentionDays> for i64 {
+    fn from(d: RetentionDays) -> i64 {
+        i64::from(d.0)
+    }
+}
+
+/// `retry_schedule`: humantime durations, each checked (`"5 minutes"`, `"90s"`, `"1h 30m"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct RetrySchedule(pub passdesk_core::webhook::deliveries::Schedule);
+
+impl TryFrom<Vec<String>> for RetrySchedule {
+    type Error = String;
+    fn try_from(waits: Vec<String>) -> Result<Self, String> {
+        let waits = waits
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                humantime::parse_duration(w.trim()).map_err(|e| {
+                    format!(
+                        "wait {} ({:?}) is not a duration such as \"90s\", \"5m\" or \"2h\": {e}",
+                        i + 1,
+                        w.chars().take(40).collect::<String>()
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        passdesk_core::webhook::deliveries::Schedule::new(waits).map(Self)
+    }
+}
+
+impl From<RetrySchedule> for Vec<String> {
+    fn from(s: RetrySchedule) -> Vec<String> {
+        s.0.waits()
+            .iter()
+            .map(|w| humantime::format_duration(*w).to_string())
+            .collect()
+    }
 }
 
 /// Per client address, on what answers without a key. A request with a valid key is never
@@ -394,6 +542,7 @@ impl Default for Config {
             camera: CameraConfig::default(),
             app: AppConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -515,6 +664,45 @@ mod tests {
             StationRole::Reader.role(),
             passdesk_core::api_keys::Role::Reader
         );
+    }
+
+    #[test]
+    fn webhook_settings_are_checked_and_name_what_is_wrong() {
+        let w = load("").unwrap().webhooks;
+        assert_eq!(w, WebhooksConfig::default());
+        assert_eq!(w.retry_schedule.0.attempts(), 10);
+        assert_eq!(w.concurrency.get(), 4);
+        assert_eq!(w.timeout_secs.get(), std::time::Duration::from_secs(10));
+        let w = load(
+            "[webhooks]\nconcurrency = 2\ntimeout_secs = 3\nretention_days = 0\n\
+             retry_schedule = [\"1s\", \"250ms\", \"1m 30s\"]\n",
+        )
+        .unwrap()
+        .webhooks;
+        assert_eq!(w.concurrency.get(), 2);
+        assert_eq!(w.retention_days.get(), std::time::Duration::ZERO);
+        assert_eq!(
+            w.retry_schedule.0.waits(),
+            [1000, 250, 90_000].map(std::time::Duration::from_millis)
+        );
+        assert_eq!(w.retry_schedule.0.attempts(), 4);
+        for (toml, says) in [
+            ("concurrency = 0", "give 1 to 64"),
+            ("concurrency = 65", "give 1 to 64"),
+            ("timeout_secs = 0", "give 1 to 300 seconds"),
+            ("retention_days = -1", "give 0 to 3650"),
+            (
+                "retry_schedule = [\"1s\", \"soon\"]",
+                "wait 2 (\"soon\") is not a duration",
+            ),
+            ("retry_schedule = [\"8 days\"]", "at most 7 days"),
+            ("retry_schedule = \"1s\"", "retry_schedule"),
+            ("retries = 3", "retries"),
+        ] {
+            let err = load(&format!("[webhooks]\n{toml}\n")).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains(says), "{toml}: {text}");
+        }
     }
 
     #[test]

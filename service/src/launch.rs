@@ -11,6 +11,7 @@ use crate::data_dir::DataDirLock;
 use crate::pipeline::{camera, pcsc, serial, DeviceStatus};
 use crate::server::scan_queue::ScanQueue;
 use crate::server::{self, state::AppState};
+use crate::workers::webhooks::{self, WebhookWorker};
 use anyhow::Context as _;
 use passdesk_core::api_keys::{self, Role};
 use passdesk_core::scan::ReaderId;
@@ -82,6 +83,7 @@ pub struct Running {
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     stop_streams: tokio::sync::watch::Sender<bool>,
     scan_queue: Option<ScanQueue>,
+    webhooks: Option<WebhookWorker>,
     pcsc: Option<pcsc::PcscReaders>,
     serial: Option<serial::SerialReaders>,
     camera: Option<camera::Camera>,
@@ -160,9 +162,17 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let camera_config = config.camera.clone();
     let handle = runtime.handle().clone();
     let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
-    let (state, scan_queue) = {
+    let webhook_settings = webhooks::Settings::from_config(&config.webhooks);
+    let (state, scan_queue, webhook_worker) = {
         let _guard = runtime.enter();
-        server::state(db.clone(), node, config, streams_stopped)
+        let (state, scan_queue) = server::state(db.clone(), node, config, streams_stopped);
+        let worker = webhooks::spawn(
+            db.clone(),
+            webhook_settings,
+            state.webhooks.clone(),
+            Some(state.events.subscribe()),
+        )?;
+        (state, scan_queue, worker)
     };
     let (pcsc, serial, camera) = {
         let _guard = runtime.enter();
@@ -193,6 +203,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         server: Some(server),
         stop_streams,
         scan_queue: Some(scan_queue),
+        webhooks: Some(webhook_worker),
         pcsc,
         serial: Some(serial),
         camera,
@@ -238,8 +249,9 @@ impl Running {
 
     /// Stops the service in an order that loses nothing: no new scans (the listener takes no
     /// new connections, the readers, serial ports and camera stop), every scan already taken
-    /// is decided, committed and answered, the event streams end, the requests in flight
-    /// finish, the launch key is revoked, the store is checkpointed and closed. Every step
+    /// is decided, committed and answered, the webhook worker stops (requests in flight
+    /// abandoned, their deliveries left pending), the event streams end, the requests in
+    /// flight finish, the launch key is revoked, the store is checkpointed and closed. Every step
     /// runs even when one before it failed (a reader thread that panicked); the first failure
     /// is returned at the end.
     pub fn shutdown(mut self) -> anyhow::Result<()> {
@@ -291,6 +303,15 @@ impl Running {
         if let Some(queue) = self.scan_queue.take() {
             steps.run("decide the scans already queued", || {
                 runtime.block_on(queue.close())
+            });
+        }
+
+        // 2b. The webhook worker, once the last scan's events are in the outbox: what it has
+        //     not sent stays pending for the next start. A stuck endpoint holds nothing: its
+        //     request is abandoned, not awaited.
+        if let Some(worker) = self.webhooks.take() {
+            steps.run("stop the webhook worker", || {
+                runtime.block_on(worker.stop())
             });
         }
 

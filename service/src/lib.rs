@@ -12,3 +12,4 @@ pub mod output;
 pub mod pipeline;
 pub mod qr_image;
 pub mod server;
+pub mod workers;

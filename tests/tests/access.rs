@@ -166,7 +166,14 @@ fn minimal(doc: &Value, schema: &Value) -> Value {
 #[test]
 fn every_operation_answers_401_without_a_key_and_403_below_its_stated_role_before_reading_the_request(
 ) {
-    let app = TestApp::start();
+    // A webhook subscription (off: nothing is sent) and a delivery, so their paths get real ids.
+    let app = TestApp::start_with(
+        |node| {
+            let sub = node.ok(&["webhooks", "add", "http://127.0.0.1:9/", "--disabled"]);
+            node.ok(&["webhooks", "test", sub["id"].as_str().unwrap()]);
+        },
+        false,
+    );
     let doc = app.call("GET", "/api/v1/openapi.json", None, None, &[]);
     assert_eq!(doc.status, 200, "{doc:?}");
     let doc = doc.body;
@@ -274,4 +281,34 @@ fn with_query(path: &str, query: &[String]) -> String {
     } else {
         format!("{path}?{}", query.join("&"))
     }
+}
+
+/// Webhooks are a manager's, all of them: subscriptions (their secrets) and the delivery log.
+#[test]
+fn every_webhook_operation_needs_a_manager() {
+    let out = std::process::Command::new(passdesk_tests::passdesk_bin())
+        .arg("openapi")
+        .output()
+        .expect("run passdesk openapi");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("passdesk openapi prints JSON");
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.starts_with("/api/v1/webhook-") {
+            continue;
+        }
+        for method in METHODS {
+            if let Some(operation) = item.get(method) {
+                seen += 1;
+                assert_eq!(
+                    access_of(operation),
+                    Ok(Access::Key(Role::Manager)),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        seen, 10,
+        "the webhook operations: 7 on subscriptions, 3 on deliveries"
+    );
 }

@@ -431,14 +431,18 @@ pub fn due(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// When a subscription's next pending delivery is due (`None`: nothing pending).
-pub fn next_due(conn: &Connection, subscription_id: &str) -> StoreResult<Option<Timestamp>> {
+/// When a subscription's first pending delivery not due by `after` falls due (`None`: none).
+pub fn next_due(
+    conn: &Connection,
+    subscription_id: &str,
+    after: Timestamp,
+) -> StoreResult<Option<Timestamp>> {
     Ok(conn
         .prepare_cached(
             "SELECT min(next_attempt_at) FROM webhook_deliveries INDEXED BY webhook_deliveries_due
-             WHERE subscription_id = ?1 AND state = 'pending'",
+             WHERE subscription_id = ?1 AND state = 'pending' AND next_attempt_at > ?2",
         )?
-        .query_row([subscription_id], |r| r.get(0))?)
+        .query_row(params![subscription_id, after], |r| r.get(0))?)
 }
 
 /// What an attempt came to.

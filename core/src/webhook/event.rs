@@ -204,3 +204,172 @@ fn named(conn: &Connection, mut resource: Value) -> StoreResult<Value> {
     }
     Ok(resource)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local_day::TimeZone;
+    use crate::loyalty::{self, Operation};
+    use crate::outbox::{self, topic};
+    use crate::pass::{PassStatus, Template};
+    use crate::scan::{Medium, ReaderId, ScanInput};
+    use crate::webhook::testkit;
+    use crate::{checkin, OpenMode, Store};
+
+    /// A store on a real SQLite file with the test pass and its template.
+    fn till() -> (Store, Pass, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(&dir.path().join("store.sqlite"), OpenMode::CreateIfMissing).unwrap();
+        let template = Template {
+            id: "tpl-gold".into(),
+            name: "Gold Card".into(),
+            pass_type: PassType::new(PassType::STORE_CARD),
+        };
+        catalog::upsert_template(store.conn(), &template, testkit::at(0)).unwrap();
+        let pass = testkit::pass();
+        pass_store::upsert_pass(store.conn(), &pass).unwrap();
+        (store, pass, dir)
+    }
+
+    fn last_seq(store: &Store) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT max(seq) FROM outbox", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn scan(store: &mut Store, value: &str) -> Event {
+        let input = ScanInput {
+            value: value.as_bytes().to_vec(),
+            reader_id: ReaderId::parse("gate-b").unwrap(),
+            medium: Medium::Qr,
+            direction: None,
+            at: testkit::at(60_000),
+        };
+        let decision = checkin(store, "node-1", &input).unwrap();
+        let e = load(store.conn(), last_seq(store)).unwrap().unwrap();
+        assert_eq!(e.payload_str("scanId"), Some(decision.scan_id.as_str()));
+        e
+    }
+
+    #[test]
+    fn a_pass_event_carries_the_pass_as_the_change_left_it() {
+        let (store, pass, _dir) = till();
+        // As `PATCH /passes/{id}` writes it: the resource without its template's name.
+        let appended = outbox::append(
+            store.conn(),
+            topic::PASS_UPDATED,
+            &pass.id,
+            &passentry::pass_resource(&pass, None, None),
+            testkit::at(5_000),
+        )
+        .unwrap();
+        // Voided after the update, before the update's event is rendered.
+        pass_store::set_status(
+            store.conn(),
+            &pass.id,
+            PassStatus::Voided,
+            testkit::at(6_000),
+        )
+        .unwrap();
+        let e = load(store.conn(), appended.seq).unwrap().unwrap();
+        assert_eq!(e.id, appended.id);
+        assert_eq!(e.event_type, EventType::PassUpdated);
+        assert_eq!(e.at, testkit::at(5_000));
+        assert_eq!(e.reader, None);
+        let attributes = &e.pass.as_ref().unwrap()["attributes"];
+        assert_eq!(attributes["status"], "active");
+        assert_eq!(attributes["passTemplateName"], "Gold Card");
+        assert_eq!(attributes["extId"], "CRM-4411");
+    }
+
+    #[test]
+    fn a_tap_carries_the_stored_pass_and_its_reader() {
+        let (mut store, pass, _dir) = till();
+        let e = scan(&mut store, "PD-QR-0042");
+        assert_eq!(e.event_type, EventType::PassTapped);
+        assert_eq!(e.reader, Some(("gate-b".into(), "gate-b".into())));
+        let resource = e.pass.as_ref().unwrap();
+        assert_eq!(resource["id"], pass.id.as_str());
+        assert_eq!(resource["attributes"]["passTemplateName"], "Gold Card");
+        assert_eq!(e.payload["successful"], true);
+    }
+
+    #[test]
+    fn a_tap_of_an_unknown_value_has_no_pass() {
+        let (mut store, _pass, _dir) = till();
+        let e = scan(&mut store, "NOT-A-PASS");
+        assert_eq!(e.event_type, EventType::PassTapped);
+        assert_eq!(e.pass, None);
+        assert_eq!(e.payload["successful"], false);
+        assert!(e.reader.is_some());
+    }
+
+    #[test]
+    fn a_loyalty_change_carries_the_pass_and_its_result() {
+        let (mut store, pass, _dir) = till();
+        let op = Operation::Earn {
+            pass: pass.id.clone(),
+            amount_minor: None,
+            points: Some(5),
+        };
+        let op_id = uuid::Uuid::now_v7().to_string();
+        loyalty::apply(
+            &mut store,
+            "node-1",
+            &op_id,
+            &op,
+            testkit::at(7_000),
+            TimeZone::UTC,
+        )
+        .unwrap();
+        let e = load(store.conn(), last_seq(&store)).unwrap().unwrap();
+        assert_eq!(e.event_type, EventType::PassLoyaltyUpdated);
+        assert_eq!(e.pass.as_ref().unwrap()["id"], pass.id.as_str());
+        let facts = crate::webhook::facts::loyalty(&e);
+        assert_eq!(facts["balance"], 5);
+        assert_eq!(facts["change"]["points"], 5);
+        assert_eq!(facts["opId"], op_id.as_str());
+    }
+
+    #[test]
+    fn imports_and_missing_rows_are_not_events() {
+        let (store, pass, _dir) = till();
+        let imported = outbox::append(
+            store.conn(),
+            topic::PASS_IMPORTED,
+            &pass.id,
+            &json!({}),
+            testkit::at(0),
+        )
+        .unwrap();
+        assert_eq!(load(store.conn(), imported.seq).unwrap(), None);
+        assert_eq!(load(store.conn(), imported.seq + 1).unwrap(), None);
+    }
+
+    #[test]
+    fn a_payload_that_is_not_json_is_a_clear_error() {
+        let (store, pass, _dir) = till();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO outbox (id, topic, subject_id, payload, created_at) VALUES ('e1', 'passCreated', ?1, '{not json', 0)",
+                [&pass.id],
+            )
+            .unwrap();
+        let err = load(store.conn(), last_seq(&store)).unwrap_err();
+        assert!(err.to_string().contains("e1"), "{err}");
+    }
+
+    #[test]
+    fn the_test_event_is_a_sample_pass_marked_as_a_test() {
+        let e = Event::test("evt".into(), testkit::at(0));
+        assert_eq!(e.event_type, EventType::WebhookTest);
+        assert_eq!(e.payload["test"], true);
+        let attributes = &e.pass.as_ref().unwrap()["attributes"];
+        assert_eq!(attributes["extId"], sample::EXT_ID);
+        assert_eq!(attributes["passTemplateName"], sample::TEMPLATE_NAME);
+        assert_eq!(attributes["passContent"]["fullName"], sample::HOLDER);
+    }
+}

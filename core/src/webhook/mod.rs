@@ -12,6 +12,7 @@ pub mod facts;
 pub mod fanout;
 pub mod passcreator;
 pub mod passentry;
+pub mod resource;
 pub mod retention;
 pub mod secret;
 pub mod signature;
@@ -19,6 +20,8 @@ pub mod skycore_json;
 pub mod skycore_xml;
 pub mod standard;
 pub mod subscriptions;
+#[cfg(test)]
+mod testkit;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -52,3 +52,44 @@ pub fn render(event: &Event) -> Option<Rendered> {
         body: serde_json::to_vec(&body).expect("a JSON value serialises"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::testkit::{self, json_body};
+
+    #[test]
+    fn every_event_is_an_envelope_under_its_passentry_name() {
+        let pass = testkit::pass();
+        for e in testkit::every_event(&pass) {
+            let r = render(&e).unwrap();
+            assert_eq!(r.event_name, e.event_type.as_str());
+            let body = json_body(&r);
+            let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 3, "{body}");
+            assert_eq!(body["type"], e.event_type.as_str());
+            assert_eq!(body["timestamp"], e.at.to_rfc3339());
+            assert_eq!(body["data"]["pass"], e.pass.clone().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_tap_carries_its_facts_and_its_reader() {
+        let pass = testkit::pass();
+        let body = json_body(&render(&testkit::tap(&pass)).unwrap());
+        let tap = &body["data"]["passTap"];
+        assert_eq!(tap["id"], "0195f0c2-9000-7000-8000-000000005ca1");
+        assert_eq!(tap["successful"], true);
+        assert_eq!(tap["direction"], "in");
+        assert_eq!(
+            body["data"]["reader"],
+            json!({"id": "CC202952", "name": "West Gate"})
+        );
+        let mut unknown = testkit::tap(&pass);
+        unknown.pass = None;
+        assert_eq!(
+            json_body(&render(&unknown).unwrap())["data"]["pass"],
+            Value::Null
+        );
+    }
+}

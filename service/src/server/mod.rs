@@ -69,6 +69,7 @@ pub fn state(
         shutdown,
         limits,
         key_use,
+        webhooks: Arc::new(tokio::sync::Notify::new()),
     }));
     (state, queue)
 }

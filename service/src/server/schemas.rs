@@ -332,13 +332,35 @@ pub struct StatusAttributes {
     scans_today: u64,
     /// Today in the counter's time zone: when it started and ends.
     day: LocalDay,
-    /// Events waiting in the outbox.
+    /// Outbox events the webhook fan-out has not reached yet.
     outbox_pending: u64,
+    /// Every webhook subscription's health, read from its own row.
+    webhooks: Vec<WebhookStatus>,
     /// The readers as configured.
     readers: Vec<Reader>,
     /// The devices the service drives, connected or not.
     devices: Vec<DeviceStatus>,
     last_sync: Option<Timestamp>,
+}
+
+/// A webhook subscription on `/status`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct WebhookStatus {
+    id: String,
+    /// The endpoint's host (and port): never its path or query, which may carry a token.
+    host: String,
+    format: passdesk_core::webhook::Format,
+    enabled: bool,
+    /// `gone` (the endpoint answered 410) or `failing` (3 days without a success) when the
+    /// counter turned it off; null when a person did, or it is on.
+    disabled_reason: Option<String>,
+    /// Deliveries waiting to be sent (held while it is off).
+    backlog: u64,
+    last_success_at: Option<Timestamp>,
+    /// The first failure since the last success.
+    failing_since: Option<Timestamp>,
+    last_error: Option<String>,
 }
 
 #[derive(ToSchema)]

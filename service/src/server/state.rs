@@ -30,6 +30,10 @@ pub struct Inner {
     pub limits: super::rate_limit::RateLimits,
     /// When each API key was last used, written at most once a minute, off the request path.
     pub key_use: super::key_use::KeyUse,
+    /// Wakes the webhook worker (`workers::webhooks`): `notify_one()` after writing something
+    /// it sends (a test event, a retry, a subscription turned on). Without it the worker
+    /// still finds the work within a second.
+    pub webhooks: Arc<tokio::sync::Notify>,
 }
 
 /// One server-sent event: `decision`, `tapFailed` or `device`, and its JSON.

@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::Json;
 use passdesk_core::local_day::local_day;
 use passdesk_core::scan_log::{self, ScanFilter};
-use passdesk_core::{catalog, outbox, pass_store, Timestamp};
+use passdesk_core::webhook::{fanout, subscriptions};
+use passdesk_core::{catalog, pass_store, Timestamp};
 use serde_json::{json, Value};
 
 #[utoipa::path(get, operation_id = "health", summary = "Is the service up (for probes)", path = "/health", tag = "status", responses((status = 200, description = "The service is up", content_type = "application/json"), crate::server::openapi::Errors))]
@@ -20,7 +21,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
     // The counter's day, in its configured zone: the same "today" as the gates and the
     // redemption cap (a gate bound to an event counts in the event's zone instead).
     let day = local_day(Timestamp::now(), state.config.time_zone);
-    let (passes, pending, readers, today) = state
+    let (passes, pending, readers, today, webhooks) = state
         .db
         .read(move |s| -> passdesk_core::store::StoreResult<_> {
             let conn = s.conn();
@@ -31,9 +32,13 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
             };
             Ok((
                 pass_store::count_passes(conn)?,
-                outbox::count(conn)?,
+                // Events the webhook fan-out has not reached: the outbox's last seq less its
+                // cursor, never a count of the table.
+                fanout::waiting(conn)?,
                 catalog::list_readers(conn)?,
                 scan_log::totals(conn, &today)?,
+                // The subscription rows carry their own backlog and health.
+                subscriptions::all(conn)?,
             ))
         })
         .await??;
@@ -51,10 +56,37 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 "scansToday": today.accepted + today.rejected,
                 "day": day,
                 "outboxPending": pending,
+                "webhooks": webhooks.iter().map(webhook_line).collect::<Vec<_>>(),
                 "readers": readers,
                 "devices": state.devices.list(),
                 "lastSync": Value::Null,
             }
         }
     })))
+}
+
+/// A subscription's line on `/status`: its health, without its URL's path or query (a
+/// receiver's URL may carry its own token; a reader's key may read this).
+fn webhook_line(s: &subscriptions::Subscription) -> Value {
+    let host = reqwest::Url::parse(s.url.as_str())
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_owned();
+            Some(match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            })
+        })
+        .unwrap_or_default();
+    json!({
+        "id": s.id,
+        "host": host,
+        "format": s.format,
+        "enabled": s.enabled,
+        "disabledReason": s.disabled_reason,
+        "backlog": s.backlog,
+        "lastSuccessAt": s.last_success_at,
+        "failingSince": s.failing_since,
+        "lastError": s.last_error,
+    })
 }

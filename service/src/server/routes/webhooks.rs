@@ -82,7 +82,9 @@ fn no_delivery(id: &str) -> ApiError {
 }
 
 /// Tells the delivery worker that a delivery is due now.
-fn wake_worker(_state: &AppState) {}
+fn wake_worker(state: &AppState) {
+    state.webhooks.notify_one();
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -200,7 +202,8 @@ pub async fn create(
         .db
         .write(move |s| s.write(|tx| subscriptions::create(tx, new, Timestamp::now())))
         .await??;
-    tracing::info!(subscription_id = %sub.id, url = %sub.url, format = %sub.format, "webhook subscription created");
+    // The URL stays out of the log: a receiver's URL may carry its own access token.
+    tracing::info!(subscription_id = %sub.id, format = %sub.format, "webhook subscription created");
     Ok((
         StatusCode::CREATED,
         doc(subscription_resource(&sub, Some(&secret))),

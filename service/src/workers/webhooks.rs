@@ -1,0 +1,783 @@
+//! The webhook delivery worker: one tokio task (the pump) that fans the outbox out into
+//! deliveries and hands the due ones to senders, a task that records their answers, and the
+//! send tasks themselves.
+//!
+//! - **Waking.** The pump runs when told (`wake`: a decision was committed, the API queued a
+//!   test or a retry, an answer was recorded) and looks by itself every second for what no one
+//!   told it of (the CLI writes deliveries from another process; loyalty and issuance write
+//!   outbox rows without a word to the worker), and when the next delivery falls due. The
+//!   scan's transaction is never touched: the decision stream is told after its commit.
+//! - **Fan-out.** Read and rendered on a reader connection, written through the writer in one
+//!   short transaction per batch (≤ 64 deliveries or 256 KiB) with the cursor
+//!   (`core::webhook::fanout`).
+//! - **Sending.** Per subscription at most `concurrency` requests in flight (a semaphore) and
+//!   at most four times that claimed, so a slow or dead endpoint only ever holds its own
+//!   deliveries. Each attempt is signed when it is sent, with the subscription's secret read
+//!   then (a rotation applies at once, retries included); `webhook-id` is the event's id on
+//!   every attempt. No redirect is followed: a 3xx is a failed attempt.
+//! - **Recording.** Answers are recorded in batches (up to 64 per transaction, through the
+//!   writer), so a burst of deliveries costs a scan at most one short wait for the writer. A
+//!   delivery stays claimed until its answer is committed, so it is never sent twice at once,
+//!   and never again once a 2xx is recorded.
+//! - **Retention.** At start and hourly (sooner while a run left work), in bounded batches.
+//! - **Stopping.** Requests in flight are abandoned (their deliveries stay pending and are sent
+//!   again after the next start: at least once, receivers dedupe by `webhook-id`); answers
+//!   already received are recorded first.
+
+use crate::config::WebhooksConfig;
+use crate::server::db::Db;
+use crate::server::state::StreamEvent;
+use passdesk_core::store::StoreResult;
+use passdesk_core::webhook::deliveries::{self, Answered, Due, Outcome, Schedule, State};
+use passdesk_core::webhook::fanout::{self, Committed, Limits};
+use passdesk_core::webhook::retention::{self, Pruned};
+use passdesk_core::webhook::subscriptions::{self, Subscription};
+use passdesk_core::webhook::{passcreator, signature, Format, Rendered};
+use passdesk_core::Timestamp;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{broadcast, mpsc, watch, Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// How the worker runs (from `[webhooks]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Requests in flight per subscription.
+    pub concurrency: usize,
+    /// An endpoint's time to answer.
+    pub timeout: Duration,
+    pub schedule: Schedule,
+    /// How long finished deliveries and fanned-out events are kept.
+    pub retention: Duration,
+    /// How often the worker looks for work no one told it of.
+    pub look_every: Duration,
+    /// How often retention runs.
+    pub retention_every: Duration,
+}
+
+impl Settings {
+    pub fn from_config(c: &WebhooksConfig) -> Self {
+        Self {
+            concurrency: c.concurrency.get(),
+            timeout: c.timeout_secs.get(),
+            schedule: c.retry_schedule.0.clone(),
+            retention: c.retention_days.get(),
+            look_every: Duration::from_secs(1),
+            retention_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Fan-out batches per round before the due deliveries are looked at (a long outbox after a
+/// long stop is worked through round after round, sending all along).
+const FANOUT_BATCHES_PER_ROUND: usize = 8;
+/// Answers recorded per transaction at most.
+const RECORD_BATCH: usize = 64;
+/// Retention: rows per batch (one transaction) and batches per run.
+const RETENTION_BATCH: u32 = 256;
+const RETENTION_BATCHES_PER_RUN: usize = 40;
+/// A run that left work behind runs again this soon.
+const RETENTION_AGAIN: Duration = Duration::from_secs(60);
+/// The part of an answer's body read (and dropped) so that its connection can be used again.
+const DRAIN_LIMIT: usize = 64 * 1024;
+/// How long a stop waits for answers already received to be recorded.
+const RECORD_ON_STOP: Duration = Duration::from_secs(5);
+
+/// The running worker; [`WebhookWorker::stop`] ends it.
+pub struct WebhookWorker {
+    stop: watch::Sender<bool>,
+    pump: tokio::task::JoinHandle<()>,
+    recorder: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the worker (inside the tokio runtime). `wake` tells it that there is work (the API
+/// holds it as `AppState::webhooks`); `decisions`, when given, wakes it after every committed
+/// scan.
+pub fn spawn(
+    db: Arc<Db>,
+    settings: Settings,
+    wake: Arc<Notify>,
+    decisions: Option<broadcast::Receiver<StreamEvent>>,
+) -> anyhow::Result<WebhookWorker> {
+    let client = reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!(
+            "Passdesk/",
+            env!("CARGO_PKG_VERSION"),
+            " (webhooks)"
+        ))
+        .pool_max_idle_per_host(settings.concurrency)
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot make the webhook HTTP client: {e}"))?;
+    let settings = Arc::new(settings);
+    let claims = Arc::new(Claims {
+        by_subscription: Mutex::new(HashMap::new()),
+        wake: wake.clone(),
+    });
+    let (answers, answered) = mpsc::channel(1024);
+    let (stop, stopping) = watch::channel(false);
+    if let Some(mut decisions) = decisions {
+        let wake = wake.clone();
+        tokio::spawn(async move {
+            // Any decision (or a lag: several) means new outbox rows.
+            while !matches!(
+                decisions.recv().await,
+                Err(broadcast::error::RecvError::Closed)
+            ) {
+                wake.notify_one();
+            }
+        });
+    }
+    let recorder = tokio::spawn(record_answers(
+        db.clone(),
+        settings.clone(),
+        answered,
+        claims.clone(),
+    ));
+    let pump = Pump {
+        db,
+        settings,
+        client,
+        wake,
+        claims,
+        answers,
+        limits: HashMap::new(),
+        sends: JoinSet::new(),
+        retention_due: Instant::now(),
+        stopping: stopping.clone(),
+    };
+    let pump = tokio::spawn(pump.run(stopping));
+    Ok(WebhookWorker {
+        stop,
+        pump,
+        recorder,
+    })
+}
+
+impl WebhookWorker {
+    /// Stops: no new fan-out or send; requests in flight abandoned (their deliveries stay
+    /// pending); answers already received recorded (waiting at most a few seconds for the
+    /// writer). Returns once the worker's tasks have ended.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.pump
+            .await
+            .map_err(|e| anyhow::anyhow!("the webhook worker's task failed: {e}"))?;
+        // Every sender of answers is gone with the pump and its send tasks: the recorder ends
+        // once it has recorded what it holds.
+        let mut recorder = self.recorder;
+        match tokio::time::timeout(RECORD_ON_STOP, &mut recorder).await {
+            Ok(done) => done.map_err(|e| anyhow::anyhow!("the webhook recorder failed: {e}")),
+            Err(_) => {
+                recorder.abort();
+                tracing::warn!(
+                    "webhook answers were not all recorded before the stop; their deliveries \
+                     stay pending and are sent again after the next start"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Deliveries handed to a sender and not yet recorded, per subscription: never sent twice at
+/// once, and no more claimed for an endpoint than its window.
+struct Claims {
+    by_subscription: Mutex<HashMap<String, HashSet<String>>>,
+    wake: Arc<Notify>,
+}
+
+impl Claims {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, HashSet<String>>> {
+        self.by_subscription
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn snapshot(&self) -> HashMap<String, HashSet<String>> {
+        self.lock().clone()
+    }
+
+    fn claim(&self, subscription_id: &str, delivery_id: &str) -> bool {
+        self.lock()
+            .entry(subscription_id.to_owned())
+            .or_default()
+            .insert(delivery_id.to_owned())
+    }
+
+    /// Releases deliveries and wakes the pump: their endpoints have room again.
+    fn release<'a>(&self, done: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let mut claims = self.lock();
+        for (subscription_id, delivery_id) in done {
+            if let Some(set) = claims.get_mut(subscription_id) {
+                set.remove(delivery_id);
+                if set.is_empty() {
+                    claims.remove(subscription_id);
+                }
+            }
+        }
+        drop(claims);
+        self.wake.notify_one();
+    }
+}
+
+/// An answer on its way to the recorder.
+struct Sent {
+    subscription_id: String,
+    answered: Answered,
+}
+
+/// An enabled subscription's work for one round, as read in one go.
+struct Work {
+    subscription: Subscription,
+    due: Vec<Due>,
+    /// When its next delivery not yet due falls due.
+    next_due: Option<Timestamp>,
+}
+
+struct Pump {
+    db: Arc<Db>,
+    settings: Arc<Settings>,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+    claims: Arc<Claims>,
+    answers: mpsc::Sender<Sent>,
+    /// Per subscription: its requests in flight.
+    limits: HashMap<String, Arc<Semaphore>>,
+    sends: JoinSet<()>,
+    retention_due: Instant,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Pump {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut next = Instant::now();
+        loop {
+            tokio::select! {
+                biased;
+                changed = stop.changed() => if changed.is_err() || *stop.borrow() { break },
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep_until(next) => {}
+            }
+            while self.sends.try_join_next().is_some() {}
+            let more_events = self.fan_out().await;
+            let next_due = self.dispatch().await;
+            self.retain().await;
+            let now = Instant::now();
+            next = if more_events {
+                now
+            } else {
+                next_due.map_or(now + self.settings.look_every, |due| {
+                    due.min(now + self.settings.look_every)
+                })
+            };
+        }
+        // Requests in flight are abandoned: their deliveries stay pending.
+        self.sends.shutdown().await;
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Fans out up to a few batches; `true` when the outbox has more.
+    async fn fan_out(&self) -> bool {
+        for _ in 0..FANOUT_BATCHES_PER_ROUND {
+            if self.stopping() {
+                return false;
+            }
+            let prepared = self
+                .db
+                .read(|s| fanout::prepare(s.conn(), Limits::default()))
+                .await;
+            let batch = match prepared {
+                Ok(Ok(Some(batch))) => batch,
+                Ok(Ok(None)) => return false,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "webhook fan-out: cannot read the outbox; will retry");
+                    return false;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "webhook fan-out did not run");
+                    return false;
+                }
+            };
+            let (events, up_to) = (batch.events, batch.up_to_seq);
+            let committed = self
+                .db
+                .write(move |s| s.write(|tx| fanout::commit(tx, &batch, Timestamp::now())))
+                .await;
+            match committed {
+                Ok(Ok(Committed::Done { deliveries })) => {
+                    tracing::debug!(events, deliveries, up_to, "webhook fan-out");
+                }
+                Ok(Ok(Committed::Stale)) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "webhook fan-out: cannot write deliveries; will retry");
+                    return false;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "webhook fan-out did not run");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Hands every due delivery of every enabled subscription to a sender, within its
+    /// window. Returns when the next delivery falls due.
+    async fn dispatch(&mut self) -> Option<Instant> {
+        if self.stopping() {
+            return None;
+        }
+        let claimed = self.claims.snapshot();
+        let window = self.settings.concurrency * 4;
+        let now = Timestamp::now();
+        let found = self
+            .db
+            .read(move |s| read_work(s.conn(), &claimed, window, now))
+            .await;
+        let work = match found {
+            Ok(Ok(work)) => work,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "webhook worker: cannot read due deliveries; will retry");
+                return None;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "webhook worker: no look at due deliveries");
+                return None;
+            }
+        };
+        let enabled: HashSet<&str> = work.iter().map(|w| w.subscription.id.as_str()).collect();
+        // Forget the limits of subscriptions turned off or deleted (a task in flight keeps
+        // its own handle).
+        self.limits.retain(|id, _| enabled.contains(id.as_str()));
+        let mut next_due: Option<Timestamp> = None;
+        for w in work {
+            next_due = match (next_due, w.next_due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let limit = self
+                .limits
+                .entry(w.subscription.id.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.settings.concurrency)))
+                .clone();
+            let target = Target {
+                subscription_id: w.subscription.id.clone(),
+                url: w.subscription.url.as_str().to_owned(),
+                format: w.subscription.format,
+            };
+            for due in w.due {
+                if !self.claims.claim(&target.subscription_id, &due.id) {
+                    continue;
+                }
+                let send = Send {
+                    db: self.db.clone(),
+                    client: self.client.clone(),
+                    timeout: self.settings.timeout,
+                    claims: self.claims.clone(),
+                    answers: self.answers.clone(),
+                };
+                self.sends
+                    .spawn(send.run(limit.clone(), target.clone(), due));
+            }
+        }
+        next_due.map(|at| {
+            let wait = at
+                .unix_ms()
+                .saturating_sub(Timestamp::now().unix_ms())
+                .max(0);
+            Instant::now() + Duration::from_millis(wait as u64)
+        })
+    }
+
+    /// Prunes the outbox and the delivery log when it is time (at start, then hourly).
+    async fn retain(&mut self) {
+        if Instant::now() < self.retention_due || self.stopping() {
+            return;
+        }
+        let cutoff = Timestamp::now().minus_ms(self.settings.retention.as_millis() as i64);
+        let mut total = Pruned::default();
+        for _ in 0..RETENTION_BATCHES_PER_RUN {
+            if self.stopping() {
+                break;
+            }
+            let pruned = self
+                .db
+                .write(move |s| s.write(|tx| retention::prune(tx, cutoff, RETENTION_BATCH)))
+                .await;
+            match pruned {
+                Ok(Ok(p)) => {
+                    total.add(p);
+                    if !p.more {
+                        break;
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "webhook retention failed; will retry");
+                    total.more = true;
+                    break;
+                }
+                Err(_) => return,
+            }
+        }
+        if total.events + total.deliveries + total.held_dropped > 0 {
+            tracing::info!(
+                events = total.events,
+                loyalty_answers_kept = total.loyalty_answers_kept,
+                deliveries = total.deliveries,
+                held_dropped = total.held_dropped,
+                "webhook retention: pruned the outbox and the delivery log"
+            );
+        }
+        if total.held_dropped > 0 {
+            tracing::warn!(
+                dropped = total.held_dropped,
+                "webhook retention dropped deliveries held for a turned-off subscription longer than the retention period"
+            );
+        }
+        self.retention_due = Instant::now()
+            + if total.more {
+                RETENTION_AGAIN
+            } else {
+                self.settings.retention_every
+            };
+    }
+}
+
+/// Reads, for every enabled subscription, its due deliveries not already claimed (up to
+/// what its window has room for) and when its next one falls due.
+fn read_work(
+    conn: &passdesk_core::rusqlite::Connection,
+    claimed: &HashMap<String, HashSet<String>>,
+    window: usize,
+    now: Timestamp,
+) -> StoreResult<Vec<Work>> {
+    let none = HashSet::new();
+    let mut out = Vec::new();
+    for subscription in subscriptions::all(conn)? {
+        if !subscription.enabled {
+            continue;
+        }
+        let mine = claimed.get(&subscription.id).unwrap_or(&none);
+        let room = window.saturating_sub(mine.len());
+        let due = if room == 0 {
+            Vec::new()
+        } else {
+            // The first `window` due ones hold at least `room` that are not claimed.
+            deliveries::due(conn, &subscription.id, now, window as u32)?
+                .into_iter()
+                .filter(|d| !mine.contains(&d.id))
+                .take(room)
+                .collect()
+        };
+        let next_due = deliveries::next_due(conn, &subscription.id, now)?;
+        out.push(Work {
+            subscription,
+            due,
+            next_due,
+        });
+    }
+    Ok(out)
+}
+
+/// Where a subscription's deliveries go.
+#[derive(Debug, Clone)]
+struct Target {
+    subscription_id: String,
+    url: String,
+    format: Format,
+}
+
+impl Target {
+    /// The URL of one delivery: a Passcreator subscription's `{event}` is the event's name.
+    fn url_for(&self, event_name: &str) -> String {
+        match self.format {
+            Format::Passcreator => passcreator::target_url(&self.url, event_name),
+            _ => self.url.clone(),
+        }
+    }
+}
+
+/// One delivery's attempt.
+struct Send {
+    db: Arc<Db>,
+    client: reqwest::Client,
+    timeout: Duration,
+    claims: Arc<Claims>,
+    answers: mpsc::Sender<Sent>,
+}
+
+impl Send {
+    async fn run(self, limit: Arc<Semaphore>, target: Target, due: Due) {
+        let Ok(_in_flight) = limit.acquire_owned().await else {
+            return;
+        };
+        let release = |claims: &Claims| {
+            claims.release([(target.subscription_id.as_str(), due.id.as_str())]);
+        };
+        // The secret as it is now: a rotation signs every later attempt, retries included.
+        let id = target.subscription_id.clone();
+        let secret = match self
+            .db
+            .read(move |s| subscriptions::secret(s.conn(), &id))
+            .await
+        {
+            Ok(Ok(Some(secret))) => secret,
+            Ok(Ok(None)) => return release(&self.claims), // deleted meanwhile
+            Ok(Err(e)) => {
+                tracing::error!(subscription_id = %target.subscription_id, error = %e,
+                    "cannot read a webhook secret; the delivery waits");
+                return release(&self.claims);
+            }
+            Err(_) => return release(&self.claims),
+        };
+        let rendered = Rendered {
+            event_name: due.event_name.clone(),
+            // Signatures cover the body alone; the stored content type is sent below.
+            content_type: "application/octet-stream",
+            body: due.body,
+        };
+        let sent_at = Timestamp::now();
+        let headers = signature::headers(target.format, &secret, &due.event_id, sent_at, &rendered);
+        let mut request = self.client.post(target.url_for(&due.event_name));
+        for (name, value) in headers {
+            request = if name == signature::name::CONTENT_TYPE {
+                request.header(name, &due.content_type)
+            } else {
+                request.header(name, value)
+            };
+        }
+        let started = Instant::now();
+        let outcome = attempt(request.body(rendered.body), self.timeout).await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(subscription_id = %target.subscription_id, delivery_id = %due.id,
+            event_id = %due.event_id, latency_ms, outcome = ?outcome, "webhook attempt");
+        let sent = Sent {
+            subscription_id: target.subscription_id.clone(),
+            answered: Answered {
+                delivery_id: due.id.clone(),
+                at: sent_at,
+                latency_ms,
+                outcome,
+            },
+        };
+        if self.answers.send(sent).await.is_err() {
+            release(&self.claims);
+        }
+    }
+}
+
+/// Sends one request and says what came of it.
+async fn attempt(request: reqwest::RequestBuilder, timeout: Duration) -> Outcome {
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Failed {
+                status: None,
+                error: describe(&e, timeout),
+                retry_after: None,
+            }
+        }
+    };
+    let status = response.status();
+    let header = |name: reqwest::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(200).collect::<String>())
+    };
+    let retry_after =
+        header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v, SystemTime::now()));
+    let location = header(reqwest::header::LOCATION);
+    // What is left of the answer is read and dropped (bounded), so its connection can be
+    // used again; the client's timeout covers it.
+    let mut read = 0;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read += chunk.len();
+        if read > DRAIN_LIMIT {
+            break;
+        }
+    }
+    classify(status, retry_after, location)
+}
+
+/// An answer's status in the delivery log's terms.
+fn classify(
+    status: reqwest::StatusCode,
+    retry_after: Option<Duration>,
+    location: Option<String>,
+) -> Outcome {
+    let code = status.as_u16();
+    if status.is_success() {
+        return Outcome::Delivered { status: code };
+    }
+    if code == 410 {
+        return Outcome::Gone;
+    }
+    let reason = status.canonical_reason().unwrap_or("");
+    let error = if status.is_redirection() {
+        format!(
+            "HTTP {code} {reason}: a redirect{}, not followed; give the subscription the final URL",
+            location.map(|l| format!(" to {l}")).unwrap_or_default()
+        )
+    } else {
+        format!("HTTP {code} {reason}").trim_end().to_owned()
+    };
+    Outcome::Failed {
+        status: Some(code),
+        error,
+        retry_after,
+    }
+}
+
+/// A failed request in words: no answer in time, no connection (refused, unreachable, TLS),
+/// or the connection lost; the URL left out (it may carry the receiver's token).
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {} s", timeout.as_secs());
+    }
+    let what = if e.is_connect() {
+        "cannot connect"
+    } else {
+        "the request failed"
+    };
+    // The innermost cause says what happened: "Connection refused (os error 111)",
+    // "invalid peer certificate", "connection closed before message completed".
+    let mut cause = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(c) = cause {
+        last = Some(c.to_string());
+        cause = c.source();
+    }
+    match last {
+        Some(c) => format!("{what}: {c}"),
+        None => what.to_owned(),
+    }
+}
+
+/// `Retry-After`: seconds, or an HTTP date (a date in the past is no wait).
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Records answers as they come, many per transaction, then releases their deliveries.
+async fn record_answers(
+    db: Arc<Db>,
+    settings: Arc<Settings>,
+    mut answers: mpsc::Receiver<Sent>,
+    claims: Arc<Claims>,
+) {
+    while let Some(first) = answers.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match answers.try_recv() {
+                Ok(sent) => batch.push(sent),
+                Err(_) => break,
+            }
+        }
+        let settings = settings.clone();
+        let answered: Vec<Answered> = batch.iter().map(|s| s.answered.clone()).collect();
+        let recorded = db
+            .write(move |s| {
+                s.write(|tx| {
+                    let now = Timestamp::now();
+                    answered
+                        .iter()
+                        .map(|a| deliveries::record(tx, a, &settings.schedule, now))
+                        .collect::<StoreResult<Vec<_>>>()
+                })
+            })
+            .await;
+        let done = &batch;
+        match recorded {
+            Ok(Ok(results)) => {
+                for (sent, r) in done.iter().zip(results) {
+                    let Some(r) = r else { continue };
+                    if let Some(reason) = r.disabled {
+                        tracing::warn!(subscription_id = %sent.subscription_id, reason,
+                            "webhook subscription turned off");
+                    }
+                    if r.state == State::Failed {
+                        tracing::warn!(subscription_id = %sent.subscription_id,
+                            delivery_id = %sent.answered.delivery_id,
+                            "webhook delivery given up; `retry` sends it again");
+                    }
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, answers = done.len(),
+                "cannot record webhook answers; those deliveries are sent again"),
+            Err(e) => tracing::warn!(error = %e, answers = done.len(),
+                "webhook answers not recorded; those deliveries are sent again"),
+        }
+        claims.release(
+            done.iter()
+                .map(|s| (s.subscription_id.as_str(), s.answered.delivery_id.as_str())),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        // RFC 9110's example date, 90 s after `now`.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:29:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn answers_are_classified_in_the_logs_words() {
+        use reqwest::StatusCode;
+        assert_eq!(
+            classify(StatusCode::NO_CONTENT, None, None),
+            Outcome::Delivered { status: 204 }
+        );
+        assert_eq!(classify(StatusCode::GONE, None, None), Outcome::Gone);
+        let Outcome::Failed { status, error, .. } = classify(
+            StatusCode::FOUND,
+            None,
+            Some("https://elsewhere.example/".into()),
+        ) else {
+            panic!("a redirect is a failure");
+        };
+        assert_eq!(status, Some(302));
+        assert!(error.contains("not followed") && error.contains("elsewhere.example"));
+        let wait = Some(Duration::from_secs(5));
+        assert_eq!(
+            classify(StatusCode::SERVICE_UNAVAILABLE, wait, None),
+            Outcome::Failed {
+                status: Some(503),
+                error: "HTTP 503 Service Unavailable".into(),
+                retry_after: wait
+            }
+        );
+    }
+}
