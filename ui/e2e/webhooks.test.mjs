@@ -226,6 +226,15 @@ describe('the Webhooks page', () => {
     await page.waitForSelector(`${card(id)}[data-health="stopped"] [data-testid="wh-health"] >> text=The endpoint answered 410 Gone: turned off`);
     assert.equal(await page.textContent(`${card(id)} [data-action="toggle"]`), 'Turn on');
     await shoot(page, 'webhooks-gone');
+    // The log (still open) with failed ones only: the 410, marked, with Retry.
+    await page.check('[data-testid="wh-failed-only"]');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('[data-testid="wh-log"] tr[data-delivery]')];
+      return rows.length === 1 && rows[0].dataset.state === 'failed' && rows[0].querySelector('[data-action="retry"]:not([hidden])');
+    });
+    assert.match(await page.textContent('[data-testid="wh-log"] tr[data-state="failed"]'), /Failed after 1 attempt: HTTP 410/);
+    await shoot(page, 'webhooks-failed-only');
+    await page.uncheck('[data-testid="wh-failed-only"]');
     receiver.answer = 200;
     await page.click(`${card(id)} [data-action="toggle"]`);
     await page.waitForSelector(`${card(id)}[data-enabled="true"]`);
@@ -244,7 +253,7 @@ describe('the Webhooks page', () => {
     assert.equal(await page.inputValue(editUrl), `${receiver.url}/hooks`);
     await page.fill(editUrl, `${receiver.url}/hooks/v2`);
     await page.click(`[data-testid="wh-edit-${id}-submit"]`);
-    await page.waitForSelector(`${card(id)} [data-testid="wh-url"] >> text=/hooks/v2`);
+    await page.waitForSelector(`${card(id)} [data-testid="wh-url"]:has-text("/hooks/v2")`);
     assert.equal((await subs()).find((s) => s.id === id).attributes.url, `${receiver.url}/hooks/v2`);
 
     // A new secret, after a question: the old one signs nothing from now on.
