@@ -30,9 +30,8 @@ export const status: Screen = {
     root.append(
       h(
         'div.status',
-        h('section', h('h2', 'This counter'), facts),
+        h('section', h('h2', 'This counter'), facts, h('h2.spaced', 'Webhooks'), hooks),
         h('section', h('h2', 'Devices'), devices, camera.el, h('h2.spaced', 'Readers'), readers),
-        h('section', h('h2', 'Webhooks'), hooks),
         h(
           'section',
           h('h2', 'Sound'),

@@ -439,7 +439,7 @@ export const webhooks: Screen = {
         );
         toggle.textContent = a.enabled ? 'Turn off' : 'Turn on';
         toggle.title = a.enabled ? 'Stop sending; events are kept and sent when it is turned on again' : 'Send again, what waited first';
-        if (log.dataset.sub === s.id) logTitle.textContent = `Deliveries to ${shortUrl(a.url)}`;
+        if (log.dataset.sub === s.id) logTitle.textContent = `To ${shortUrl(a.url)}`;
       };
 
       const busy = (on: boolean) => {
@@ -656,7 +656,7 @@ export const webhooks: Screen = {
 
     // ---- the delivery log of one endpoint ----
 
-    const logTitle = h('h2');
+    const logTitle = h('p.wh-url', { 'data-testid': 'wh-log-url' });
     const failedOnly = h('input#wh-failed-only', { type: 'checkbox', 'data-testid': 'wh-failed-only' });
     const logBody = h('tbody');
     const logNote = h('p.sub', { 'data-testid': 'wh-log-note' });
@@ -669,7 +669,8 @@ export const webhooks: Screen = {
     });
     clear(
       log,
-      h('div.wh-log-head', logTitle, h('button.btn', { type: 'button', 'data-action': 'close-log', onclick: () => closeLog() }, 'Close')),
+      h('div.wh-log-head', h('h2', 'Deliveries'), h('button.btn', { type: 'button', 'data-action': 'close-log', onclick: () => closeLog() }, 'Close')),
+      logTitle,
       h('label.check', { for: 'wh-failed-only' }, failedOnly, 'Failed only'),
       logNote,
       h(
@@ -691,7 +692,7 @@ export const webhooks: Screen = {
         failedOnly.checked = false;
       }
       log.dataset.sub = s.id;
-      logTitle.textContent = `Deliveries to ${shortUrl(s.attributes.url)}`;
+      logTitle.textContent = `To ${shortUrl(s.attributes.url)}`;
       log.hidden = false;
       void loadLog().then(() => log.scrollIntoView({ block: 'nearest' }));
     }
