@@ -259,6 +259,29 @@ function secretBox(secret: string, why: string, done: () => void): HTMLElement {
 
 // ---- the screen -----------------------------------------------------------------------------
 
+/** `load` one at a time. Asked while it runs: once more after it, unless the ask is only a
+ * periodic look (`idle`), which a slow service then answers at its own pace. `load` says
+ * `'again'` when what it fetched was overtaken by a change made meanwhile. */
+function oneAtATime(load: () => Promise<'again' | void>): (idle?: 'idle') => Promise<void> {
+  let running = false;
+  let again = false;
+  return async (idle) => {
+    if (running) {
+      if (!idle) again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        if ((await load()) === 'again') again = true;
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+}
+
 interface Card {
   el: HTMLElement;
   sub(): Sub;
@@ -278,6 +301,9 @@ export const webhooks: Screen = {
     const log = h('section.wh-log', { 'data-testid': 'wh-log', hidden: true });
     const cards = new Map<string, Card>();
     let subsPage = 1;
+    /** Bumped by every change made here: a list asked for before it is older than what the page
+     * shows (it could lack a webhook just added, and its secret with it), and is dropped. */
+    let listSeq = 0;
 
     const fail = (e: unknown, what: string) => {
       if (e instanceof OfflineError) app.toast(`${what}: the counter service does not answer`, 'error');
@@ -310,6 +336,7 @@ export const webhooks: Screen = {
     // ---- the endpoints ----
 
     function upsert(s: Sub): Card {
+      listSeq++;
       let card = cards.get(s.id);
       if (card) card.update(s);
       else {
@@ -321,7 +348,8 @@ export const webhooks: Screen = {
       return card;
     }
 
-    async function loadList(): Promise<void> {
+    const loadList = oneAtATime(async () => {
+      const seq = listSeq;
       let page: WebhookSubscriptionPage;
       try {
         page = await app.api<WebhookSubscriptionPage>('GET', `${SUBSCRIPTIONS}?page=${subsPage}&perPage=${SUBS_PER_PAGE}`);
@@ -330,6 +358,7 @@ export const webhooks: Screen = {
         return;
       }
       if (unmounted) return;
+      if (seq !== listSeq) return 'again';
       loadedOnce = true;
       const ids = new Set(page.data.map((s) => s.id));
       for (const [id, card] of cards) {
@@ -356,13 +385,13 @@ export const webhooks: Screen = {
         pager,
         ...(m.totalPages > 1
           ? [
-              h('button.btn', { type: 'button', disabled: subsPage <= 1, onclick: () => ((subsPage -= 1), void loadList()) }, 'Previous'),
+              h('button.btn', { type: 'button', disabled: subsPage <= 1, onclick: () => ((subsPage -= 1), listSeq++, void loadList()) }, 'Previous'),
               h('span.small', `Page ${m.currentPage} of ${m.totalPages} (${m.totalCount} webhooks)`),
-              h('button.btn', { type: 'button', disabled: subsPage >= m.totalPages, onclick: () => ((subsPage += 1), void loadList()) }, 'Next'),
+              h('button.btn', { type: 'button', disabled: subsPage >= m.totalPages, onclick: () => ((subsPage += 1), listSeq++, void loadList()) }, 'Next'),
             ]
           : []),
       );
-    }
+    });
     let loadedOnce = false;
 
     function makeCard(first: Sub): Card {
@@ -442,6 +471,13 @@ export const webhooks: Screen = {
         if (log.dataset.sub === s.id) logTitle.textContent = `To ${shortUrl(a.url)}`;
       };
 
+      /** What the service answered a change made here: shown, and newer than any list asked for
+       * before it. */
+      const applied = (next: Sub) => {
+        listSeq++;
+        update(next);
+      };
+
       const busy = (on: boolean) => {
         for (const b of actions.querySelectorAll('button')) b.disabled = on;
       };
@@ -510,7 +546,7 @@ export const webhooks: Screen = {
               const doc = await app.api<WebhookSubscriptionDoc>('PATCH', `${SUBSCRIPTIONS}/${encodeURIComponent(s.id)}`, {
                 body: { webhookSubscription: fields },
               });
-              update(doc.data);
+              applied(doc.data);
               app.toast(`Saved: ${shortUrl(doc.data.attributes.url)}`, 'ok');
             }
             close();
@@ -527,7 +563,7 @@ export const webhooks: Screen = {
           const doc = await app.api<WebhookSubscriptionDoc>('PATCH', `${SUBSCRIPTIONS}/${encodeURIComponent(s.id)}`, {
             body: { webhookSubscription: { enabled: on } },
           });
-          update(doc.data);
+          applied(doc.data);
           const a = doc.data.attributes;
           app.toast(
             on
@@ -559,7 +595,7 @@ export const webhooks: Screen = {
         busy(true);
         try {
           const doc = await app.api<WebhookSubscriptionDoc>('PATCH', `${SUBSCRIPTIONS}/${encodeURIComponent(s.id)}/rotate-secret`);
-          update(doc.data);
+          applied(doc.data);
           if (doc.data.attributes.secretKey) showSecret(doc.data.attributes.secretKey, 'The new signing secret');
         } catch (e) {
           fail(e, 'No new secret');
@@ -572,6 +608,7 @@ export const webhooks: Screen = {
         busy(true);
         try {
           await app.api<void>('DELETE', `${SUBSCRIPTIONS}/${encodeURIComponent(s.id)}`);
+          listSeq++;
           el.remove();
           cards.delete(s.id);
           for (const [id, t] of tests) if (t.subId === s.id) tests.delete(id);
@@ -662,9 +699,12 @@ export const webhooks: Screen = {
     const logNote = h('p.sub', { 'data-testid': 'wh-log-note' });
     const logPager = h('div.row.wh-pager');
     let logPage = 1;
+    /** As `listSeq`, for the log: a retry made here is newer than a page asked for before it. */
+    let logSeq = 0;
     const rows = new Map<string, { tr: HTMLTableRowElement; details: HTMLTableRowElement; update(d: Delivery): void }>();
     failedOnly.addEventListener('change', () => {
       logPage = 1;
+      logSeq++;
       void loadLog();
     });
     clear(
@@ -706,22 +746,22 @@ export const webhooks: Screen = {
       if (id) cards.get(id)?.el.querySelector<HTMLButtonElement>('[data-action="log"]')?.focus();
     }
 
-    let logging = false;
-    async function loadLog(): Promise<void> {
+    const loadLog = oneAtATime(async () => {
       const subId = log.dataset.sub;
-      if (!subId || logging) return;
-      logging = true;
+      if (!subId) return;
+      const seq = logSeq;
+      let page: WebhookDeliveryPage;
       try {
         const q = `subscriptionId=${encodeURIComponent(subId)}${failedOnly.checked ? '&state=failed' : ''}&page=${logPage}&perPage=${LOG_PER_PAGE}`;
-        const page = await app.api<WebhookDeliveryPage>('GET', `${DELIVERIES}?${q}`);
-        if (unmounted || log.dataset.sub !== subId) return;
-        showLog(page);
+        page = await app.api<WebhookDeliveryPage>('GET', `${DELIVERIES}?${q}`);
       } catch (e) {
         if (!rows.size) fail(e, 'Deliveries not loaded');
-      } finally {
-        logging = false;
+        return;
       }
-    }
+      if (unmounted || log.dataset.sub !== subId) return;
+      if (seq !== logSeq) return 'again';
+      showLog(page);
+    });
 
     function showLog(page: WebhookDeliveryPage): void {
       const ids = new Set(page.data.map((d) => d.id));
@@ -754,9 +794,9 @@ export const webhooks: Screen = {
         logPager,
         ...(m.totalPages > 1
           ? [
-              h('button.btn', { type: 'button', disabled: logPage <= 1, onclick: () => ((logPage -= 1), void loadLog()) }, 'Newer'),
+              h('button.btn', { type: 'button', disabled: logPage <= 1, onclick: () => ((logPage -= 1), logSeq++, void loadLog()) }, 'Newer'),
               h('span.small', `Page ${m.currentPage} of ${m.totalPages}`),
-              h('button.btn', { type: 'button', disabled: logPage >= m.totalPages, onclick: () => ((logPage += 1), void loadLog()) }, 'Older'),
+              h('button.btn', { type: 'button', disabled: logPage >= m.totalPages, onclick: () => ((logPage += 1), logSeq++, void loadLog()) }, 'Older'),
             ]
           : []),
       );
@@ -794,6 +834,7 @@ export const webhooks: Screen = {
         retry.disabled = true;
         try {
           const doc = await app.api<WebhookDeliveryDoc>('POST', `${DELIVERIES}/${encodeURIComponent(d.id)}/retry`);
+          logSeq++;
           update(doc.data);
           app.toast(`Sent again: ${eventName(doc.data.attributes.eventType)}`, 'ok');
           void loadList();
@@ -836,8 +877,8 @@ export const webhooks: Screen = {
 
     void loadList();
     const timers = [
-      window.setInterval(() => void loadList(), LIST_EVERY_MS),
-      window.setInterval(() => void loadLog(), LOG_EVERY_MS),
+      window.setInterval(() => void loadList('idle'), LIST_EVERY_MS),
+      window.setInterval(() => void loadLog('idle'), LOG_EVERY_MS),
       window.setInterval(() => void pollTests(), TEST_EVERY_MS),
     ];
     return () => {
