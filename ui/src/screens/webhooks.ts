@@ -160,7 +160,7 @@ function subscriptionForm(o: FormOptions): Form {
           await o.send(changed(current()));
         } catch (err) {
           if (err instanceof ApiError) fieldError(err.status === 422 ? fieldOf(err.pointer) : null, err.message);
-          else if (err instanceof OfflineError) fieldError(null, 'The counter service does not answer: nothing was changed that it said. Look at the list, then try again.');
+          else if (err instanceof OfflineError) fieldError(null, 'The counter service did not answer: look at the list before sending this again.');
           else throw err;
         } finally {
           submit.disabled = false;
