@@ -533,6 +533,30 @@ fn retention_prunes_what_is_old_and_done_and_a_loyalty_replay_still_answers() {
 }
 
 #[test]
+fn retention_keeps_the_newest_event_so_seqs_only_grow() {
+    let mut c = Counter::new();
+    let sub = c.subscribe(Format::PassEntry, &[], true);
+    c.scan("QR-card-1", T0);
+    c.scan("QR-card-2", T0);
+    c.fan_out(T0);
+    let cutoff = at(T0 + DAY);
+    let p = c
+        .store()
+        .write(|tx| retention::prune(tx, cutoff, 100))
+        .unwrap();
+    assert_eq!(p.events, 1, "all but the newest");
+    let cursor = fanout::cursor(c.conn()).unwrap();
+    c.scan("QR-card-1", T0 + DAY);
+    let seq: i64 = c
+        .conn()
+        .query_row("SELECT max(seq) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert!(seq > cursor, "a new event comes after the cursor");
+    assert_eq!(c.fan_out(T0 + DAY), 1);
+    assert_eq!(c.backlog(&sub), 3);
+}
+
+#[test]
 fn the_log_lists_newest_first_by_subscription_and_failed() {
     let mut c = Counter::new();
     let a = c.subscribe(Format::PassEntry, &[], true);

@@ -14,6 +14,8 @@ use std::time::Duration;
 pub struct TestApp {
     pub node: Node,
     pub base: String,
+    /// Whether it watches PC/SC readers (kept for a restart).
+    readers: bool,
     child: Option<Child>,
     pub reader_key: String,
     pub cashier_key: String,
@@ -116,6 +118,31 @@ pub fn send(
     }
 }
 
+/// Starts `passdesk serve` on `node`'s data directory on a free loopback port; returns the
+/// process and its base URL once it listens.
+fn serve(node: &Node, readers: bool) -> (Child, String) {
+    let mut child = node
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(if readers {
+            &[][..]
+        } else {
+            &["--no-readers"][..]
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start passdesk serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("serve did not print its address ({e}): {line:?}"));
+    let base = ready["listening"].as_str().unwrap().to_owned();
+    (child, base)
+}
+
 impl TestApp {
     pub fn start() -> Self {
         Self::start_with(|_| {}, false)
@@ -158,28 +185,11 @@ impl TestApp {
         };
         let (reader_key, cashier_key, manager_key, admin_key) =
             (key("reader"), key("cashier"), key("manager"), key("admin"));
-        let mut child = node
-            .cmd()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(if readers {
-                &[][..]
-            } else {
-                &["--no-readers"][..]
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start passdesk serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("serve did not print its address ({e}): {line:?}"));
-        let base = ready["listening"].as_str().unwrap().to_owned();
+        let (child, base) = serve(&node, readers);
         Self {
             node,
             base,
+            readers,
             child: Some(child),
             reader_key,
             cashier_key,
@@ -292,6 +302,22 @@ impl TestApp {
             }
         });
         rx
+    }
+
+    /// SIGKILL, and waits for the process to be gone: nothing of it runs on.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Starts the service again on the same data directory (after [`TestApp::kill`] or
+    /// [`TestApp::stop`]), on a new port; the keys stay valid.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill it first");
+        let (child, base) = serve(&self.node, self.readers);
+        self.child = Some(child);
+        self.base = base;
     }
 
     /// Sends SIGTERM and waits: the exit status of a graceful shutdown.

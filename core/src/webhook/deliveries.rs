@@ -10,6 +10,7 @@
 //! ([`enqueue_test`]); the worker asks what is [`due`] and [`record`]s each answer.
 
 use super::event::Event;
+use super::secret::Secret;
 use super::subscriptions::{self, disabled_reason, FAILING_FOR_MS};
 use super::{render, EventType, Rendered};
 use crate::store::{StoreError, StoreResult};
@@ -443,6 +444,23 @@ pub fn next_due(
              WHERE subscription_id = ?1 AND state = 'pending' AND next_attempt_at > ?2",
         )?
         .query_row(params![subscription_id, after], |r| r.get(0))?)
+}
+
+/// The secret to sign a subscription's delivery with now: `None` when the subscription is
+/// gone or turned off (its deliveries wait). Read at every attempt, so a rotation applies at
+/// once, retries included.
+pub fn signing_secret(conn: &Connection, subscription_id: &str) -> StoreResult<Option<Secret>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT secret FROM webhook_subscriptions WHERE id = ?1 AND enabled = 1")?
+        .query_row([subscription_id], |r| r.get(0))
+        .optional()?;
+    text.map(|t| {
+        Secret::parse(&t).map_err(|detail| StoreError::Corrupt {
+            what: "webhook secret",
+            detail,
+        })
+    })
+    .transpose()
 }
 
 /// What an attempt came to.

@@ -2,7 +2,7 @@
 //! replay needs.
 //!
 //! - Outbox events already fanned out (at or before the fan-out's cursor) and older than the
-//!   period are deleted. A `passLoyaltyUpdated` event may be the answer of a loyalty operation
+//!   period are deleted, but never the newest one (seqs must only grow). A `passLoyaltyUpdated` event may be the answer of a loyalty operation
 //!   id (`loyalty_operations.outbox_seq`): its payload is copied into the operation's `result`
 //!   first (found by the payload's `opId`, the operation's key), so a replay answers the same.
 //! - Deliveries done (delivered or failed) longer ago than the period are deleted with their
@@ -66,7 +66,12 @@ struct OpRef {
 }
 
 fn prune_outbox(conn: &Connection, cutoff: Timestamp, limit: u32) -> StoreResult<(u64, u64, bool)> {
-    let fanned_out = super::fanout::cursor(conn)?;
+    // The newest event is always kept: SQLite gives a new row the largest seq + 1, so an
+    // emptied outbox would hand out seqs the fan-out's cursor has already passed.
+    let newest: i64 = conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM outbox")?
+        .query_row([], |r| r.get(0))?;
+    let fanned_out = super::fanout::cursor(conn)?.min(newest - 1);
     let rows: Vec<(i64, String, String, Timestamp)> = conn
         .prepare_cached(
             "SELECT seq, topic, payload, created_at FROM outbox WHERE seq <= ?1 ORDER BY seq LIMIT ?2",

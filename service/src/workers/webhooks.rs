@@ -10,11 +10,13 @@
 //! - **Fan-out.** Read and rendered on a reader connection, written through the writer in one
 //!   short transaction per batch (≤ 64 deliveries or 256 KiB) with the cursor
 //!   (`core::webhook::fanout`).
-//! - **Sending.** Per subscription at most `concurrency` requests in flight (a semaphore) and
-//!   at most four times that claimed, so a slow or dead endpoint only ever holds its own
-//!   deliveries. Each attempt is signed when it is sent, with the subscription's secret read
-//!   then (a rotation applies at once, retries included); `webhook-id` is the event's id on
-//!   every attempt. No redirect is followed: a 3xx is a failed attempt.
+//! - **Sending.** Per subscription at most `concurrency` attempts outstanding (in flight, or
+//!   answered and not yet recorded: a semaphore) and at most four times that claimed, so a
+//!   slow or dead endpoint only ever holds its own deliveries. Each attempt is signed when it
+//!   is sent, with the subscription's secret read then (a rotation applies at once, retries
+//!   included), and only while the subscription is on (after a 410 nothing more goes out);
+//!   `webhook-id` is the event's id on every attempt. No redirect is followed: a 3xx is a
+//!   failed attempt.
 //! - **Recording.** Answers are recorded in batches (up to 64 per transaction, through the
 //!   writer), so a burst of deliveries costs a scan at most one short wait for the writer. A
 //!   delivery stays claimed until its answer is committed, so it is never sent twice at once,
@@ -37,7 +39,7 @@ use passdesk_core::Timestamp;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
-use tokio::sync::{broadcast, mpsc, watch, Notify, Semaphore};
+use tokio::sync::{broadcast, mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -225,10 +227,13 @@ impl Claims {
     }
 }
 
-/// An answer on its way to the recorder.
+/// An answer on its way to the recorder, holding its endpoint's place until it is recorded:
+/// a delivery queued behind it is sent only once this answer is committed, so after a 410
+/// (or a turn-off) nothing more goes out.
 struct Sent {
     subscription_id: String,
     answered: Answered,
+    _in_flight: OwnedSemaphorePermit,
 }
 
 /// An enabled subscription's work for one round, as read in one go.
@@ -516,7 +521,7 @@ struct Send {
 
 impl Send {
     async fn run(self, limit: Arc<Semaphore>, target: Target, due: Due) {
-        let Ok(_in_flight) = limit.acquire_owned().await else {
+        let Ok(in_flight) = limit.acquire_owned().await else {
             return;
         };
         let release = |claims: &Claims| {
@@ -526,11 +531,12 @@ impl Send {
         let id = target.subscription_id.clone();
         let secret = match self
             .db
-            .read(move |s| subscriptions::secret(s.conn(), &id))
+            .read(move |s| deliveries::signing_secret(s.conn(), &id))
             .await
         {
             Ok(Ok(Some(secret))) => secret,
-            Ok(Ok(None)) => return release(&self.claims), // deleted meanwhile
+            // Turned off (a 410 just recorded, a person) or deleted meanwhile: it waits.
+            Ok(Ok(None)) => return release(&self.claims),
             Ok(Err(e)) => {
                 tracing::error!(subscription_id = %target.subscription_id, error = %e,
                     "cannot read a webhook secret; the delivery waits");
@@ -567,6 +573,7 @@ impl Send {
                 latency_ms,
                 outcome,
             },
+            _in_flight: in_flight,
         };
         if self.answers.send(sent).await.is_err() {
             release(&self.claims);
@@ -702,6 +709,10 @@ async fn record_answers(
             })
             .await;
         let done = &batch;
+        let released: Vec<(String, String)> = done
+            .iter()
+            .map(|s| (s.subscription_id.clone(), s.answered.delivery_id.clone()))
+            .collect();
         match recorded {
             Ok(Ok(results)) => {
                 for (sent, r) in done.iter().zip(results) {
@@ -722,10 +733,9 @@ async fn record_answers(
             Err(e) => tracing::warn!(error = %e, answers = done.len(),
                 "webhook answers not recorded; those deliveries are sent again"),
         }
-        claims.release(
-            done.iter()
-                .map(|s| (s.subscription_id.as_str(), s.answered.delivery_id.as_str())),
-        );
+        // Their endpoints' places first, then the claims (which wake the pump).
+        drop(batch);
+        claims.release(released.iter().map(|(s, d)| (s.as_str(), d.as_str())));
     }
 }
 

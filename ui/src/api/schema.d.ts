@@ -1457,9 +1457,11 @@ export interface components {
             day: components["schemas"]["LocalDay"];
             /**
              * Format: int64
-             * @description Events waiting in the outbox.
+             * @description Outbox events the webhook fan-out has not reached yet.
              */
             outboxPending: number;
+            /** @description Every webhook subscription's health, read from its own row. */
+            webhooks: components["schemas"]["WebhookStatus"][];
             /** @description The readers as configured. */
             readers: components["schemas"]["Reader"][];
             /** @description The devices the service drives, connected or not. */
@@ -1603,6 +1605,27 @@ export interface components {
          * @enum {string}
          */
         WebhookEventName: "passCreated" | "passUpdated" | "passVoided" | "passTapped" | "passLoyaltyUpdated" | "passConflict";
+        /** @description A webhook subscription on `/status`. */
+        WebhookStatus: {
+            id: string;
+            /** @description The endpoint's host (and port): never its path or query, which may carry a token. */
+            host: string;
+            format: components["schemas"]["Format"];
+            enabled: boolean;
+            /**
+             * @description `gone` (the endpoint answered 410) or `failing` (3 days without a success) when the
+             *     counter turned it off; null when a person did, or it is on.
+             */
+            disabledReason?: string | null;
+            /**
+             * Format: int64
+             * @description Deliveries waiting to be sent (held while it is off).
+             */
+            backlog: number;
+            lastSuccessAt?: null | components["schemas"]["Timestamp"];
+            failingSince?: null | components["schemas"]["Timestamp"];
+            lastError?: string | null;
+        };
         WebhookSubscriptionAttributes: {
             url: string;
             /** @description Off: its deliveries wait, and are sent when it is turned on again. */
