@@ -69,3 +69,5 @@ export type WebhookDeliveryResource = S['WebhookDeliveryResource'];
 export type WebhookDeliveryDoc = S['WebhookDeliveryDoc'];
 export type WebhookDeliveryPage = S['WebhookDeliveryPage'];
 export type WebhookDeliveryDetailDoc = S['WebhookDeliveryDetailDoc'];
+/** A webhook's line on `/status`: its health, and its host only. */
+export type WebhookStatus = S['WebhookStatus'];

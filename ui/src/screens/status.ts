@@ -2,11 +2,11 @@
 // configured readers, the live connection, sound volume, sign out.
 
 import { setKey } from '../api/client';
-import type { StatusDoc } from '../api/types';
+import type { StatusDoc, WebhookStatus } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { getVolume, play, setVolume } from '../sound';
-import { backlogWords, formatName, health, healthWords, lastSuccessWords, type HealthFacts } from '../webhook-words';
+import { backlogWords, formatName, health, healthWords, lastSuccessWords } from '../webhook-words';
 import { cameraPreview } from './camera-preview';
 
 export const status: Screen = {
@@ -94,7 +94,7 @@ export const status: Screen = {
               )
             : h('p.sub', 'No reader or camera attached to this counter: scans come from the scan box and the API.'),
         );
-        clear(hooks, webhookLines((s as { webhooks?: WebhookLine[] }).webhooks ?? []));
+        clear(hooks, webhookLines(s.webhooks));
         clear(
           readers,
           h(
@@ -121,14 +121,9 @@ export const status: Screen = {
   },
 };
 
-/** A webhook's line on `/status` (its host only: a receiver's path may carry its own token).
- * INTERIM: read by hand until schema.d.ts is generated with `StatusAttributes.webhooks`
- * (`S['WebhookStatus']`). */
-type WebhookLine = HealthFacts & { id: string; host: string; format: string };
-
 /** A line per webhook: its health in words (in the colour of its edge), what waits, the last
  * success. */
-function webhookLines(lines: WebhookLine[]): HTMLElement {
+function webhookLines(lines: WebhookStatus[]): HTMLElement {
   if (!lines.length) return h('p.sub', 'No webhooks: nothing is sent out.');
   return h(
     'ul.wh-lines',
