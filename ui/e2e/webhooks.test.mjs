@@ -213,8 +213,8 @@ describe('the Webhooks page', () => {
     await page.waitForSelector(`${card(id)}[data-health="ok"]`);
     await page.click(`${row} [data-action="attempts"]`);
     await page.waitForFunction((sel) => {
-      const t = document.querySelector(sel)?.nextElementSibling?.textContent ?? '';
-      return /HTTP 500 in \d+ ms/.test(t) && /HTTP 200 in \d+ ms/.test(t);
+      const tries = [...(document.querySelector(sel)?.nextElementSibling?.querySelectorAll('li') ?? [])].map((li) => li.textContent);
+      return tries.length === 2 && /· HTTP 500\b.* in \d+ ms$/.test(tries[0]) && /· HTTP 200 in \d+ ms$/.test(tries[1]);
     }, row);
     await shoot(page, 'webhooks-log');
 

@@ -127,10 +127,12 @@ export interface DeliveryFacts {
   lastError?: string | null;
 }
 
-/** What the last answer was: "HTTP 500", "HTTP 500: Internal Server Error", "connection refused". */
+/** What the last answer was: "HTTP 500", "HTTP 500: Internal Server Error", "connection refused"
+ * (an error that says its status already, "HTTP 500 Internal Server Error", is not told twice). */
 export function answerWords(status: number | null | undefined, error: string | null | undefined): string {
-  if (status != null) return error ? `HTTP ${status}: ${error}` : `HTTP ${status}`;
-  return error ?? '';
+  if (status == null) return error ?? '';
+  if (!error) return `HTTP ${status}`;
+  return error.startsWith(`HTTP ${status}`) ? error : `HTTP ${status}: ${error}`;
 }
 
 function attemptsWord(n: number): string {
@@ -168,8 +170,9 @@ export function testWords(d: DeliveryFacts, now = new Date()): string {
 
 /** One attempt: "HTTP 500 in 12 ms", "no answer in 10000 ms: timed out". */
 export function attemptWords(a: { status?: number | null; latencyMs: number; error?: string | null }): string {
-  const what = a.status != null ? `HTTP ${a.status}` : 'No answer';
-  return `${what} in ${a.latencyMs} ms${a.error ? ': ' + a.error : ''}`;
+  if (a.status == null) return `No answer in ${a.latencyMs} ms${a.error ? ': ' + a.error : ''}`;
+  const told = a.error?.startsWith(`HTTP ${a.status}`);
+  return `${told ? a.error : `HTTP ${a.status}`} in ${a.latencyMs} ms${a.error && !told ? ': ' + a.error : ''}`;
 }
 
 // ---- the form's checks ---------------------------------------------------------------------

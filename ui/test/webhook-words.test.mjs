@@ -92,6 +92,12 @@ test('a test’s outcome in words', () => {
 test('attempts in words', () => {
   assert.equal(w.attemptWords({ status: 200, latencyMs: 12 }), 'HTTP 200 in 12 ms');
   assert.equal(w.attemptWords({ status: null, latencyMs: 10000, error: 'timed out' }), 'No answer in 10000 ms: timed out');
+  assert.equal(w.attemptWords({ status: 503, latencyMs: 4, error: 'busy' }), 'HTTP 503 in 4 ms: busy');
+  // The worker's words say the status already: not told twice.
+  assert.equal(w.attemptWords({ status: 500, latencyMs: 3, error: 'HTTP 500 Internal Server Error' }), 'HTTP 500 Internal Server Error in 3 ms');
+  assert.equal(w.answerWords(500, 'HTTP 500 Internal Server Error'), 'HTTP 500 Internal Server Error');
+  assert.equal(w.answerWords(500, 'Internal Server Error'), 'HTTP 500: Internal Server Error');
+  assert.equal(w.answerWords(null, 'connection refused'), 'connection refused');
 });
 
 test('the URL check mirrors the service: http(s), a host, no credentials, 2048 bytes', () => {
