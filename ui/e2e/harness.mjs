@@ -185,3 +185,32 @@ export async function shoot(page, name) {
   }
   await page.setViewportSize(size);
 }
+
+/** The enabled buttons, links and fields whose visible part a toast's box meets, as the page is
+ * now (each clipped by the scrolling boxes around it and the window), and how many toasts show:
+ * a toast must never cover something to press. */
+export function coveredByToasts(page) {
+  return page.evaluate(() => {
+    const visible = (el) => {
+      const r = el.getBoundingClientRect();
+      let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        const cs = getComputedStyle(p);
+        if (!/(auto|scroll|hidden)/.test(cs.overflowX + cs.overflowY)) continue;
+        const q = p.getBoundingClientRect();
+        box = { l: Math.max(box.l, q.left), t: Math.max(box.t, q.top), r: Math.min(box.r, q.right), b: Math.min(box.b, q.bottom) };
+      }
+      box = { l: Math.max(box.l, 0), t: Math.max(box.t, 0), r: Math.min(box.r, innerWidth), b: Math.min(box.b, innerHeight) };
+      return box.r > box.l && box.b > box.t ? box : null;
+    };
+    const meet = (a, b) => a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b;
+    const toasts = [...document.querySelectorAll('.toast')].map(visible).filter(Boolean);
+    const covered = [];
+    for (const el of document.querySelectorAll('button, a[href], input, select')) {
+      if (el.disabled) continue;
+      const box = visible(el);
+      if (box && toasts.some((t) => meet(t, box))) covered.push(el.textContent.trim() || el.getAttribute('aria-label') || el.id);
+    }
+    return { toasts: toasts.length, covered };
+  });
+}

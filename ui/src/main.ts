@@ -35,8 +35,9 @@ import { gate } from './screens/gate';
 import { cashier } from './screens/cashier';
 import { manager } from './screens/manager';
 import { status } from './screens/status';
+import { webhooks } from './screens/webhooks';
 
-const SCREENS: Record<string, Screen> = { gate, cashier, manager, status };
+const SCREENS: Record<string, Screen> = { gate, cashier, manager, webhooks, status };
 const READER_KEY = 'passdesk.reader';
 
 interface Route {
@@ -279,8 +280,13 @@ document.addEventListener(
       return;
     }
     if (isTypingField(active)) return;
-    // Space still presses a focused button or link (keyboard users); a code rarely has one.
-    if (e.key === ' ' && (active instanceof HTMLButtonElement || active instanceof HTMLAnchorElement)) return;
+    // Space still presses a focused button or link and ticks a focused box (keyboard users); a
+    // code rarely has one.
+    const pressable =
+      active instanceof HTMLButtonElement ||
+      active instanceof HTMLAnchorElement ||
+      (active instanceof HTMLInputElement && (active.type === 'checkbox' || active.type === 'radio'));
+    if (e.key === ' ' && pressable) return;
     if (e.key.length === 1) {
       e.preventDefault();
       scanInput.focus({ preventScroll: true });

@@ -25,6 +25,8 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** Where in the request body the error is (a JSON pointer), when the service said. */
+    public pointer: string | null = null,
   ) {
     super(message);
   }
@@ -96,7 +98,7 @@ export async function api<T>(method: string, path: string, opts: CallOptions = {
   if (!res.ok) {
     const err = (json as ErrorDoc | null)?.errors?.[0];
     if (res.status === 401) onUnauthorized(key);
-    throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.detail ?? res.statusText);
+    throw new ApiError(res.status, err?.code ?? 'http_' + res.status, err?.detail ?? res.statusText, err?.source?.pointer ?? null);
   }
   return json as T;
 }

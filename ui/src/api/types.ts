@@ -52,3 +52,22 @@ export type MeDoc = S['MeDoc'];
 /** `GET /api/v1/scans/today`: a reader's (or the counter's) day: totals, latest scans, bounds. */
 export type ScanDay = S['ScanDay'];
 export type LocalDay = S['LocalDay'];
+
+// ---- Webhooks -----------------------------------------------------------------------------
+/** `/api/v1/webhook-subscriptions`: where the counter sends its events; `secretKey` only in the
+ * answers of create and rotate-secret. */
+export type WebhookSubscriptionAttributes = S['WebhookSubscriptionAttributes'];
+export type WebhookSubscriptionResource = S['WebhookSubscriptionResource'];
+export type WebhookSubscriptionDoc = S['WebhookSubscriptionDoc'];
+export type WebhookSubscriptionPage = S['WebhookSubscriptionPage'];
+export type WebhookSubscriptionFields = S['WebhookSubscriptionFields'];
+export type WebhookSubscriptionPatch = S['WebhookSubscriptionPatch'];
+export type WebhookEventName = S['WebhookEventName'];
+export type WebhookFormat = S['Format'];
+/** `/api/v1/webhook-deliveries`: the delivery log; one with its attempts in `included`. */
+export type WebhookDeliveryResource = S['WebhookDeliveryResource'];
+export type WebhookDeliveryDoc = S['WebhookDeliveryDoc'];
+export type WebhookDeliveryPage = S['WebhookDeliveryPage'];
+export type WebhookDeliveryDetailDoc = S['WebhookDeliveryDetailDoc'];
+/** A webhook's line on `/status`: its health, and its host only. */
+export type WebhookStatus = S['WebhookStatus'];

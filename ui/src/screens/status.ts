@@ -2,10 +2,11 @@
 // configured readers, the live connection, sound volume, sign out.
 
 import { setKey } from '../api/client';
-import type { StatusDoc } from '../api/types';
+import type { StatusDoc, WebhookStatus } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { getVolume, play, setVolume } from '../sound';
+import { backlogWords, formatName, health, healthWords, lastSuccessWords } from '../webhook-words';
 import { cameraPreview } from './camera-preview';
 
 export const status: Screen = {
@@ -15,6 +16,7 @@ export const status: Screen = {
     const facts = h('dl.facts', { 'data-testid': 'status-facts' });
     const readers = h('div');
     const devices = h('div', { 'data-testid': 'status-devices' });
+    const hooks = h('div', { 'data-testid': 'status-webhooks' });
     const camera = cameraPreview();
     const volume = h('input#volume', {
       type: 'range',
@@ -28,7 +30,7 @@ export const status: Screen = {
     root.append(
       h(
         'div.status',
-        h('section', h('h2', 'This counter'), facts),
+        h('section', h('h2', 'This counter'), facts, h('h2.spaced', 'Webhooks'), hooks),
         h('section', h('h2', 'Devices'), devices, camera.el, h('h2.spaced', 'Readers'), readers),
         h(
           'section',
@@ -92,6 +94,7 @@ export const status: Screen = {
               )
             : h('p.sub', 'No reader or camera attached to this counter: scans come from the scan box and the API.'),
         );
+        clear(hooks, webhookLines(s.webhooks));
         clear(
           readers,
           h(
@@ -117,3 +120,21 @@ export const status: Screen = {
     };
   },
 };
+
+/** A line per webhook: its health in words (in the colour of its edge), what waits, the last
+ * success. */
+function webhookLines(lines: WebhookStatus[]): HTMLElement {
+  if (!lines.length) return h('p.sub', 'No webhooks: nothing is sent out.');
+  return h(
+    'ul.wh-lines',
+    ...lines.map((w) =>
+      h(
+        'li',
+        { class: `wh-line health-${health(w)}`, 'data-sub': w.id },
+        h('b', healthWords(w)),
+        h('span.wh-url', `${w.host} · ${formatName(w.format)}`),
+        h('span.small', `${backlogWords(w)} · ${lastSuccessWords(w.lastSuccessAt)}`),
+      ),
+    ),
+  );
+}
