@@ -4,12 +4,18 @@
 //!
 //! One more connection, `aside`, writes bookkeeping that need not survive a power cut (an API
 //! key's last use), only while the writer is idle: see [`Db::write_aside_when_idle`].
+//!
+//! Background bookkeeping that a crash must not lose (the webhook worker's fan-out, answers
+//! and retention) writes through the writer too, but gives way: [`Db::write_background`]
+//! waits while a [`Db::write`] is waiting, and commits without an fsync of its own, so a scan
+//! waits at most for one short background transaction already running, never for a queue of
+//! them or for their syncs.
 
 use passdesk_core::{OpenMode, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub struct Db {
@@ -22,6 +28,9 @@ pub struct Db {
     /// Dropping it stops the checkpointer at once (it waits on the other end).
     stop_checkpointer: Mutex<Option<Sender<()>>>,
     checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// [`Db::write`] callers waiting for the writer: background writes wait until none is.
+    foreground: Mutex<usize>,
+    foreground_gone: Condvar,
 }
 
 /// Why work on the database did not run.
@@ -68,6 +77,8 @@ impl Db {
             next_reader: AtomicUsize::new(0),
             stop_checkpointer: Mutex::new(Some(stop)),
             checkpointer: Mutex::new(Some(handle)),
+            foreground: Mutex::new(0),
+            foreground_gone: Condvar::new(),
         }))
     }
 
@@ -78,9 +89,56 @@ impl Db {
         F: FnOnce(&mut Store) -> T + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || match lock(&db.writer).as_mut() {
-            Some(store) => Ok(f(store)),
-            None => Err(DbError::Closed),
+        tokio::task::spawn_blocking(move || {
+            *lock(&db.foreground) += 1;
+            let mut writer = lock(&db.writer);
+            let mut waiting = lock(&db.foreground);
+            *waiting -= 1;
+            if *waiting == 0 {
+                db.foreground_gone.notify_all();
+            }
+            drop(waiting);
+            match writer.as_mut() {
+                Some(store) => Ok(f(store)),
+                None => Err(DbError::Closed),
+            }
+        })
+        .await?
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool once no [`Db::write`] is
+    /// waiting for it (one that comes while `f` runs waits for `f` alone). For background
+    /// work in short transactions: under a steady stream of foreground writes it waits for a
+    /// gap, as it should. Its commits do not sync the WAL (`synchronous = NORMAL` while `f`
+    /// runs): they survive a crash or `kill -9`, and are on disk with the next commit of
+    /// [`Db::write`] or the next checkpoint (every 2 s); a power cut before that may lose
+    /// them, so only work that is safe to do again belongs here.
+    pub async fn write_background<T, F>(self: &Arc<Self>, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || loop {
+            let mut waiting = lock(&db.foreground);
+            while *waiting > 0 {
+                waiting = db
+                    .foreground_gone
+                    .wait(waiting)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            drop(waiting);
+            let mut writer = lock(&db.writer);
+            // A foreground writer that came between the look and the lock goes first.
+            if *lock(&db.foreground) > 0 {
+                drop(writer);
+                continue;
+            }
+            let Some(store) = writer.as_mut() else {
+                return Err(DbError::Closed);
+            };
+            let unsynced = Unsynced::new(store);
+            return Ok(f(unsynced.0));
         })
         .await?
     }
@@ -149,6 +207,27 @@ impl Db {
             return Ok(());
         };
         writer.checkpoint_truncate()
+    }
+}
+
+/// The writer without an fsync at commit while it lives (`synchronous = NORMAL`), `FULL` again
+/// when dropped, whatever became of the work (an error, a panic unwinding).
+struct Unsynced<'a>(&'a mut Store);
+
+impl<'a> Unsynced<'a> {
+    fn new(store: &'a mut Store) -> Self {
+        if let Err(e) = store.conn().execute_batch("PRAGMA synchronous = NORMAL;") {
+            tracing::warn!(error = %e, "a background write syncs as every write does");
+        }
+        Self(store)
+    }
+}
+
+impl Drop for Unsynced<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.conn().execute_batch("PRAGMA synchronous = FULL;") {
+            tracing::error!(error = %e, "the writer cannot go back to synchronous = FULL");
+        }
     }
 }
 
