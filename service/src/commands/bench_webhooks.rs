@@ -187,10 +187,10 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for t in &throughput {
         println!(
             "{:<14} {:>9} {:>7} {:>11} {:>9.2} {:>10.0} {:>13.0}",
-            t["subscriptions"],
-            t["maxPerSecond"],
-            t["events"],
-            t["deliveries"],
+            t["subscriptions"].as_u64().unwrap_or(0),
+            t["maxPerSecond"].as_u64().unwrap_or(0),
+            t["events"].as_u64().unwrap_or(0),
+            t["deliveries"].as_u64().unwrap_or(0),
             t["seconds"].as_f64().unwrap_or(0.0),
             t["eventsPerSecond"].as_f64().unwrap_or(0.0),
             t["deliveriesPerSecond"].as_f64().unwrap_or(0.0)

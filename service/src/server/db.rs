@@ -28,7 +28,8 @@ pub struct Db {
     /// Dropping it stops the checkpointer at once (it waits on the other end).
     stop_checkpointer: Mutex<Option<Sender<()>>>,
     checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// [`Db::write`] callers waiting for the writer: background writes wait until none is.
+    /// [`Db::write`] callers waiting for the writer or holding it: background writes wait
+    /// until none is (for a while).
     foreground: Mutex<usize>,
     foreground_gone: Condvar,
 }
@@ -90,15 +91,8 @@ impl Db {
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            *lock(&db.foreground) += 1;
-            let mut writer = lock(&db.writer);
-            let mut waiting = lock(&db.foreground);
-            *waiting -= 1;
-            if *waiting == 0 {
-                db.foreground_gone.notify_all();
-            }
-            drop(waiting);
-            match writer.as_mut() {
+            let _foreground = Foreground::enter(&db);
+            match lock(&db.writer).as_mut() {
                 Some(store) => Ok(f(store)),
                 None => Err(DbError::Closed),
             }
@@ -106,10 +100,10 @@ impl Db {
         .await?
     }
 
-    /// Runs `f` with the writer connection on the blocking pool once no [`Db::write`] is
-    /// waiting for it (one that comes while `f` runs waits for `f` alone). For background
-    /// work in short transactions: under a steady stream of foreground writes it waits for a
-    /// gap, as it should. Its commits do not sync the WAL (`synchronous = NORMAL` while `f`
+    /// Runs `f` with the writer connection on the blocking pool once no [`Db::write`] holds
+    /// it or waits for it (one that comes while `f` runs waits for `f` alone). For background
+    /// work in short transactions: it waits for a gap in the foreground writes, up to
+    /// [`BACKGROUND_PATIENCE`], then takes its turn. Its commits do not sync the WAL (`synchronous = NORMAL` while `f`
     /// runs): they survive a crash or `kill -9`, and are on disk with the next commit of
     /// [`Db::write`] or the next checkpoint (every 2 s); a power cut before that may lose
     /// them, so only work that is safe to do again belongs here.
@@ -119,26 +113,36 @@ impl Db {
         F: FnOnce(&mut Store) -> T + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || loop {
-            let mut waiting = lock(&db.foreground);
-            while *waiting > 0 {
-                waiting = db
-                    .foreground_gone
-                    .wait(waiting)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-            drop(waiting);
-            let mut writer = lock(&db.writer);
-            // A foreground writer that came between the look and the lock goes first.
-            if *lock(&db.foreground) > 0 {
-                drop(writer);
-                continue;
-            }
+        tokio::task::spawn_blocking(move || {
+            let patience = std::time::Instant::now() + BACKGROUND_PATIENCE;
+            let mut writer = loop {
+                let mut busy = lock(&db.foreground);
+                while *busy > 0 {
+                    let left = patience.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    busy = db
+                        .foreground_gone
+                        .wait_timeout(busy, left)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0;
+                }
+                drop(busy);
+                let writer = lock(&db.writer);
+                // A foreground writer that came between the look and the lock goes first,
+                // while patience lasts.
+                if *lock(&db.foreground) > 0 && std::time::Instant::now() < patience {
+                    drop(writer);
+                    continue;
+                }
+                break writer;
+            };
             let Some(store) = writer.as_mut() else {
                 return Err(DbError::Closed);
             };
             let unsynced = Unsynced::new(store);
-            return Ok(f(unsynced.0));
+            Ok(f(unsynced.0))
         })
         .await?
     }
@@ -207,6 +211,30 @@ impl Db {
             return Ok(());
         };
         writer.checkpoint_truncate()
+    }
+}
+
+/// How long a background write gives way to foreground ones before it takes its turn anyway
+/// (a steady stream of scans must not starve the webhook worker for good).
+const BACKGROUND_PATIENCE: Duration = Duration::from_millis(200);
+
+/// A [`Db::write`] waiting for the writer or holding it: background writes wait until none is.
+struct Foreground<'a>(&'a Db);
+
+impl<'a> Foreground<'a> {
+    fn enter(db: &'a Db) -> Self {
+        *lock(&db.foreground) += 1;
+        Self(db)
+    }
+}
+
+impl Drop for Foreground<'_> {
+    fn drop(&mut self) {
+        let mut busy = lock(&self.0.foreground);
+        *busy -= 1;
+        if *busy == 0 {
+            self.0.foreground_gone.notify_all();
+        }
     }
 }
 

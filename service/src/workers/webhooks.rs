@@ -3,8 +3,8 @@
 //! send tasks and the recorder of their answers.
 //!
 //! - **Waking.** The pump runs when told (`wake`: a decision was committed, the API queued a
-//!   test or a retry), gathering for 50 ms first so that a busy gate's scans are fanned out
-//!   together; when answers are recorded (their endpoints have room); and by itself every
+//!   test or a retry), gathering for 200 ms first so that a busy gate's scans are fanned out
+//!   together (a few short transactions a second, not one behind every scan); when answers are recorded (their endpoints have room); and by itself every
 //!   second and when the next delivery falls due, for what no one told it of (the CLI writes
 //!   deliveries from another process; loyalty and issuance write outbox rows without a word).
 //!   The scan's transaction is never touched: the decision stream is told after its commit.
@@ -12,14 +12,15 @@
 //!   short transactions (≤ 16 deliveries or 64 KiB) with the cursor (`core::webhook::fanout`).
 //!   A batch that makes no delivery (no subscription wants its events) only moves the cursor,
 //!   at the next look.
-//! - **Sending.** Per subscription at most `concurrency` attempts outstanding (in flight, or
-//!   answered and not yet recorded: a semaphore) and at most four times that claimed, so a
+//! - **Sending.** Per subscription at most `concurrency` requests in flight (a semaphore; a
+//!   410 holds its place until it is recorded) and at most four times that claimed, so a
 //!   slow or dead endpoint only ever holds its own deliveries; `max_per_second` requests in
 //!   all. Each attempt is signed when it is sent, with the subscription's secret read then (a
 //!   rotation applies at once, retries included), and only while the subscription is on
 //!   (after a 410 nothing more goes out); `webhook-id` is the event's id on every attempt. No
 //!   redirect is followed: a 3xx is a failed attempt.
-//! - **Recording.** Answers are recorded 16 to a transaction. A delivery stays claimed until
+//! - **Recording.** Answers are gathered for up to 100 ms and recorded 16 to a transaction,
+//!   so paced or scattered answers cost the writer few transactions. A delivery stays claimed until
 //!   its answer is committed, so it is never sent twice at once, and never again once a 2xx
 //!   is recorded.
 //! - **Writes** go through the writer with [`Db::write_background`]: after any scan waiting
@@ -101,8 +102,10 @@ const RETENTION_AGAIN: Duration = Duration::from_secs(60);
 const DRAIN_LIMIT: usize = 64 * 1024;
 /// How long a stop waits for answers already received to be recorded.
 const RECORD_ON_STOP: Duration = Duration::from_secs(5);
+/// How long the recorder gathers answers before it writes them.
+const RECORD_GATHER: Duration = Duration::from_millis(100);
 /// How long the pump gathers events after it is told of one.
-const GATHER: Duration = Duration::from_millis(50);
+const GATHER: Duration = Duration::from_millis(200);
 /// How long a stop waits for the pump to finish the step it is in.
 const PUMP_ON_STOP: Duration = Duration::from_secs(10);
 
@@ -191,12 +194,13 @@ async fn run(
     if let Some(mut decisions) = decisions {
         let wake = wake.clone();
         tokio::spawn(async move {
-            // Any decision (or a lag: several) means new outbox rows.
-            while !matches!(
-                decisions.recv().await,
-                Err(broadcast::error::RecvError::Closed)
-            ) {
-                wake.notify_one();
+            // A decision (or a lag: several) means new outbox rows; a device's news does not.
+            loop {
+                match decisions.recv().await {
+                    Ok(e) if e.name != "decision" => {}
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
             }
         });
     }
@@ -296,13 +300,13 @@ impl Claims {
     }
 }
 
-/// An answer on its way to the recorder, holding its endpoint's place until it is recorded:
-/// a delivery queued behind it is sent only once this answer is committed, so after a 410
-/// (or a turn-off) nothing more goes out.
+/// An answer on its way to the recorder. A 410 holds its endpoint's place until it is
+/// recorded: a delivery queued behind it is sent only once the subscription is off, so
+/// nothing more goes out; any other answer frees the place at once.
 struct Sent {
     subscription_id: String,
     answered: Answered,
-    _in_flight: OwnedSemaphorePermit,
+    _in_flight: Option<OwnedSemaphorePermit>,
 }
 
 /// An enabled subscription's work for one round, as read in one go.
@@ -311,6 +315,17 @@ struct Work {
     due: Vec<Due>,
     /// When its next delivery not yet due falls due.
     next_due: Option<Timestamp>,
+}
+
+/// Where a round left the fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FanOut {
+    /// At the outbox's end.
+    CaughtUp,
+    /// Batches left: the next round comes at once.
+    Behind,
+    /// Left for the next look (a batch without deliveries, or an error).
+    Later,
 }
 
 /// Why the pump runs a round.
@@ -342,7 +357,7 @@ struct Pump {
 impl Pump {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut next = Instant::now();
-        let mut behind = false;
+        let mut fanned = FanOut::Later;
         loop {
             let woke = tokio::select! {
                 biased;
@@ -363,13 +378,18 @@ impl Pump {
             }
             while self.sends.try_join_next().is_some() {}
             // Answers only make room; a fan-out left behind goes on whatever woke the pump.
+            let behind = fanned == FanOut::Behind;
             if woke != Woke::Room || behind {
-                behind = self.fan_out(woke == Woke::Look || behind).await;
+                fanned = self.fan_out(woke == Woke::Look || behind).await;
             }
             let next_due = self.dispatch().await;
-            self.retain().await;
+            // Retention once the fan-out has caught up (at start: after the outbox written
+            // while the counter was off is fanned out).
+            if fanned == FanOut::CaughtUp {
+                self.retain().await;
+            }
             let now = Instant::now();
-            next = if behind {
+            next = if fanned == FanOut::Behind {
                 now
             } else {
                 next_due.map_or(now + self.settings.look_every, |due| {
@@ -385,14 +405,14 @@ impl Pump {
         *self.stopping.borrow()
     }
 
-    /// Fans out up to a few batches; `true` when the outbox has more. A batch that makes no
-    /// delivery (no subscription wants its events) only moves the cursor: that write waits for
-    /// a look (`looked`, about once a second) or a full batch, so a counter with no
-    /// subscriptions does not add a commit to every scan.
-    async fn fan_out(&self, looked: bool) -> bool {
+    /// Fans out up to a few batches. A batch that makes no delivery (no subscription wants
+    /// its events) only moves the cursor: that write waits for a look (`looked`, about once a
+    /// second) or a full batch, so a counter with no subscriptions does not add a commit to
+    /// every scan.
+    async fn fan_out(&self, looked: bool) -> FanOut {
         for _ in 0..FANOUT_BATCHES_PER_ROUND {
             if self.stopping() {
-                return false;
+                return FanOut::Later;
             }
             let prepared = self
                 .db
@@ -400,18 +420,18 @@ impl Pump {
                 .await;
             let batch = match prepared {
                 Ok(Ok(Some(batch))) => batch,
-                Ok(Ok(None)) => return false,
+                Ok(Ok(None)) => return FanOut::CaughtUp,
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "webhook fan-out: cannot read the outbox; will retry");
-                    return false;
+                    return FanOut::Later;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "webhook fan-out did not run");
-                    return false;
+                    return FanOut::Later;
                 }
             };
             if batch.deliveries.is_empty() && !looked && batch.events < fanout::MAX_EVENTS {
-                return false;
+                return FanOut::Later;
             }
             let (events, up_to) = (batch.events, batch.up_to_seq);
             let committed = self
@@ -427,15 +447,15 @@ impl Pump {
                 Ok(Ok(Committed::Stale)) => {}
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "webhook fan-out: cannot write deliveries; will retry");
-                    return false;
+                    return FanOut::Later;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "webhook fan-out did not run");
-                    return false;
+                    return FanOut::Later;
                 }
             }
         }
-        true
+        FanOut::Behind
     }
 
     /// Hands every due delivery of every enabled subscription to a sender, within its
@@ -682,7 +702,16 @@ impl Send {
                 latency_ms,
                 outcome,
             },
-            _in_flight: in_flight,
+            _in_flight: None,
+        };
+        let sent = if sent.answered.outcome == Outcome::Gone {
+            Sent {
+                _in_flight: Some(in_flight),
+                ..sent
+            }
+        } else {
+            drop(in_flight);
+            sent
         };
         if self.answers.send(sent).await.is_err() {
             release(&self.claims);
@@ -797,11 +826,14 @@ async fn record_answers(
     claims: Arc<Claims>,
 ) {
     while let Some(first) = answers.recv().await {
+        // Answers come one by one (paced, or from endpoints of different speeds): gathered
+        // for a moment, they cost the writer one short transaction, not one each.
         let mut batch = vec![first];
+        let until = Instant::now() + RECORD_GATHER;
         while batch.len() < RECORD_BATCH {
-            match answers.try_recv() {
-                Ok(sent) => batch.push(sent),
-                Err(_) => break,
+            match tokio::time::timeout_at(until, answers.recv()).await {
+                Ok(Some(sent)) => batch.push(sent),
+                Ok(None) | Err(_) => break,
             }
         }
         let settings = settings.clone();
