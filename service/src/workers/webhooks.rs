@@ -358,7 +358,9 @@ impl Pump {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut next = Instant::now();
         let mut fanned = FanOut::Later;
-        loop {
+        // `stopping()` is asked at the top of every round: a stop seen by a wait inside the
+        // round (the gather) marks the change as read, so `changed()` would not fire again.
+        while !self.stopping() {
             let woke = tokio::select! {
                 biased;
                 changed = stop.changed() => if changed.is_err() || *stop.borrow() { break } else { continue },
