@@ -67,6 +67,9 @@ pub struct WebhooksConfig {
     /// Days the outbox keeps events already fanned out, and the delivery log keeps finished
     /// deliveries (0 to 3650; 0: pruned at the next run, hourly and at start).
     pub retention_days: RetentionDays,
+    /// Requests per second at most, every endpoint together (1 to 100000): a backlog after an
+    /// outage is worked off at this pace, leaving the two cores of a counter to its scans.
+    pub max_per_second: MaxPerSecond,
 }
 
 impl Default for WebhooksConfig {
@@ -76,7 +79,35 @@ impl Default for WebhooksConfig {
             timeout_secs: TimeoutSecs(10),
             retry_schedule: RetrySchedule(passdesk_core::webhook::deliveries::Schedule::standard()),
             retention_days: RetentionDays(30),
+            max_per_second: MaxPerSecond(NonZeroU32::new(500).expect("non-zero")),
         }
+    }
+}
+
+/// Webhook requests per second: 1 to 100000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct MaxPerSecond(NonZeroU32);
+
+impl MaxPerSecond {
+    pub fn get(self) -> NonZeroU32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for MaxPerSecond {
+    type Error = String;
+    fn try_from(n: i64) -> Result<Self, String> {
+        match u32::try_from(n).ok().filter(|n| (1..=100_000).contains(n)) {
+            Some(n) => Ok(Self(NonZeroU32::new(n).expect("checked"))),
+            None => Err(format!("{n} requests per second: give 1 to 100000")),
+        }
+    }
+}
+
+impl From<MaxPerSecond> for i64 {
+    fn from(m: MaxPerSecond) -> i64 {
+        i64::from(m.0.get())
     }
 }
 
@@ -691,6 +722,7 @@ mod tests {
             ("concurrency = 65", "give 1 to 64"),
             ("timeout_secs = 0", "give 1 to 300 seconds"),
             ("retention_days = -1", "give 0 to 3650"),
+            ("max_per_second = 0", "give 1 to 100000"),
             (
                 "retry_schedule = [\"1s\", \"soon\"]",
                 "wait 2 (\"soon\") is not a duration",

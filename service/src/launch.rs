@@ -310,9 +310,7 @@ impl Running {
         //     not sent stays pending for the next start. A stuck endpoint holds nothing: its
         //     request is abandoned, not awaited.
         if let Some(worker) = self.webhooks.take() {
-            steps.run("stop the webhook worker", || {
-                runtime.block_on(worker.stop())
-            });
+            steps.run("stop the webhook worker", || worker.stop());
         }
 
         // 3. The event streams end after the last decision.

@@ -41,6 +41,9 @@ pub enum Cmd {
     Qr(super::bench_qr::Args),
     /// NFC taps (Apple VAS, Google Smart Tap) through pcscd and a vpcd virtual reader.
     Nfc(super::bench_nfc::Args),
+    /// Webhook deliveries per second to a loopback receiver, and the scan path's p99 while
+    /// they run.
+    Webhooks(super::bench_webhooks::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +81,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Loyalty(args) => return super::bench_loyalty::run(ctx, args),
         Cmd::Qr(args) => return super::bench_qr::run(ctx, args),
         Cmd::Nfc(args) => return super::bench_nfc::run(ctx, args),
+        Cmd::Webhooks(args) => return super::bench_webhooks::run(ctx, args),
     };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;

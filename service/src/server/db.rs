@@ -4,12 +4,18 @@
 //!
 //! One more connection, `aside`, writes bookkeeping that need not survive a power cut (an API
 //! key's last use), only while the writer is idle: see [`Db::write_aside_when_idle`].
+//!
+//! Background bookkeeping that a crash must not lose (the webhook worker's fan-out, answers
+//! and retention) writes through the writer too, but gives way: [`Db::write_background`]
+//! waits while a [`Db::write`] is waiting, and commits without an fsync of its own, so a scan
+//! waits at most for one short background transaction already running, never for a queue of
+//! them or for their syncs.
 
 use passdesk_core::{OpenMode, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub struct Db {
@@ -22,6 +28,10 @@ pub struct Db {
     /// Dropping it stops the checkpointer at once (it waits on the other end).
     stop_checkpointer: Mutex<Option<Sender<()>>>,
     checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// [`Db::write`] callers waiting for the writer or holding it: background writes wait
+    /// until none is (for a while).
+    foreground: Mutex<usize>,
+    foreground_gone: Condvar,
 }
 
 /// Why work on the database did not run.
@@ -68,6 +78,8 @@ impl Db {
             next_reader: AtomicUsize::new(0),
             stop_checkpointer: Mutex::new(Some(stop)),
             checkpointer: Mutex::new(Some(handle)),
+            foreground: Mutex::new(0),
+            foreground_gone: Condvar::new(),
         }))
     }
 
@@ -78,9 +90,59 @@ impl Db {
         F: FnOnce(&mut Store) -> T + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || match lock(&db.writer).as_mut() {
-            Some(store) => Ok(f(store)),
-            None => Err(DbError::Closed),
+        tokio::task::spawn_blocking(move || {
+            let _foreground = Foreground::enter(&db);
+            match lock(&db.writer).as_mut() {
+                Some(store) => Ok(f(store)),
+                None => Err(DbError::Closed),
+            }
+        })
+        .await?
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool once no [`Db::write`] holds
+    /// it or waits for it (one that comes while `f` runs waits for `f` alone). For background
+    /// work in short transactions: it waits for a gap in the foreground writes, up to
+    /// [`BACKGROUND_PATIENCE`], then takes its turn. Its commits do not sync the WAL (`synchronous = NORMAL` while `f`
+    /// runs): they survive a crash or `kill -9`, and are on disk with the next commit of
+    /// [`Db::write`] or the next checkpoint (every 2 s); a power cut before that may lose
+    /// them, so only work that is safe to do again belongs here.
+    pub async fn write_background<T, F>(self: &Arc<Self>, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let patience = std::time::Instant::now() + BACKGROUND_PATIENCE;
+            let mut writer = loop {
+                let mut busy = lock(&db.foreground);
+                while *busy > 0 {
+                    let left = patience.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    busy = db
+                        .foreground_gone
+                        .wait_timeout(busy, left)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0;
+                }
+                drop(busy);
+                let writer = lock(&db.writer);
+                // A foreground writer that came between the look and the lock goes first,
+                // while patience lasts.
+                if *lock(&db.foreground) > 0 && std::time::Instant::now() < patience {
+                    drop(writer);
+                    continue;
+                }
+                break writer;
+            };
+            let Some(store) = writer.as_mut() else {
+                return Err(DbError::Closed);
+            };
+            let unsynced = Unsynced::new(store);
+            Ok(f(unsynced.0))
         })
         .await?
     }
@@ -149,6 +211,51 @@ impl Db {
             return Ok(());
         };
         writer.checkpoint_truncate()
+    }
+}
+
+/// How long a background write gives way to foreground ones before it takes its turn anyway
+/// (a steady stream of scans must not starve the webhook worker for good).
+const BACKGROUND_PATIENCE: Duration = Duration::from_millis(200);
+
+/// A [`Db::write`] waiting for the writer or holding it: background writes wait until none is.
+struct Foreground<'a>(&'a Db);
+
+impl<'a> Foreground<'a> {
+    fn enter(db: &'a Db) -> Self {
+        *lock(&db.foreground) += 1;
+        Self(db)
+    }
+}
+
+impl Drop for Foreground<'_> {
+    fn drop(&mut self) {
+        let mut busy = lock(&self.0.foreground);
+        *busy -= 1;
+        if *busy == 0 {
+            self.0.foreground_gone.notify_all();
+        }
+    }
+}
+
+/// The writer without an fsync at commit while it lives (`synchronous = NORMAL`), `FULL` again
+/// when dropped, whatever became of the work (an error, a panic unwinding).
+struct Unsynced<'a>(&'a mut Store);
+
+impl<'a> Unsynced<'a> {
+    fn new(store: &'a mut Store) -> Self {
+        if let Err(e) = store.conn().execute_batch("PRAGMA synchronous = NORMAL;") {
+            tracing::warn!(error = %e, "a background write syncs as every write does");
+        }
+        Self(store)
+    }
+}
+
+impl Drop for Unsynced<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.conn().execute_batch("PRAGMA synchronous = FULL;") {
+            tracing::error!(error = %e, "the writer cannot go back to synchronous = FULL");
+        }
     }
 }
 

@@ -1,26 +1,32 @@
-//! The webhook delivery worker: one tokio task (the pump) that fans the outbox out into
-//! deliveries and hands the due ones to senders, a task that records their answers, and the
-//! send tasks themselves.
+//! The webhook delivery worker: a thread of its own at a lower CPU priority, whose runtime
+//! runs the pump (fans the outbox out into deliveries and hands the due ones to senders), the
+//! send tasks and the recorder of their answers.
 //!
 //! - **Waking.** The pump runs when told (`wake`: a decision was committed, the API queued a
-//!   test or a retry, an answer was recorded) and looks by itself every second for what no one
-//!   told it of (the CLI writes deliveries from another process; loyalty and issuance write
-//!   outbox rows without a word to the worker), and when the next delivery falls due. The
-//!   scan's transaction is never touched: the decision stream is told after its commit.
-//! - **Fan-out.** Read and rendered on a reader connection, written through the writer in one
-//!   short transaction per batch (≤ 64 deliveries or 256 KiB) with the cursor
-//!   (`core::webhook::fanout`).
-//! - **Sending.** Per subscription at most `concurrency` attempts outstanding (in flight, or
-//!   answered and not yet recorded: a semaphore) and at most four times that claimed, so a
-//!   slow or dead endpoint only ever holds its own deliveries. Each attempt is signed when it
-//!   is sent, with the subscription's secret read then (a rotation applies at once, retries
-//!   included), and only while the subscription is on (after a 410 nothing more goes out);
-//!   `webhook-id` is the event's id on every attempt. No redirect is followed: a 3xx is a
-//!   failed attempt.
-//! - **Recording.** Answers are recorded in batches (up to 64 per transaction, through the
-//!   writer), so a burst of deliveries costs a scan at most one short wait for the writer. A
-//!   delivery stays claimed until its answer is committed, so it is never sent twice at once,
-//!   and never again once a 2xx is recorded.
+//!   test or a retry), gathering for 200 ms first so that a busy gate's scans are fanned out
+//!   together (a few short transactions a second, not one behind every scan); when answers are recorded (their endpoints have room); and by itself every
+//!   second and when the next delivery falls due, for what no one told it of (the CLI writes
+//!   deliveries from another process; loyalty and issuance write outbox rows without a word).
+//!   The scan's transaction is never touched: the decision stream is told after its commit.
+//! - **Fan-out.** Read and rendered on a reader connection, written through the writer in
+//!   short transactions (≤ 16 deliveries or 64 KiB) with the cursor (`core::webhook::fanout`).
+//!   A batch that makes no delivery (no subscription wants its events) only moves the cursor,
+//!   at the next look.
+//! - **Sending.** Per subscription at most `concurrency` requests in flight (a semaphore; a
+//!   410 holds its place until it is recorded) and at most four times that claimed, so a
+//!   slow or dead endpoint only ever holds its own deliveries; `max_per_second` requests in
+//!   all. Each attempt is signed when it is sent, with the subscription's secret read then (a
+//!   rotation applies at once, retries included), and only while the subscription is on
+//!   (after a 410 nothing more goes out); `webhook-id` is the event's id on every attempt. No
+//!   redirect is followed: a 3xx is a failed attempt.
+//! - **Recording.** Answers are gathered for up to 100 ms and recorded 16 to a transaction,
+//!   so paced or scattered answers cost the writer few transactions. A delivery stays claimed until
+//!   its answer is committed, so it is never sent twice at once, and never again once a 2xx
+//!   is recorded.
+//! - **Writes** go through the writer with [`Db::write_background`]: after any scan waiting
+//!   for it, and without an fsync of their own (they survive `kill -9`; the next scan's
+//!   commit or checkpoint syncs them; a power cut before that means a delivery sent again or
+//!   a fan-out done again, never a lost event).
 //! - **Retention.** At start and hourly (sooner while a run left work), in bounded batches.
 //! - **Stopping.** Requests in flight are abandoned (their deliveries stay pending and are sent
 //!   again after the next start: at least once, receivers dedupe by `webhook-id`); answers
@@ -29,6 +35,7 @@
 use crate::config::WebhooksConfig;
 use crate::server::db::Db;
 use crate::server::state::StreamEvent;
+use futures_util::FutureExt as _;
 use passdesk_core::store::StoreResult;
 use passdesk_core::webhook::deliveries::{self, Answered, Due, Outcome, Schedule, State};
 use passdesk_core::webhook::fanout::{self, Committed, Limits};
@@ -57,6 +64,8 @@ pub struct Settings {
     pub look_every: Duration,
     /// How often retention runs.
     pub retention_every: Duration,
+    /// Requests sent per second at most, all subscriptions together.
+    pub max_per_second: std::num::NonZeroU32,
 }
 
 impl Settings {
@@ -68,6 +77,7 @@ impl Settings {
             retention: c.retention_days.get(),
             look_every: Duration::from_secs(1),
             retention_every: Duration::from_secs(3600),
+            max_per_second: c.max_per_second.get(),
         }
     }
 }
@@ -75,8 +85,14 @@ impl Settings {
 /// Fan-out batches per round before the due deliveries are looked at (a long outbox after a
 /// long stop is worked through round after round, sending all along).
 const FANOUT_BATCHES_PER_ROUND: usize = 8;
-/// Answers recorded per transaction at most.
-const RECORD_BATCH: usize = 64;
+/// Answers recorded per transaction at most, and the fan-out's batches: small, so that a scan
+/// that comes while one is written waits little (`passdesk bench webhooks`).
+const RECORD_BATCH: usize = 16;
+const FANOUT_LIMITS: Limits = Limits {
+    events: fanout::MAX_EVENTS,
+    deliveries: 16,
+    bytes: 64 * 1024,
+};
 /// Retention: rows per batch (one transaction) and batches per run.
 const RETENTION_BATCH: u32 = 256;
 const RETENTION_BATCHES_PER_RUN: usize = 40;
@@ -86,17 +102,24 @@ const RETENTION_AGAIN: Duration = Duration::from_secs(60);
 const DRAIN_LIMIT: usize = 64 * 1024;
 /// How long a stop waits for answers already received to be recorded.
 const RECORD_ON_STOP: Duration = Duration::from_secs(5);
+/// How long the recorder gathers answers before it writes them.
+const RECORD_GATHER: Duration = Duration::from_millis(100);
+/// How long the pump gathers events after it is told of one.
+const GATHER: Duration = Duration::from_millis(200);
+/// How long a stop waits for the pump to finish the step it is in.
+const PUMP_ON_STOP: Duration = Duration::from_secs(10);
 
 /// The running worker; [`WebhookWorker::stop`] ends it.
 pub struct WebhookWorker {
     stop: watch::Sender<bool>,
-    pump: tokio::task::JoinHandle<()>,
-    recorder: tokio::task::JoinHandle<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
-/// Starts the worker (inside the tokio runtime). `wake` tells it that there is work (the API
-/// holds it as `AppState::webhooks`); `decisions`, when given, wakes it after every committed
-/// scan.
+/// Starts the worker on a thread of its own, at a lower CPU priority than the scan path (its
+/// runtime and the blocking threads it starts inherit it): on a two-core counter, sending,
+/// signing and rendering take what the scans leave. `wake` tells it that there is work (the
+/// API holds it as `AppState::webhooks`); `decisions`, when given, wakes it after every
+/// committed scan.
 pub fn spawn(
     db: Arc<Db>,
     settings: Settings,
@@ -115,32 +138,81 @@ pub fn spawn(
         .pool_max_idle_per_host(settings.concurrency)
         .build()
         .map_err(|e| anyhow::anyhow!("cannot make the webhook HTTP client: {e}"))?;
+    let (stop, stopping) = watch::channel(false);
+    let thread = std::thread::Builder::new()
+        .name("passdesk-webhooks".into())
+        .spawn(move || {
+            lower_priority();
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .thread_name("passdesk-webhooks")
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "the webhook worker cannot start its runtime; nothing is sent");
+                    return;
+                }
+            };
+            runtime.block_on(run(db, settings, client, wake, decisions, stopping));
+            // Blocking work still running (a read the stop abandoned) is not waited for.
+            runtime.shutdown_timeout(Duration::from_millis(500));
+        })
+        .map_err(|e| anyhow::anyhow!("cannot start the webhook worker's thread: {e}"))?;
+    Ok(WebhookWorker { stop, thread })
+}
+
+/// A nice value of 10 for the calling thread (Linux: per thread, inherited by the threads it
+/// starts). Elsewhere, or refused, the worker runs at the usual priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority on this thread's own id; no memory is touched.
+        let tid = unsafe { libc::gettid() };
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) } != 0 {
+            tracing::debug!("the webhook worker runs at the usual CPU priority");
+        }
+    }
+}
+
+/// The worker's tasks, until told to stop; then the stop: requests in flight abandoned,
+/// answers already received recorded.
+async fn run(
+    db: Arc<Db>,
+    settings: Settings,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+    decisions: Option<broadcast::Receiver<StreamEvent>>,
+    mut stopping: watch::Receiver<bool>,
+) {
     let settings = Arc::new(settings);
     let claims = Arc::new(Claims {
         by_subscription: Mutex::new(HashMap::new()),
-        wake: wake.clone(),
+        room: Notify::new(),
     });
     let (answers, answered) = mpsc::channel(1024);
-    let (stop, stopping) = watch::channel(false);
     if let Some(mut decisions) = decisions {
         let wake = wake.clone();
         tokio::spawn(async move {
-            // Any decision (or a lag: several) means new outbox rows.
-            while !matches!(
-                decisions.recv().await,
-                Err(broadcast::error::RecvError::Closed)
-            ) {
-                wake.notify_one();
+            // A decision (or a lag: several) means new outbox rows; a device's news does not.
+            loop {
+                match decisions.recv().await {
+                    Ok(e) if e.name != "decision" => {}
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
             }
         });
     }
-    let recorder = tokio::spawn(record_answers(
+    let mut recorder = tokio::spawn(record_answers(
         db.clone(),
         settings.clone(),
         answered,
         claims.clone(),
     ));
+    let quota = governor::Quota::per_second(settings.max_per_second);
     let pump = Pump {
+        rate: Arc::new(governor::RateLimiter::direct(quota)),
         db,
         settings,
         client,
@@ -152,37 +224,37 @@ pub fn spawn(
         retention_due: Instant::now(),
         stopping: stopping.clone(),
     };
-    let pump = tokio::spawn(pump.run(stopping));
-    Ok(WebhookWorker {
-        stop,
-        pump,
-        recorder,
-    })
+    let mut pump = tokio::spawn(pump.run(stopping.clone()));
+    let _ = stopping.wait_for(|stop| *stop).await;
+    // The pump stops between two steps; each is a short read or write, bounded by the
+    // store's busy timeout.
+    if tokio::time::timeout(PUMP_ON_STOP, &mut pump).await.is_err() {
+        pump.abort();
+        tracing::warn!("the webhook worker did not stop in time; abandoned");
+    }
+    // Every sender of answers is gone with the pump and its send tasks: the recorder ends
+    // once it has recorded what it holds.
+    if tokio::time::timeout(RECORD_ON_STOP, &mut recorder)
+        .await
+        .is_err()
+    {
+        recorder.abort();
+        tracing::warn!(
+            "webhook answers were not all recorded before the stop; their deliveries stay \
+             pending and are sent again after the next start"
+        );
+    }
 }
 
 impl WebhookWorker {
     /// Stops: no new fan-out or send; requests in flight abandoned (their deliveries stay
     /// pending); answers already received recorded (waiting at most a few seconds for the
-    /// writer). Returns once the worker's tasks have ended.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    /// writer). Blocks until the worker's thread has ended.
+    pub fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        self.pump
-            .await
-            .map_err(|e| anyhow::anyhow!("the webhook worker's task failed: {e}"))?;
-        // Every sender of answers is gone with the pump and its send tasks: the recorder ends
-        // once it has recorded what it holds.
-        let mut recorder = self.recorder;
-        match tokio::time::timeout(RECORD_ON_STOP, &mut recorder).await {
-            Ok(done) => done.map_err(|e| anyhow::anyhow!("the webhook recorder failed: {e}")),
-            Err(_) => {
-                recorder.abort();
-                tracing::warn!(
-                    "webhook answers were not all recorded before the stop; their deliveries \
-                     stay pending and are sent again after the next start"
-                );
-                Ok(())
-            }
-        }
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the webhook worker's thread panicked"))
     }
 }
 
@@ -190,7 +262,8 @@ impl WebhookWorker {
 /// once, and no more claimed for an endpoint than its window.
 struct Claims {
     by_subscription: Mutex<HashMap<String, HashSet<String>>>,
-    wake: Arc<Notify>,
+    /// Told when deliveries are released: their endpoints have room again.
+    room: Notify,
 }
 
 impl Claims {
@@ -223,17 +296,17 @@ impl Claims {
             }
         }
         drop(claims);
-        self.wake.notify_one();
+        self.room.notify_one();
     }
 }
 
-/// An answer on its way to the recorder, holding its endpoint's place until it is recorded:
-/// a delivery queued behind it is sent only once this answer is committed, so after a 410
-/// (or a turn-off) nothing more goes out.
+/// An answer on its way to the recorder. A 410 holds its endpoint's place until it is
+/// recorded: a delivery queued behind it is sent only once the subscription is off, so
+/// nothing more goes out; any other answer frees the place at once.
 struct Sent {
     subscription_id: String,
     answered: Answered,
-    _in_flight: OwnedSemaphorePermit,
+    _in_flight: Option<OwnedSemaphorePermit>,
 }
 
 /// An enabled subscription's work for one round, as read in one go.
@@ -244,7 +317,30 @@ struct Work {
     next_due: Option<Timestamp>,
 }
 
+/// Where a round left the fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FanOut {
+    /// At the outbox's end.
+    CaughtUp,
+    /// Batches left: the next round comes at once.
+    Behind,
+    /// Left for the next look (a batch without deliveries, or an error).
+    Later,
+}
+
+/// Why the pump runs a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Woke {
+    /// New events or deliveries (a decision, the API): fan out, then send.
+    Told,
+    /// Answers recorded: endpoints have room for more.
+    Room,
+    /// The look every second (and when a delivery falls due).
+    Look,
+}
+
 struct Pump {
+    rate: Arc<governor::DefaultDirectRateLimiter>,
     db: Arc<Db>,
     settings: Arc<Settings>,
     client: reqwest::Client,
@@ -261,19 +357,41 @@ struct Pump {
 impl Pump {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut next = Instant::now();
-        loop {
-            tokio::select! {
+        let mut fanned = FanOut::Later;
+        // `stopping()` is asked at the top of every round: a stop seen by a wait inside the
+        // round (the gather) marks the change as read, so `changed()` would not fire again.
+        while !self.stopping() {
+            let woke = tokio::select! {
                 biased;
-                changed = stop.changed() => if changed.is_err() || *stop.borrow() { break },
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep_until(next) => {}
+                changed = stop.changed() => if changed.is_err() || *stop.borrow() { break } else { continue },
+                _ = self.claims.room.notified() => Woke::Room,
+                _ = self.wake.notified() => Woke::Told,
+                _ = tokio::time::sleep_until(next) => Woke::Look,
+            };
+            if woke == Woke::Told {
+                // Gather: a busy gate's scans are fanned out together, a few rounds a second,
+                // not a transaction behind every scan.
+                tokio::select! {
+                    biased;
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(GATHER) => {}
+                }
+                let _ = self.wake.notified().now_or_never();
             }
             while self.sends.try_join_next().is_some() {}
-            let more_events = self.fan_out().await;
+            // Answers only make room; a fan-out left behind goes on whatever woke the pump.
+            let behind = fanned == FanOut::Behind;
+            if woke != Woke::Room || behind {
+                fanned = self.fan_out(woke == Woke::Look || behind).await;
+            }
             let next_due = self.dispatch().await;
-            self.retain().await;
+            // Retention once the fan-out has caught up (at start: after the outbox written
+            // while the counter was off is fanned out).
+            if fanned == FanOut::CaughtUp {
+                self.retain().await;
+            }
             let now = Instant::now();
-            next = if more_events {
+            next = if fanned == FanOut::Behind {
                 now
             } else {
                 next_due.map_or(now + self.settings.look_every, |due| {
@@ -289,32 +407,40 @@ impl Pump {
         *self.stopping.borrow()
     }
 
-    /// Fans out up to a few batches; `true` when the outbox has more.
-    async fn fan_out(&self) -> bool {
+    /// Fans out up to a few batches. A batch that makes no delivery (no subscription wants
+    /// its events) only moves the cursor: that write waits for a look (`looked`, about once a
+    /// second) or a full batch, so a counter with no subscriptions does not add a commit to
+    /// every scan.
+    async fn fan_out(&self, looked: bool) -> FanOut {
         for _ in 0..FANOUT_BATCHES_PER_ROUND {
             if self.stopping() {
-                return false;
+                return FanOut::Later;
             }
             let prepared = self
                 .db
-                .read(|s| fanout::prepare(s.conn(), Limits::default()))
+                .read(|s| fanout::prepare(s.conn(), FANOUT_LIMITS))
                 .await;
             let batch = match prepared {
                 Ok(Ok(Some(batch))) => batch,
-                Ok(Ok(None)) => return false,
+                Ok(Ok(None)) => return FanOut::CaughtUp,
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "webhook fan-out: cannot read the outbox; will retry");
-                    return false;
+                    return FanOut::Later;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "webhook fan-out did not run");
-                    return false;
+                    return FanOut::Later;
                 }
             };
+            if batch.deliveries.is_empty() && !looked && batch.events < fanout::MAX_EVENTS {
+                return FanOut::Later;
+            }
             let (events, up_to) = (batch.events, batch.up_to_seq);
             let committed = self
                 .db
-                .write(move |s| s.write(|tx| fanout::commit(tx, &batch, Timestamp::now())))
+                .write_background(move |s| {
+                    s.write(|tx| fanout::commit(tx, &batch, Timestamp::now()))
+                })
                 .await;
             match committed {
                 Ok(Ok(Committed::Done { deliveries })) => {
@@ -323,15 +449,15 @@ impl Pump {
                 Ok(Ok(Committed::Stale)) => {}
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "webhook fan-out: cannot write deliveries; will retry");
-                    return false;
+                    return FanOut::Later;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "webhook fan-out did not run");
-                    return false;
+                    return FanOut::Later;
                 }
             }
         }
-        true
+        FanOut::Behind
     }
 
     /// Hands every due delivery of every enabled subscription to a sender, within its
@@ -383,6 +509,7 @@ impl Pump {
                     continue;
                 }
                 let send = Send {
+                    rate: self.rate.clone(),
                     db: self.db.clone(),
                     client: self.client.clone(),
                     timeout: self.settings.timeout,
@@ -415,7 +542,9 @@ impl Pump {
             }
             let pruned = self
                 .db
-                .write(move |s| s.write(|tx| retention::prune(tx, cutoff, RETENTION_BATCH)))
+                .write_background(move |s| {
+                    s.write(|tx| retention::prune(tx, cutoff, RETENTION_BATCH))
+                })
                 .await;
             match pruned {
                 Ok(Ok(p)) => {
@@ -512,6 +641,7 @@ impl Target {
 
 /// One delivery's attempt.
 struct Send {
+    rate: Arc<governor::DefaultDirectRateLimiter>,
     db: Arc<Db>,
     client: reqwest::Client,
     timeout: Duration,
@@ -524,6 +654,7 @@ impl Send {
         let Ok(in_flight) = limit.acquire_owned().await else {
             return;
         };
+        self.rate.until_ready().await;
         let release = |claims: &Claims| {
             claims.release([(target.subscription_id.as_str(), due.id.as_str())]);
         };
@@ -573,7 +704,16 @@ impl Send {
                 latency_ms,
                 outcome,
             },
-            _in_flight: in_flight,
+            _in_flight: None,
+        };
+        let sent = if sent.answered.outcome == Outcome::Gone {
+            Sent {
+                _in_flight: Some(in_flight),
+                ..sent
+            }
+        } else {
+            drop(in_flight);
+            sent
         };
         if self.answers.send(sent).await.is_err() {
             release(&self.claims);
@@ -688,17 +828,20 @@ async fn record_answers(
     claims: Arc<Claims>,
 ) {
     while let Some(first) = answers.recv().await {
+        // Answers come one by one (paced, or from endpoints of different speeds): gathered
+        // for a moment, they cost the writer one short transaction, not one each.
         let mut batch = vec![first];
+        let until = Instant::now() + RECORD_GATHER;
         while batch.len() < RECORD_BATCH {
-            match answers.try_recv() {
-                Ok(sent) => batch.push(sent),
-                Err(_) => break,
+            match tokio::time::timeout_at(until, answers.recv()).await {
+                Ok(Some(sent)) => batch.push(sent),
+                Ok(None) | Err(_) => break,
             }
         }
         let settings = settings.clone();
         let answered: Vec<Answered> = batch.iter().map(|s| s.answered.clone()).collect();
         let recorded = db
-            .write(move |s| {
+            .write_background(move |s| {
                 s.write(|tx| {
                     let now = Timestamp::now();
                     answered
