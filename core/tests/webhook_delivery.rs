@@ -396,7 +396,12 @@ fn gone_turns_the_subscription_off_and_turning_it_on_replays_what_it_held() {
         .unwrap()
         .unwrap();
     assert!(s.enabled && s.disabled_reason.is_none());
-    assert_eq!(c.due(&sub, T0 + 3 * MIN).len(), 3);
+    let due = c.due(&sub, T0 + 3 * MIN);
+    assert_eq!(due.len(), 3);
+    // Each has the whole schedule before it again: the one that failed once counts afresh.
+    assert!(due.iter().all(|d| d.attempts == 0), "{due:?}");
+    let again = deliveries::get(c.conn(), &second).unwrap().unwrap();
+    assert_eq!(again.1.len(), 1, "the attempt log keeps its attempt");
 }
 
 #[test]

@@ -245,7 +245,8 @@ pub fn page(conn: &Connection, page: u32, per_page: u32) -> StoreResult<(Vec<Sub
 }
 
 /// Applies a change. Turning a subscription on clears why it was off and makes its pending
-/// deliveries due now (its backlog is replayed). `None` when there is no such subscription.
+/// deliveries due now, each with the whole retry schedule before it again (its backlog is
+/// replayed; the attempt log keeps counting). `None` when there is no such subscription.
 pub fn update(
     conn: &Connection,
     id: &str,
@@ -278,7 +279,7 @@ pub fn update(
     )?;
     if turned_on {
         conn.execute(
-            "UPDATE webhook_deliveries SET next_attempt_at = ?2
+            "UPDATE webhook_deliveries SET next_attempt_at = ?2, attempts = 0
              WHERE subscription_id = ?1 AND state = 'pending'",
             params![id, now],
         )?;
