@@ -53,6 +53,56 @@ fn bench_checkin_reports_percentiles_for_every_kind() {
     assert!(again["logSeconds"].is_null(), "{again}");
 }
 
+/// `bench webhooks` delivers to its loopback receiver with 1 and 10 subscriptions, capped and
+/// not, and times scans without and while delivering.
+#[test]
+fn bench_webhooks_reports_throughput_and_scan_percentiles() {
+    let node = Node::empty();
+    let report = node.ok(&[
+        "bench", "webhooks", "--passes", "2000", "--events", "50", "--rounds", "50",
+    ]);
+    let runs = report["throughput"].as_array().unwrap();
+    let shapes: Vec<(u64, u64)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["subscriptions"].as_u64().unwrap(),
+                r["maxPerSecond"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shapes, [(1, 500), (10, 500), (1, 100000), (10, 100000)]);
+    for r in runs {
+        // Every event reached every subscription.
+        assert_eq!(
+            r["deliveries"].as_u64().unwrap(),
+            r["events"].as_u64().unwrap() * r["subscriptions"].as_u64().unwrap(),
+            "{r}"
+        );
+    }
+    let kinds: Vec<&str> = report["scans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "accept_no_webhooks",
+            "reject_no_webhooks",
+            "accept_delivering",
+            "reject_delivering",
+            "accept_uncapped",
+            "reject_uncapped"
+        ]
+    );
+    for r in report["scans"].as_array().unwrap() {
+        assert!(r["count"].as_u64().unwrap() > 0);
+        assert!(r["p50Ms"].as_f64().unwrap() <= r["p99Ms"].as_f64().unwrap());
+    }
+}
+
 /// `bench nfc` taps through the real pcsc crate, pcscd and vpcd, and reports each protocol's
 /// APDUs and host time, and the decryption steps alone.
 #[test]
