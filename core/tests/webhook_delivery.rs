@@ -595,3 +595,34 @@ fn the_log_lists_newest_first_by_subscription_and_failed() {
     let (list, n) = deliveries::page(c.conn(), &failed_only, 1, 10).unwrap();
     assert_eq!((n, list[0].id.as_str()), (1, id.as_str()));
 }
+
+#[test]
+fn an_event_that_cannot_be_read_is_passed_over_not_a_wall() {
+    let mut c = Counter::new();
+    let sub = c.subscribe(Format::PassEntry, &[], true);
+    c.scan("QR-card-1", T0);
+    // A tap whose payload is not JSON (a damaged row), between two good ones.
+    c.conn()
+        .execute(
+            "INSERT INTO outbox (id, topic, subject_id, payload, created_at)
+             VALUES ('0190a0a0-0000-7000-8000-000000000000', 'passTapped', 'x', '{not json', ?1)",
+            [T0 + 1],
+        )
+        .unwrap();
+    c.scan("QR-card-2", T0 + 2);
+    assert_eq!(
+        c.fan_out(T0 + 3),
+        2,
+        "the two good events, the bad one passed over"
+    );
+    assert_eq!(c.backlog(&sub), 2);
+    let cursor: i64 = c
+        .conn()
+        .query_row("SELECT after_seq FROM webhook_cursor", [], |r| r.get(0))
+        .unwrap();
+    let last: i64 = c
+        .conn()
+        .query_row("SELECT max(seq) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(cursor, last, "the cursor went past it");
+}

@@ -160,8 +160,17 @@ pub fn prepare(conn: &Connection, limits: Limits) -> StoreResult<Option<Batch>> 
         if wanting.is_empty() {
             continue;
         }
-        let Some(event) = event::load(conn, seq)? else {
-            continue;
+        // An event that cannot be read (a payload that is not JSON, a pass row that does not
+        // parse) is logged and passed over: stopping here would hold every later event back
+        // for good. A failing SQLite is not passed over: the batch is tried again.
+        let event = match event::load(conn, seq) {
+            Ok(Some(event)) => event,
+            Ok(None) => continue,
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::error!(seq, error = %e, "an outbox event cannot be read: it is not sent");
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         // One rendering per format, whatever the number of subscriptions in it.
         let mut rendered: HashMap<Format, Option<Rendered>> = HashMap::new();
