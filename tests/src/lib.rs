@@ -6,6 +6,7 @@
 pub mod events;
 pub mod receiver;
 pub mod service;
+pub mod signatures;
 pub mod socat;
 pub mod sysfs;
 pub mod vpcd;

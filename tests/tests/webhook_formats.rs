@@ -12,10 +12,8 @@ use passdesk_core::webhook::secret::Secret;
 use passdesk_core::webhook::{render, signature, EventType, Format};
 use passdesk_core::Timestamp;
 use passdesk_tests::service::TestApp;
-use serde_json::{json, Value};
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use passdesk_tests::signatures::{self, Signed, Verdict};
+use serde_json::json;
 
 /// One delivery as a receiver gets it.
 struct Delivery {
@@ -24,60 +22,22 @@ struct Delivery {
     headers: Vec<(&'static str, String)>,
 }
 
-/// What the receiver's code said of one delivery.
-#[derive(Debug)]
-struct Verdict {
-    standard: String,
-    passentry: Option<bool>,
-}
-
-/// Runs `tests/webhooks/verify.py` on the deliveries, the secret handed to the library as
-/// `whsec_` text or (`raw`) as its bytes.
+/// Runs the receivers' code (`passdesk_tests::signatures`) on the deliveries, the secret
+/// handed to the library as `whsec_` text or (`raw`) as its bytes.
 fn verify(secret: &str, raw: bool, deliveries: &[Delivery]) -> Vec<Verdict> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("webhooks/verify.py");
-    let request = json!({
-        "secret": secret,
-        "raw_secret": raw,
-        "deliveries": deliveries.iter().map(|d| json!({
-            "name": d.name,
-            "body": String::from_utf8(d.body.clone()).expect("bodies are UTF-8"),
-            "headers": d.headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        })).collect::<Vec<_>>(),
-    });
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3 cannot run ({e}): run scripts/test.sh"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} failed ({}): {}",
-        script.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answers: Vec<Value> = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
-    assert_eq!(answers.len(), deliveries.len());
-    answers
+    let signed: Vec<Signed<'_>> = deliveries
         .iter()
-        .zip(deliveries)
-        .map(|(a, d)| {
-            assert_eq!(a["name"], d.name.as_str());
-            Verdict {
-                standard: a["standard"].as_str().unwrap().to_owned(),
-                passentry: a["passentry"].as_bool(),
-            }
+        .map(|d| Signed {
+            name: &d.name,
+            body: &d.body,
+            headers: d
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
         })
-        .collect()
+        .collect();
+    signatures::verify(secret, raw, &signed)
 }
 
 /// The events the real service wrote while a pass was issued (with a balance), changed,

@@ -7,12 +7,10 @@
 use passdesk_tests::events::until;
 use passdesk_tests::receiver::{always, delivered_ids, Answer, Received, Receiver, Reserved};
 use passdesk_tests::service::TestApp;
+use passdesk_tests::signatures::{self, Signed};
 use passdesk_tests::{describe, last_json, Node};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const SUBSCRIPTIONS: &str = "/api/v1/webhook-subscriptions";
@@ -73,48 +71,25 @@ fn count(node: &Node, sql: &str) -> i64 {
         .unwrap()
 }
 
-/// What `tests/webhooks/verify.py` says of each request: the Standard Webhooks library's
-/// verdict ("ok" or its error) and PassEntry's signature recomputed (`None` without one).
+/// What the receivers' code (`passdesk_tests::signatures`) says of each request: the Standard
+/// Webhooks library's verdict ("ok" or its error) and PassEntry's signature recomputed (`None`
+/// without one).
 fn verify(secret: &str, requests: &[Received]) -> Vec<(String, Option<bool>)> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("webhooks/verify.py");
-    let request = json!({
-        "secret": secret,
-        "raw_secret": false,
-        "deliveries": requests.iter().map(|r| json!({
-            "name": r.webhook_id(),
-            "body": String::from_utf8(r.body.clone()).expect("bodies are UTF-8"),
-            "headers": r.headers,
-        })).collect::<Vec<_>>(),
-    });
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("python3 cannot run ({e}): run scripts/test.sh"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let verdicts: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    verdicts
+    let signed: Vec<Signed<'_>> = requests
         .iter()
-        .map(|v| {
-            (
-                v["standard"].as_str().unwrap_or("").to_owned(),
-                v["passentry"].as_bool(),
-            )
+        .map(|r| Signed {
+            name: r.webhook_id(),
+            body: &r.body,
+            headers: r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect(),
         })
+        .collect();
+    signatures::verify(secret, false, &signed)
+        .into_iter()
+        .map(|v| (v.standard, v.passentry))
         .collect()
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { BIN, clockedPage, launchBrowser, openScreen, scannerTypes, shoot, SHOTS, SIZES, startServer, until } from './harness.mjs';
+import { BIN, clockedPage, coveredByToasts, launchBrowser, openScreen, scannerTypes, shoot, SHOTS, SIZES, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -394,30 +394,7 @@ describe('layout', () => {
       // No toast's box meets the visible part of any enabled button (or link, field), as the
       // screen is, and with each button scrolled to the bottom and to the top of the screen's
       // view (wherever a cashier may have scrolled); each takes a click where it shows.
-      const covered = () =>
-        page.evaluate(() => {
-          const visible = (el) => {
-            const r = el.getBoundingClientRect();
-            let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
-            for (let p = el.parentElement; p; p = p.parentElement) {
-              const cs = getComputedStyle(p);
-              if (!/(auto|scroll|hidden)/.test(cs.overflowX + cs.overflowY)) continue;
-              const q = p.getBoundingClientRect();
-              box = { l: Math.max(box.l, q.left), t: Math.max(box.t, q.top), r: Math.min(box.r, q.right), b: Math.min(box.b, q.bottom) };
-            }
-            box = { l: Math.max(box.l, 0), t: Math.max(box.t, 0), r: Math.min(box.r, innerWidth), b: Math.min(box.b, innerHeight) };
-            return box.r > box.l && box.b > box.t ? box : null;
-          };
-          const meet = (a, b) => a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b;
-          const toasts = [...document.querySelectorAll('.toast')].map(visible).filter(Boolean);
-          const out = [];
-          for (const el of document.querySelectorAll('button, a[href], input, select')) {
-            if (el.disabled) continue;
-            const box = visible(el);
-            if (box && toasts.some((t) => meet(t, box))) out.push(el.textContent.trim() || el.getAttribute('aria-label') || el.id);
-          }
-          return { toasts: toasts.length, covered: out };
-        });
+      const covered = () => coveredByToasts(page);
       const asIs = await covered();
       assert.ok(asIs.toasts >= 1, `toasts in view at ${w}x${h}`);
       assert.deepEqual(asIs.covered, [], `covered at ${w}x${h}`);
