@@ -19,6 +19,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p passdesk --no-default-features --locked -- -D warnings
 # The end-to-end tests run target/debug/passdesk: build it first.
 cargo build --workspace --locked
+passdesk_reserve_vpcd_ports
 cargo test --workspace --locked
 # The screens in a real browser against the real binary (ui/e2e, playwright-core + chromium).
 passdesk_ui_test
