@@ -454,13 +454,8 @@ pub fn signing_secret(conn: &Connection, subscription_id: &str) -> StoreResult<O
         .prepare_cached("SELECT secret FROM webhook_subscriptions WHERE id = ?1 AND enabled = 1")?
         .query_row([subscription_id], |r| r.get(0))
         .optional()?;
-    text.map(|t| {
-        Secret::parse(&t).map_err(|detail| StoreError::Corrupt {
-            what: "webhook secret",
-            detail,
-        })
-    })
-    .transpose()
+    text.map(super::subscriptions::parse_stored_secret)
+        .transpose()
 }
 
 /// What an attempt came to.

@@ -303,20 +303,22 @@ pub fn rotate_secret(conn: &Connection, id: &str, now: Timestamp) -> StoreResult
     Ok((n > 0).then_some(secret))
 }
 
-/// The secret a delivery is signed with, read at each attempt (so a rotation takes effect at
-/// once, retries included).
+/// A subscription's secret as stored, whether it is on or off (the worker signs with
+/// `deliveries::signing_secret`, which answers only while it is on).
 pub fn secret(conn: &Connection, id: &str) -> StoreResult<Option<Secret>> {
     let text: Option<String> = conn
         .prepare_cached("SELECT secret FROM webhook_subscriptions WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    text.map(|t| {
-        Secret::parse(&t).map_err(|detail| StoreError::Corrupt {
-            what: "webhook secret",
-            detail,
-        })
+    text.map(parse_stored_secret).transpose()
+}
+
+/// A secret read back from the table: what was stored parses, or the row is corrupt.
+pub(super) fn parse_stored_secret(text: String) -> StoreResult<Secret> {
+    Secret::parse(&text).map_err(|detail| StoreError::Corrupt {
+        what: "webhook secret",
+        detail,
     })
-    .transpose()
 }
 
 #[cfg(test)]
