@@ -21,6 +21,7 @@ pub mod reader;
 pub mod scan;
 pub mod scan_log;
 pub mod store;
+pub mod sync;
 pub mod time;
 pub mod token;
 pub mod webhook;
