@@ -9,6 +9,7 @@ pub mod bench_qr;
 pub mod bench_webhooks;
 pub mod camera;
 pub mod demo;
+pub mod hub;
 pub mod import;
 pub mod init;
 pub mod keys;
