@@ -269,7 +269,7 @@ fn a_waiting_pull_wakes_on_a_push_and_an_idle_one_answers_empty(db: &Db) {
     let change = scan(&a, &Scan::entry("pass-1"));
     let waited = std::thread::scope(|s| {
         let waiting = s.spawn(|| hub.pull(&b, cursor, None, 30));
-        assert_eq!(hub.push(&a, &[change.clone()]).body["accepted"], 1);
+        assert_eq!(hub.push(&a, [&change]).body["accepted"], 1);
         waiting.join().unwrap()
     });
     assert_eq!(waited.status, 200, "{waited:?}");
@@ -392,8 +392,8 @@ fn a_reward_redeemed_at_two_tills_is_a_double_redemption(db: &Db) {
     let b = hub.enroll("Till 2", "till-2");
     let first = redeem(&b, "card-1", "reward-1", false, "2026-12-01T10:05:00Z");
     let second = redeem(&a, "card-1", "reward-1", true, "2026-12-01T10:07:00Z");
-    assert_eq!(hub.push(&b, &[first.clone()]).body["conflicts"], 0);
-    let r = hub.push(&a, &[second.clone()]);
+    assert_eq!(hub.push(&b, [&first]).body["conflicts"], 0);
+    let r = hub.push(&a, [&second]);
     assert_eq!(r.body["conflicts"], 1, "{r:?}");
     let conflict = &hub.conflicts()[0];
     assert_eq!(conflict["kind"], "doubleRedemption");
@@ -425,7 +425,7 @@ fn offline_redemptions_over_the_daily_cap_are_a_conflict(db: &Db) {
     let at_a = capped(&a, "r-1", "2026-12-01T09:00:00Z");
     let at_b = capped(&b, "r-2", "2026-12-01T18:30:00Z");
     let next_day = capped(&b, "r-3", "2026-12-02T09:00:00Z");
-    assert_eq!(hub.push(&a, &[at_a.clone()]).body["conflicts"], 0);
+    assert_eq!(hub.push(&a, [&at_a]).body["conflicts"], 0);
     let r = hub.push(&b, &[next_day, at_b.clone()]);
     assert_eq!(r.body["conflicts"], 1, "{r:?}");
     let conflict = &hub.conflicts()[0];
@@ -448,7 +448,7 @@ fn spending_below_zero_after_the_merge_is_a_negative_balance(db: &Db) {
     let spend_a = ledger(&a, "card-1", &[("adjust", -80, None)], true, None);
     assert_eq!(hub.push(&a, &[earn, spend_a.clone()]).body["conflicts"], 0);
     let spend_b = ledger(&b, "card-1", &[("adjust", -50, None)], true, None);
-    let r = hub.push(&b, &[spend_b.clone()]);
+    let r = hub.push(&b, [&spend_b]);
     assert_eq!(r.body["conflicts"], 1, "{r:?}");
     let conflict = &hub.conflicts()[0];
     assert_eq!(conflict["kind"], "negativeBalance");

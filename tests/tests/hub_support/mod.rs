@@ -162,7 +162,8 @@ impl HubProc {
         }
     }
 
-    pub fn push(&self, node: &Node, changes: &[Value]) -> Reply {
+    pub fn push<'a>(&self, node: &Node, changes: impl IntoIterator<Item = &'a Value>) -> Reply {
+        let changes: Vec<&Value> = changes.into_iter().collect();
         self.send(
             "POST",
             "/sync/v1/push",
