@@ -33,6 +33,7 @@ both_engines!(
     offline_redemptions_over_the_daily_cap_are_a_conflict,
     spending_below_zero_after_the_merge_is_a_negative_balance,
     bad_bodies_and_credentials_get_a_clear_4xx_and_change_nothing,
+    imported_passes_and_their_catalogue_come_down_to_every_counter,
 );
 
 fn a_token_enrolls_once_and_the_node_key_goes_into_the_log(db: &Db) {
@@ -589,4 +590,68 @@ fn the_openapi_document_lists_every_route() {
     ] {
         assert!(schemas.contains_key(name), "{name}");
     }
+}
+
+/// A PassEntry pass line, as `passdesk import` reads it.
+fn pass_line(id: &str, barcode: &str, extra: Value) -> String {
+    let mut attributes = json!({
+        "passType": "eventTicket", "status": "issued", "extId": format!("ext-{id}"),
+        "passTemplateUuid": "tpl-1", "passTemplateName": "Gig Ticket",
+        "eventUuid": "ev-1", "eventName": "The Gig",
+        "barcode": {"type": "qrCode", "value": barcode, "displayText": true},
+        "passContent": {"fullName": format!("Holder {id}")},
+        "createdAt": "2026-01-01T10:00:00Z"
+    });
+    attributes
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    json!({"id": id, "type": "pass", "attributes": attributes}).to_string()
+}
+
+fn imported_passes_and_their_catalogue_come_down_to_every_counter(db: &Db) {
+    let hub = HubProc::start(db);
+    let a = hub.enroll("Gate A", "gate-a");
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("passes.jsonl");
+    let lines = [
+        pass_line("p1", "GIG-1", json!({})),
+        pass_line("p2", "GIG-2", json!({})),
+        pass_line("p3", "GIG-3", json!({"status": "voided"})),
+    ];
+    std::fs::write(&good, lines.join("\n")).unwrap();
+    let summary = passdesk_tests::last_json(&hub.ok(&["import", good.to_str().unwrap()]));
+    assert_eq!(summary["lines"], 3, "{summary}");
+    assert_eq!(summary["passes"], 3, "{summary}");
+    assert!(summary["changes"].as_u64().unwrap() >= 5, "{summary}");
+
+    let log = hub.pull_all(&a);
+    let of = |kind: &str| -> Vec<&Value> { log.iter().filter(|c| c["kind"] == kind).collect() };
+    let passes = of("pass");
+    assert_eq!(passes.len(), 3, "{log:?}");
+    assert!(passes.iter().all(|c| c["nodeId"] == "hub"));
+    let p3 = passes.iter().find(|c| c["data"]["id"] == "p3").unwrap();
+    assert_eq!(p3["data"]["status"], "voided");
+    assert_eq!(p3["data"]["template"]["id"], "tpl-1");
+    assert_eq!(of("template")[0]["data"]["id"], "tpl-1");
+    assert_eq!(of("event")[0]["data"]["id"], "ev-1");
+
+    // A bad line: the whole file refused, naming the line, the hub unchanged.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        format!("{}\n{{not json", pass_line("p4", "GIG-4", json!({}))),
+    )
+    .unwrap();
+    let out = hub.run(&["import", bad.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        passdesk_tests::describe(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(stderr.contains("hub unchanged"), "{stderr}");
+    assert_eq!(hub.pull_all(&a), log);
 }

@@ -122,6 +122,15 @@ impl HubProc {
         run_ok(hub_cmd().args(args).args(["--database", &self.url]))
     }
 
+    /// `passdesk hub ARGS --database URL`, whatever it ends with.
+    pub fn run(&self, args: &[&str]) -> Output {
+        hub_cmd()
+            .args(args)
+            .args(["--database", &self.url])
+            .output()
+            .expect("run passdesk hub")
+    }
+
     /// A one-time enrollment token for `name`.
     pub fn token(&self, name: &str) -> String {
         token_of(&last_json(&self.ok(&["enroll", "--name", name])))
