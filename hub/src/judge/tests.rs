@@ -187,7 +187,7 @@ fn refused_and_uncounted_scans_are_not_admissions() {
         s.verdict = "reject".into();
         s.counted = false;
     }
-    assert_eq!(needs(&[refused.clone()]), Needs::default());
+    assert_eq!(needs(std::slice::from_ref(&refused)), Needs::default());
     let plan = judge_all(vec![refused], &mut Facts::default());
     assert!(plan.admissions.is_empty());
     assert_eq!(plan.log.len(), 1, "still in the log");
@@ -347,7 +347,7 @@ fn other_kinds_pass_through_untouched() {
             valid_until: None,
         }),
     };
-    assert_eq!(needs(&[pass.clone()]), Needs::default());
+    assert_eq!(needs(std::slice::from_ref(&pass)), Needs::default());
     let plan = judge_all(vec![pass.clone()], &mut Facts::default());
     assert_eq!(plan.log, vec![pass]);
     assert!(plan.conflicts.is_empty() && plan.admissions.is_empty());
