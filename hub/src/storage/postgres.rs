@@ -7,9 +7,9 @@
 
 use super::sql;
 use super::{
-    change_json, kind_name, needs_of, node_key_change, parse_conflict, parse_side, plan_push,
-    side_json, token_usable, Appended, EnrollRefusal, Enrolled, NewNode, NodeInfo, NodeRef,
-    PageRows, StorageError, StorageResult, UNKNOWN_TOKEN,
+    change_json, contact_is_stale, kind_name, needs_of, node_key_change, parse_conflict,
+    parse_side, plan_push, side_json, token_usable, Appended, EnrollRefusal, Enrolled, NewNode,
+    NodeInfo, NodeRef, PageRows, StorageError, StorageResult, UNKNOWN_TOKEN,
 };
 use crate::judge::{BalanceFacts, Facts, Needs, OfflineDay, Plan};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
@@ -130,19 +130,20 @@ impl PgStorage {
 
     pub async fn touch_node(&self, hash: String, now: Timestamp) -> StorageResult<Option<NodeRef>> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(sql::TOUCH_NODE, &[&hash, &now.unix_ms()])
-            .await?;
-        Ok(row
-            .map(|r| {
-                (
-                    r.get::<_, String>(0),
-                    r.get::<_, String>(1),
-                    r.get::<_, String>(2),
-                )
-            })
-            .filter(|(_, _, stored)| crate::secret::same_hash(stored, &hash))
-            .map(|(id, name, _)| NodeRef { id, name }))
+        let stmt = client.prepare_cached(sql::NODE_BY_CREDENTIAL).await?;
+        let Some(row) = client.query_opt(&stmt, &[&hash]).await? else {
+            return Ok(None);
+        };
+        let (id, name, stored, contact): (String, String, String, Option<i64>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if !crate::secret::same_hash(&stored, &hash) {
+            return Ok(None);
+        }
+        if contact_is_stale(contact, now) {
+            let stmt = client.prepare_cached(sql::SET_LAST_CONTACT).await?;
+            client.execute(&stmt, &[&id, &now.unix_ms()]).await?;
+        }
+        Ok(Some(NodeRef { id, name }))
     }
 
     pub async fn push(
