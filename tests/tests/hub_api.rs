@@ -655,3 +655,21 @@ fn imported_passes_and_their_catalogue_come_down_to_every_counter(db: &Db) {
     assert!(stderr.contains("hub unchanged"), "{stderr}");
     assert_eq!(hub.pull_all(&a), log);
 }
+
+#[test]
+fn routes_without_a_credential_are_rate_limited_per_address_and_the_rest_are_not() {
+    let db = Db::sqlite();
+    let hub = HubProc::start(&db);
+    let a = hub.enroll("Gate A", "gate-a");
+    // The burst is 60 and refills at 10 a second: well before 2,000 requests one is refused.
+    let limited = (0..2000)
+        .map(|_| hub.send("GET", "/sync/v1/health", None, None))
+        .find(|r| r.status != 200)
+        .expect("a 429 within 2,000 requests");
+    assert_eq!(limited.status, 429, "{limited:?}");
+    assert_eq!(limited.body["error"]["code"], "rate_limited");
+    assert!(limited.header("retry-after").parse::<u64>().unwrap() >= 1);
+    // A node with its credential goes on.
+    let r = hub.pull(&a, 0, None, 0);
+    assert_eq!(r.status, 200, "{r:?}");
+}
