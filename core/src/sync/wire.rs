@@ -34,6 +34,8 @@ pub struct Change {
     /// The node where it happened; `hub` for the hub's own.
     pub node_id: String,
     /// When it happened, on that node's clock. Shown, never used for order.
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub at: Timestamp,
     #[serde(flatten)]
     pub body: ChangeBody,
@@ -122,13 +124,29 @@ pub struct PassRecord {
     #[schema(value_type = Object)]
     pub pass_content: serde_json::Map<String, serde_json::Value>,
     pub latest_message: Option<String>,
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub created_at: Timestamp,
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub updated_at: Timestamp,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub added_at: Option<Timestamp>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub removed_at: Option<Timestamp>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub deactivated_at: Option<Timestamp>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub expires_at: Option<Timestamp>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub valid_from: Option<Timestamp>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub valid_until: Option<Timestamp>,
 }
 
@@ -148,7 +166,11 @@ pub struct EventRecord {
     pub id: String,
     pub name: String,
     pub venue_name: Option<String>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub start_time: Option<Timestamp>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub end_time: Option<Timestamp>,
     pub time_zone: String,
 }
@@ -163,7 +185,11 @@ pub struct PolicyRecord {
     pub entry_mode: String,
     pub max_entries: Option<u32>,
     pub duplicate_window_ms: i64,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub valid_from: Option<Timestamp>,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub valid_until: Option<Timestamp>,
     pub allowed_readers: Option<Vec<String>>,
 }
@@ -183,6 +209,8 @@ pub struct ProgramRecord {
 pub struct ScanRecordWire {
     /// The scan's own id (its row in `scans`), UUIDv7.
     pub scan_id: String,
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub at: Timestamp,
     pub reader_id: String,
     /// The reader's name where it was read, for "Already used 19:42 at Gate 1" elsewhere.
@@ -240,8 +268,12 @@ pub struct LedgerEntryRecord {
     pub reward_id: Option<String>,
     pub reverses: Option<String>,
     pub reason: Option<String>,
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub at: Timestamp,
     /// For an earn: when its points expire (the lot's expiry), if they do.
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -255,7 +287,11 @@ pub struct RewardRecord {
     pub cost: i64,
     /// `available` / `redeemed` / `deleted`.
     pub status: String,
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub created_at: Timestamp,
+    #[serde(with = "ms::option", default)]
+    #[schema(value_type = Option<i64>)]
     pub closed_at: Option<Timestamp>,
 }
 
@@ -275,6 +311,8 @@ pub struct RevocationRecord {
     pub token_id: String,
     pub pass_id: Option<String>,
     pub reason: Option<String>,
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub revoked_at: Timestamp,
 }
 
@@ -304,6 +342,8 @@ pub struct ConflictSide {
     /// The change's id at the hub.
     pub change_id: String,
     /// On that node's clock.
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub at: Timestamp,
     pub offline: bool,
     pub reader_name: Option<String>,
@@ -324,6 +364,8 @@ pub struct ConflictRecord {
     /// Words for a screen: "Admitted at Gate A at 19:42 UTC while offline".
     pub message: String,
     /// On the hub's clock.
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub detected_at: Timestamp,
 }
 
@@ -395,6 +437,8 @@ pub struct PullResponse {
     /// More changes are waiting: ask again at once.
     pub more: bool,
     /// The hub's clock, for people reading status.
+    #[serde(with = "ms")]
+    #[schema(value_type = i64)]
     pub hub_time: Timestamp,
 }
 
@@ -422,6 +466,53 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// Times on the wire: unix milliseconds, as stored (the service's JSON writes RFC 3339 to the
+/// second, which would cut a scan's time). RFC 3339 text is read too, for hand-written bodies.
+mod ms {
+    use crate::time::Timestamp;
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.unix_ms())
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Ms(i64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        match Either::deserialize(d)? {
+            Either::Ms(ms) => Ok(Timestamp::from_unix_ms(ms)),
+            Either::Text(text) => Timestamp::parse_rfc3339(&text).map_err(|_| {
+                de::Error::custom(format!(
+                    "{text:?} is not a time: unix milliseconds or RFC 3339"
+                ))
+            }),
+        }
+    }
+
+    pub mod option {
+        use crate::time::Timestamp;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] Timestamp);
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(t)| t))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,5 +536,24 @@ mod tests {
         assert_eq!(json["nodeId"], "n1");
         let back: Change = serde_json::from_value(json).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn times_go_as_milliseconds_and_text_is_read_too() {
+        let text =
+            r#"{"tokenId":"t","passId":null,"reason":null,"revokedAt":"2026-12-01T19:42:00Z"}"#;
+        let r: RevocationRecord = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            r.revoked_at,
+            Timestamp::parse_rfc3339("2026-12-01T19:42:00Z").unwrap()
+        );
+        let back = serde_json::to_value(&r).unwrap();
+        assert_eq!(back["revokedAt"], r.revoked_at.unix_ms());
+        let bad = r#"{"tokenId":"t","revokedAt":"yesterday"}"#;
+        let err = serde_json::from_str::<RevocationRecord>(bad).unwrap_err();
+        assert!(
+            err.to_string().contains("\"yesterday\" is not a time"),
+            "{err}"
+        );
     }
 }
