@@ -578,7 +578,7 @@ fn a_conflict_is_listed_marked_and_told_once_by_the_flagged_node() {
     for n in [&a, &b] {
         assert_eq!(
             conflicts::list(n.t.store.conn(), 10).unwrap(),
-            [conflict.clone()]
+            std::slice::from_ref(&conflict)
         );
         assert_eq!(conflicts::of_pass(n.t.store.conn(), "t1").unwrap().len(), 1);
         assert_eq!(state::status(n.t.store.conn()).unwrap().conflicts, 1);
@@ -883,4 +883,66 @@ fn first_pull_of_100k_passes() {
         pass_store::count_passes(counter.store.conn()).unwrap(),
         100_000
     );
+}
+
+/// Sets a pass's message here, as the service's update does (the pass and its event).
+fn set_message(n: &mut Counter, id: &str, message: &str, when: i64) {
+    n.t.store
+        .write(|tx| {
+            let mut p = pass_store::get_pass(tx, id)?.unwrap();
+            p.latest_message = Some(message.into());
+            p.updated_at = at(when);
+            pass_store::upsert_pass(tx, &p)?;
+            outbox::append(tx, topic::PASS_UPDATED, id, &json!({}), at(when)).map(|_| ())
+        })
+        .unwrap();
+}
+
+fn message(n: &Counter, id: &str) -> Option<String> {
+    pass_store::get_pass(n.t.store.conn(), id)
+        .unwrap()
+        .unwrap()
+        .latest_message
+}
+
+#[test]
+fn a_change_not_pushed_yet_is_not_overwritten_by_a_pull() {
+    let (mut hub, mut a, mut b) = venue();
+    a.issue("t1", "ticket", PassType::EVENT_TICKET, Some("fest"));
+    a.push(&mut hub);
+    b.pull(&hub);
+    // A's own change comes back after a newer one was made here: the newer one stays.
+    set_message(&mut a, "t1", "first", T0 + MIN);
+    a.push(&mut hub);
+    set_message(&mut a, "t1", "second", T0 + 2 * MIN);
+    a.pull(&hub);
+    assert_eq!(message(&a, "t1").as_deref(), Some("second"));
+    // B's change arrives while A's newer one waits to go up: A's goes up after it, so A's is
+    // the last word at the hub, at A and at B.
+    set_message(&mut b, "t1", "from B", T0 + 3 * MIN);
+    b.push(&mut hub);
+    a.pull(&hub);
+    assert_eq!(message(&a, "t1").as_deref(), Some("second"));
+    a.push(&mut hub);
+    a.pull(&hub);
+    b.pull(&hub);
+    assert_eq!(message(&a, "t1").as_deref(), Some("second"));
+    assert_eq!(message(&b, "t1").as_deref(), Some("second"));
+    // A void is taken all the same, and the waiting change goes up voided.
+    b.void("t1", T0 + 4 * MIN);
+    b.push(&mut hub);
+    set_message(&mut a, "t1", "third", T0 + 5 * MIN);
+    a.pull(&hub);
+    let p = pass_store::get_pass(a.t.store.conn(), "t1")
+        .unwrap()
+        .unwrap();
+    assert!(p.is_voided());
+    assert_eq!(p.latest_message.as_deref(), Some("third"));
+    a.push(&mut hub);
+    b.pull(&hub);
+    let p = pass_store::get_pass(b.t.store.conn(), "t1")
+        .unwrap()
+        .unwrap();
+    assert!(p.is_voided());
+    assert_eq!(p.latest_message.as_deref(), Some("third"));
 }
