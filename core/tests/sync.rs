@@ -946,3 +946,37 @@ fn a_change_not_pushed_yet_is_not_overwritten_by_a_pull() {
     assert!(p.is_voided());
     assert_eq!(p.latest_message.as_deref(), Some("third"));
 }
+
+/// 10,000 scans made offline, read for the push in batches of 1,000 (`MAX_PUSH`) and marked
+/// pushed. `cargo test --release -p passdesk-core --test sync -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: run it with --release --ignored"]
+fn export_of_10k_offline_scans() {
+    let (_hub, mut a, _b) = venue();
+    a.issue("c1", "coffee", PassType::STORE_CARD, None);
+    state::record_failure(a.t.store.conn(), "down", at(T0)).unwrap();
+    let node = a.id();
+    let inputs: Vec<_> = (0..10_000)
+        .map(|i| scan_input(b"QR-c1", Medium::Qr, "gate-1", T0 + MIN + i * 11_000))
+        .collect();
+    for chunk in inputs.chunks(500) {
+        passdesk_core::checkin_batch(a.store(), &node, chunk).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while let Some(p) = export::pending(a.t.store.conn(), &node, 1000).unwrap() {
+        let body = serde_json::to_vec(&PushRequest { changes: p.changes }).unwrap();
+        let request: PushRequest = serde_json::from_slice(&body).unwrap();
+        assert!(request.changes.iter().all(|c| match &c.body {
+            ChangeBody::Scan(s) => s.offline,
+            _ => true,
+        }));
+        sent += request.changes.len();
+        a.store()
+            .write(|tx| state::mark_pushed(tx, p.through_seq, &[], at(T0)))
+            .unwrap();
+    }
+    let took = started.elapsed();
+    println!("exported {sent} changes: {:.2} s", took.as_secs_f64());
+    assert_eq!(sent, 10_001);
+}
