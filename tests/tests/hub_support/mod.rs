@@ -366,17 +366,24 @@ impl Scan {
     }
 }
 
+/// A time as the protocol writes it: unix milliseconds.
+pub fn wire_time(rfc3339: &str) -> i64 {
+    passdesk_core::Timestamp::parse_rfc3339(rfc3339)
+        .expect("a test's time is RFC 3339")
+        .unix_ms()
+}
+
 /// A `scan` change of `node`.
 pub fn scan(node: &Node, s: &Scan) -> Value {
     let accepted = s.verdict == "accept";
     json!({
         "id": new_id(),
         "nodeId": node.id,
-        "at": s.at,
+        "at": wire_time(&s.at),
         "kind": "scan",
         "data": {
             "scanId": new_id(),
-            "at": s.at,
+            "at": wire_time(&s.at),
             "readerId": "reader-1",
             "readerName": "Gate 1",
             "medium": "qr",
@@ -422,7 +429,7 @@ pub fn ledger_at(
             json!({
                 "id": new_id(), "kind": kind, "points": points, "stamps": 0,
                 "reservedPoints": 0, "reservedStamps": 0, "amountMinor": null,
-                "rewardId": reward, "reverses": null, "reason": null, "at": at,
+                "rewardId": reward, "reverses": null, "reason": null, "at": wire_time(at),
                 "expiresAt": null,
             })
         })
@@ -430,7 +437,7 @@ pub fn ledger_at(
     json!({
         "id": new_id(),
         "nodeId": node.id,
-        "at": at,
+        "at": wire_time(at),
         "kind": "ledger",
         "data": {
             "opId": new_id(),
@@ -460,7 +467,7 @@ pub fn pass(node: &Node, id: &str) -> Value {
     json!({
         "id": new_id(),
         "nodeId": node.id,
-        "at": AT,
+        "at": wire_time(AT),
         "kind": "pass",
         "data": {
             "id": id, "extId": null, "status": "issued", "passType": "eventTicket",
@@ -468,7 +475,7 @@ pub fn pass(node: &Node, id: &str) -> Value {
             "template": {"id": "tpl-1", "name": "Festival", "passType": "eventTicket", "design": null},
             "event": null, "barcodeType": "qr", "barcodeValue": id, "barcodeDisplayText": false,
             "nfcValue": null, "groupTag": null, "passContent": {}, "latestMessage": null,
-            "createdAt": AT, "updatedAt": AT, "addedAt": null, "removedAt": null,
+            "createdAt": wire_time(AT), "updatedAt": wire_time(AT), "addedAt": null, "removedAt": null,
             "deactivatedAt": null, "expiresAt": null, "validFrom": null, "validUntil": null,
         }
     })
