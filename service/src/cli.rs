@@ -78,6 +78,9 @@ pub enum Command {
     /// Outbound webhooks: subscriptions, the delivery log, retry and test.
     #[command(subcommand)]
     Webhooks(commands::webhooks::Cmd),
+    /// Sync with a hub: join it once, see the state, run a round now.
+    #[command(subcommand)]
+    Sync(commands::sync::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -104,5 +107,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(a) => commands::backup::run(&ctx, a),
         Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Webhooks(c) => commands::webhooks::run(&ctx, c),
+        Command::Sync(c) => commands::sync::run(&ctx, c),
     }
 }

@@ -24,5 +24,6 @@ pub mod scan;
 pub mod scans;
 pub mod serial;
 pub mod serve;
+pub mod sync;
 pub mod token;
 pub mod webhooks;
