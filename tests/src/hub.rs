@@ -5,6 +5,7 @@
 //! does, so a test compares what the hub holds whatever its engine.
 
 use crate::events::until;
+use crate::postgres::PgCluster;
 use crate::service::{client, send, Launch, Reply, TestApp};
 use crate::{describe, json_lines, last_json, passdesk_bin, Node};
 use serde_json::{json, Value};
@@ -16,6 +17,55 @@ use std::process::{Child, Command, Stdio};
 /// enroll with. It never signs anything, so nobody needs its private key.
 const OBSERVER_PUBLIC_KEY: &str = "A2sX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKW";
 
+/// The hub's two engines; every end-to-end case runs over both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A hub's database for one test: an SQLite file in a temp dir, or a database on a throwaway
+/// PostgreSQL cluster. Removed (the cluster stopped) when dropped: declare it before the
+/// hubs that use it, so they are dropped first.
+pub struct HubDatabase {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub url: String,
+    pub engine: Engine,
+    /// The cluster, for PostgreSQL.
+    pub cluster: Option<PgCluster>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl HubDatabase {
+    pub fn new(engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                Self {
+                    url: format!("sqlite://{}", dir.path().join("hub.sqlite").display()),
+                    engine,
+                    cluster: None,
+                    _dir: Some(dir),
+                }
+            }
+            Engine::Postgres => {
+                let cluster = PgCluster::start();
+                Self {
+                    url: cluster.database(),
+                    engine,
+                    cluster: Some(cluster),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// A hub process over this database.
+    pub fn hub(&self) -> HubApp {
+        HubApp::start(&self.url)
+    }
+}
+
 pub struct HubApp {
     /// `sqlite://PATH` or `postgres://…`.
     pub database: String,
@@ -25,8 +75,6 @@ pub struct HubApp {
     addr: String,
     child: Option<Child>,
     agent: ureq::Agent,
-    /// The SQLite hub's directory, removed with it.
-    _dir: Option<tempfile::TempDir>,
 }
 
 /// A hub command (`passdesk hub …`) with nothing of the caller's environment standing in for
@@ -64,15 +112,6 @@ fn serve(database: &str, listen: &str) -> (Child, String) {
 }
 
 impl HubApp {
-    /// A hub over a fresh SQLite file.
-    pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database = format!("sqlite://{}", dir.path().join("hub.sqlite").display());
-        let mut hub = Self::start(&database);
-        hub._dir = Some(dir);
-        hub
-    }
-
     /// A hub over `database` (created by the hub at its first start), on a free port.
     pub fn start(database: &str) -> Self {
         let (child, base) = serve(database, "127.0.0.1:0");
@@ -86,7 +125,6 @@ impl HubApp {
             addr,
             child: Some(child),
             agent: client(),
-            _dir: None,
         }
     }
 
@@ -267,6 +305,14 @@ impl Observer {
     }
 }
 
+/// A counter's node id.
+pub fn node_id(node: &Node) -> String {
+    node.store()
+        .conn()
+        .query_row("SELECT node_id FROM node", [], |r| r.get(0))
+        .unwrap()
+}
+
 /// `passdesk sync status` of a counter.
 pub fn sync_status(node: &Node) -> Value {
     node.ok(&["sync", "status"])
@@ -319,10 +365,13 @@ pub fn wait_scan(app: &TestApp, scan_id: &str) {
     })
 }
 
-/// Every scan id in a counter's audit log.
-pub fn scan_ids(node: &Node) -> Vec<String> {
+/// The ids of the scans a counter made itself (not those it learnt from the hub).
+pub fn own_scan_ids(node: &Node) -> Vec<String> {
     let store = node.store();
-    let mut stmt = store.conn().prepare("SELECT id FROM scans").unwrap();
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT id FROM scans WHERE node_id = (SELECT node_id FROM node)")
+        .unwrap();
     stmt.query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
