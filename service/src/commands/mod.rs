@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_loyalty;
 pub mod bench_nfc;
 pub mod bench_qr;
+pub mod bench_sync;
 pub mod bench_webhooks;
 pub mod camera;
 pub mod demo;
