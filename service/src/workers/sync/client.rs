@@ -260,25 +260,29 @@ fn refusal(call: &'static str, status: StatusCode, body: &[u8]) -> HubError {
     }
 }
 
-/// A transport error with its causes (reqwest's own message says little: "error sending request").
+/// A transport error in words: what failed and its innermost cause ("cannot connect:
+/// Connection refused (os error 111)"); reqwest's own message says little ("error sending
+/// request") and its middle layers repeat each other.
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "no answer in time".to_owned()
-    } else if e.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        e.to_string()
-    };
+    let mut innermost: Option<&(dyn std::error::Error + 'static)> = None;
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
+        innermost = Some(s);
         source = s.source();
     }
-    text
+    let what = if e.is_timeout() {
+        "no answer in time"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "the request failed"
+    };
+    match innermost {
+        Some(cause) if !e.is_timeout() => format!("{what}: {cause}"),
+        _ => what.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,8 @@ pub struct Pulled {
     pub applied: u64,
     pub skipped: u64,
     pub conflicts: u64,
+    /// Could not be applied here (recorded in `sync_rejections`).
+    pub rejected: u64,
     /// The pull cursor after the last page.
     pub cursor: i64,
     /// The hub said more were waiting after the last page.
@@ -84,6 +86,18 @@ impl Pulled {
         self.applied += a.applied;
         self.skipped += a.skipped;
         self.conflicts += a.conflicts;
+        self.rejected += a.rejected;
+    }
+
+    /// A later page's outcome added to this one's.
+    fn then(&mut self, page: Pulled) {
+        self.pages += page.pages;
+        self.applied += page.applied;
+        self.skipped += page.skipped;
+        self.conflicts += page.conflicts;
+        self.rejected += page.rejected;
+        self.cursor = page.cursor;
+        self.more = page.more;
     }
 }
 
@@ -163,14 +177,8 @@ impl Link {
         let mut all = Pulled::default();
         loop {
             let page = self.pull_once(limit, Duration::ZERO).await?;
-            all.pages += page.pages;
-            all.add(Applied {
-                applied: page.applied,
-                skipped: page.skipped,
-                conflicts: page.conflicts,
-            });
-            all.cursor = page.cursor;
-            if !page.more {
+            all.then(page);
+            if !all.more {
                 return Ok(all);
             }
         }
