@@ -186,10 +186,13 @@ describe('conflicts on the screens', () => {
     assert.match(await page.getByTestId('conflict-count').innerText(), /^1 conflict found by the hub/);
     await shoot(page, 'sync-conflicts');
 
-    // The next scan of that ticket at the gate carries the conflict's words, in the warning colour.
-    await openScreen(page, server, '/gate?reader=gate-a');
-    const r = await server.api('POST', '/api/v1/scans', { value: TICKET, readerId: 'gate-a', medium: 'qr' });
+    // The next scan of that ticket, at the other gate, is refused and carries the conflict's
+    // words, in the warning colour.
+    await openScreen(page, server, '/gate?reader=gate-b');
+    const r = await server.api('POST', '/api/v1/scans', { value: TICKET, readerId: 'gate-b', medium: 'qr' });
+    assert.equal(r.body.data.attributes.verdict, 'reject', r.text);
     assert.ok(r.body.data.attributes.conflict, `the decision carries the conflict: ${r.text}`);
+    await page.waitForSelector('[data-testid="gate-panel"][data-outcome="reject"]');
     const words = page.getByTestId('gate-conflict');
     await words.waitFor({ timeout: 10_000 });
     assert.ok((await words.innerText()).length > 0);
