@@ -141,7 +141,10 @@ fn sync_now_pushes_everything_and_with_the_hub_down_exits_1_offline() {
     );
     let down = sync_status(&node);
     assert_eq!(down["online"], false, "{down}");
-    let since = down["offlineSince"].as_str().expect("offline since").to_owned();
+    let since = down["offlineSince"]
+        .as_str()
+        .expect("offline since")
+        .to_owned();
     assert!(
         down["lastError"].as_str().unwrap().contains("cannot reach"),
         "{down}"
