@@ -4,6 +4,7 @@
 //! `scripts/test.sh` builds it before running the tests.
 
 pub mod events;
+pub mod hub;
 pub mod postgres;
 pub mod receiver;
 pub mod service;

@@ -14,8 +14,8 @@ use std::time::Duration;
 pub struct TestApp {
     pub node: Node,
     pub base: String,
-    /// Whether it watches PC/SC readers (kept for a restart).
-    readers: bool,
+    /// How it was started (kept for a restart).
+    launch: Launch,
     child: Option<Child>,
     pub reader_key: String,
     pub cashier_key: String,
@@ -118,13 +118,56 @@ pub fn send(
     }
 }
 
+/// How a [`TestApp`] starts: on what data, watching PC/SC readers or not, and under what
+/// command.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// `passdesk demo` first (the default), or only `passdesk init`: an empty counter that
+    /// gets its passes from elsewhere (a hub).
+    pub demo: bool,
+    /// Also watch PC/SC readers.
+    pub readers: bool,
+    /// A command the service runs under, its arguments before the `passdesk` binary's: e.g.
+    /// `["faketime", "-f", "+10m"]` for a counter whose clock is 10 minutes fast. Only the
+    /// service runs under it; the test's own `passdesk` commands keep the machine's clock.
+    pub prefix: Vec<String>,
+    /// Environment variables of the service process.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            demo: true,
+            readers: false,
+            prefix: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+}
+
 /// Starts `passdesk serve` on `node`'s data directory on a free loopback port; returns the
 /// process and its base URL once it listens.
-fn serve(node: &Node, readers: bool) -> (Child, String) {
-    let mut child = node
-        .cmd()
+fn serve(node: &Node, launch: &Launch) -> (Child, String) {
+    let plain = node.cmd();
+    let mut cmd = match launch.prefix.split_first() {
+        None => plain,
+        Some((program, args)) => {
+            let mut c = std::process::Command::new(program);
+            c.args(args).arg(plain.get_program()).args(plain.get_args());
+            for (k, v) in plain.get_envs() {
+                match v {
+                    Some(v) => c.env(k, v),
+                    None => c.env_remove(k),
+                };
+            }
+            c
+        }
+    };
+    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
+    let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(if readers {
+        .args(if launch.readers {
             &[][..]
         } else {
             &["--no-readers"][..]
@@ -175,7 +218,23 @@ impl TestApp {
     /// Starts on a fresh demo data directory, after `configure` (e.g. writing passdesk.toml);
     /// `readers`: also watch PC/SC readers.
     pub fn start_with(configure: impl FnOnce(&Node), readers: bool) -> Self {
-        let node = Node::demo();
+        Self::launch(
+            Launch {
+                readers,
+                ..Launch::default()
+            },
+            configure,
+        )
+    }
+
+    /// Starts as `launch` says, after `configure` (which runs before the keys are made and
+    /// the service starts).
+    pub fn launch(launch: Launch, configure: impl FnOnce(&Node)) -> Self {
+        let node = if launch.demo {
+            Node::demo()
+        } else {
+            Node::new()
+        };
         configure(&node);
         let key = |role: &str| {
             node.ok(&["keys", "create", "--role", role, "--name", role])["key"]
@@ -185,11 +244,11 @@ impl TestApp {
         };
         let (reader_key, cashier_key, manager_key, admin_key) =
             (key("reader"), key("cashier"), key("manager"), key("admin"));
-        let (child, base) = serve(&node, readers);
+        let (child, base) = serve(&node, &launch);
         Self {
             node,
             base,
-            readers,
+            launch,
             child: Some(child),
             reader_key,
             cashier_key,
@@ -315,7 +374,7 @@ impl TestApp {
     /// [`TestApp::stop`]), on a new port; the keys stay valid.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill it first");
-        let (child, base) = serve(&self.node, self.readers);
+        let (child, base) = serve(&self.node, &self.launch);
         self.child = Some(child);
         self.base = base;
     }

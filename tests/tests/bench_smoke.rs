@@ -154,3 +154,44 @@ fn bench_nfc_reports_every_protocol_through_pcscd() {
         assert!(d["p50Us"].as_f64().unwrap() > 0.0);
     }
 }
+
+/// `bench sync` runs a hub and counters of this binary and reports every figure it promises:
+/// the first sync, the offline push, the simulated counters and the propagation.
+#[test]
+fn bench_sync_reports_first_sync_push_simulated_counters_and_propagation() {
+    let node = Node::empty();
+    let report = node.ok(&[
+        "bench",
+        "sync",
+        "--passes",
+        "500",
+        "--offline-scans",
+        "200",
+        "--nodes",
+        "3",
+        "--scans-per-node",
+        "40",
+        "--batch",
+        "10",
+        "--propagation",
+        "5",
+    ]);
+    assert_eq!(report["bench"], "sync");
+    assert_eq!(report["engine"], "sqlite");
+    assert!(
+        report["firstSync"]["passes"].as_u64().unwrap() >= 500,
+        "{report}"
+    );
+    assert!(report["firstSync"]["seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["offlinePush"]["scans"], 200);
+    let sim = &report["simulatedCounters"];
+    // Every simulated scan was accepted once.
+    assert_eq!(sim["events"], 120, "{report}");
+    assert_eq!(sim["duplicates"], 0, "{report}");
+    assert_eq!(sim["pushes"], 12, "{report}");
+    assert!(sim["pushP50Ms"].as_f64().unwrap() <= sim["pushP99Ms"].as_f64().unwrap());
+    let p = &report["propagation"];
+    assert_eq!(p["scans"], 5);
+    assert!(p["p50Ms"].as_f64().unwrap() <= p["p95Ms"].as_f64().unwrap());
+    assert!(p["p95Ms"].as_f64().unwrap() <= p["maxMs"].as_f64().unwrap());
+}

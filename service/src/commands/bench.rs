@@ -44,6 +44,9 @@ pub enum Cmd {
     /// Webhook deliveries per second to a loopback receiver, and the scan path's p99 while
     /// they run.
     Webhooks(super::bench_webhooks::Args),
+    /// Sync through a hub: an empty counter's first sync, offline scans pushed, simulated
+    /// counters pushing at once, propagation from one counter to another.
+    Sync(super::bench_sync::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,6 +85,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Qr(args) => return super::bench_qr::run(ctx, args),
         Cmd::Nfc(args) => return super::bench_nfc::run(ctx, args),
         Cmd::Webhooks(args) => return super::bench_webhooks::run(ctx, args),
+        Cmd::Sync(args) => return super::bench_sync::run(ctx, args),
     };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;
