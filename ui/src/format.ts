@@ -9,8 +9,9 @@ function sameDay(a: Date, b: Date): boolean {
 }
 
 /** "19:42" today, "Tue 12 Nov 19:42" another day, in this screen's time zone. */
-export function localTime(iso: string | Date, now = new Date()): string {
-  const d = typeof iso === 'string' ? new Date(iso) : iso;
+/** `iso`: RFC 3339 text (the API's times), unix milliseconds (the sync documents'), or a Date. */
+export function localTime(iso: string | number | Date, now = new Date()): string {
+  const d = iso instanceof Date ? iso : new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
   if (sameDay(d, now)) return hm;

@@ -10,7 +10,7 @@
 import './style.css';
 import { api, ApiError, getKey, onFetchState, OfflineError, setKey, setOnUnauthorized } from './api/client';
 import { openStream } from './api/stream';
-import type { Decision, ScanDoc } from './api/types';
+import type { Decision, ScanDoc, SyncDoc } from './api/types';
 import type { ApiOptions, App, Screen } from './app';
 import { clear, h } from './dom';
 import { decisionMessage, holder } from './format';
@@ -246,8 +246,7 @@ function renderSync(): void {
 async function refreshSync(): Promise<void> {
   window.clearTimeout(syncPoll);
   try {
-    // TODO(merge): `SyncDoc` from api/types.ts once the schema is regenerated.
-    const doc = await app.api<{ data: { attributes: SyncStatus } }>('GET', '/api/v1/sync', { as: 'reader' });
+    const doc = await app.api<SyncDoc>('GET', '/api/v1/sync', { as: 'reader' });
     syncStatus = doc.data.attributes;
   } catch {
     // kept as it was

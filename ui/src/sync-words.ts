@@ -5,52 +5,9 @@
 
 import { localiseUtc, localTime } from './format';
 
-// TODO(merge): alias these from the generated schema (`S['SyncStatus']`, `S['ConflictRecord']`,
-// `S['ConflictNote']` in api/types.ts) once `npm run types` has run over the sync routes; they
-// are typed here by hand until then, field for field as core/src/sync serialises them.
-export interface SyncStatus {
-  joined: boolean;
-  hubUrl?: string | null;
-  nodeName?: string | null;
-  online: boolean;
-  offlineSince?: string | null;
-  lastPullAt?: string | null;
-  lastPushAt?: string | null;
-  lastError?: string | null;
-  pending: number;
-  conflicts: number;
-  rejected: number;
-  pullCursor: number;
-}
+import type { ConflictKind, ConflictNote, ConflictRecord, ConflictSide, SyncStatus } from './api/types';
 
-export type ConflictKind = 'doubleAdmission' | 'doubleRedemption' | 'offlineRedemptionCap' | 'negativeBalance';
-
-export interface ConflictSide {
-  nodeId: string;
-  nodeName: string;
-  refId: string;
-  changeId: string;
-  at: string;
-  offline: boolean;
-  readerName?: string | null;
-}
-
-export interface ConflictRecord {
-  id: string;
-  kind: ConflictKind;
-  passId: string;
-  first: ConflictSide;
-  flagged: ConflictSide;
-  message: string;
-  detectedAt: string;
-}
-
-/** What a decision carries about its pass's newest conflict (`decision.conflict`). */
-export interface ConflictNote {
-  id: string;
-  kind: ConflictKind;
-  message: string;
-}
+export type { ConflictKind, ConflictNote, ConflictRecord, ConflictSide, SyncStatus };
 
 export type BannerState = 'hidden' | 'online' | 'offline' | 'waiting';
 

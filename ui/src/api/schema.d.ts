@@ -563,6 +563,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This counter's sync with its hub: online, pending, conflicts
+         * @description What the banner on every screen shows: whether the counter joined a hub, whether the hub answered the last round (else since when it has not), the last pull and push, the changes waiting to go up and the conflicts known here.
+         *
+         *     Needs a reader key or one with a higher role.
+         */
+        get: operations["getSync"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sync/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Conflicts the hub found, newest first
+         * @description Each conflict with both sides (node, time, offline or not, reader) and the words a screen shows: the same single-entry ticket admitted at two counters that could not know of each other, a reward redeemed twice, offline redemptions past the cap, a balance below zero.
+         *
+         *     Needs a manager key or one with a higher role.
+         */
+        get: operations["listSyncConflicts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sync/now": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A sync round now
+         * @description Wakes the sync worker: it pushes what waits and, if a failure made it wait, tries the hub again at once. Answers at once with the state as it is; the round's outcome shows in `GET /sync` (and a `sync` event on the stream when it changed something).
+         *
+         *     Needs a manager key or one with a higher role.
+         */
+        post: operations["syncNow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhook-deliveries": {
         parameters: {
             query?: never;
@@ -834,6 +900,56 @@ export interface components {
             id: string;
             attributes: components["schemas"]["CameraPreviewAttributes"];
         };
+        /**
+         * @description What kind of conflict the hub found.
+         * @enum {string}
+         */
+        ConflictKind: "doubleAdmission" | "doubleRedemption" | "offlineRedemptionCap" | "negativeBalance";
+        /**
+         * @description A conflict the hub reported about the scanned pass (its newest): shown beside the decision,
+         *     "Admitted at Gate A at 19:42 UTC while offline".
+         */
+        ConflictNote: {
+            /** @description The conflict's id (the hub's). */
+            id: string;
+            kind: components["schemas"]["ConflictKind"];
+            /** @description The hub's words for a screen. */
+            message: string;
+        };
+        /** @description A conflict: both sides kept, the later (the one the hub received second) `flagged`. */
+        ConflictRecord: {
+            /** @description UUIDv7 made by the hub. */
+            id: string;
+            kind: components["schemas"]["ConflictKind"];
+            passId: string;
+            /** @description What happened first (as the hub received it). */
+            first: components["schemas"]["ConflictSide"];
+            /** @description What came second: the scan or operation that is flagged. */
+            flagged: components["schemas"]["ConflictSide"];
+            /** @description Words for a screen: "Admitted at Gate A at 19:42 UTC while offline". */
+            message: string;
+            /**
+             * Format: int64
+             * @description On the hub's clock.
+             */
+            detectedAt: number;
+        };
+        /** @description One side of a conflict: what a node did. */
+        ConflictSide: {
+            nodeId: string;
+            nodeName: string;
+            /** @description The scan id or the loyalty operation id. */
+            refId: string;
+            /** @description The change's id at the hub. */
+            changeId: string;
+            /**
+             * Format: int64
+             * @description On that node's clock.
+             */
+            at: number;
+            offline: boolean;
+            readerName?: string | null;
+        };
         CreateBody: {
             /** @description The template (also accepted as the `passTemplate` query parameter, as PassEntry takes it). */
             passTemplate?: string | null;
@@ -877,6 +993,7 @@ export interface components {
             entries?: null | components["schemas"]["EntryCount"];
             warnings: components["schemas"]["Warning"][];
             loyalty?: null | components["schemas"]["LoyaltyView"];
+            conflict?: null | components["schemas"]["ConflictNote"];
         };
         /** @description What the status screen shows of a device. */
         DeviceStatus: {
@@ -1466,7 +1583,8 @@ export interface components {
             readers: components["schemas"]["Reader"][];
             /** @description The devices the service drives, connected or not. */
             devices: components["schemas"]["DeviceStatus"][];
-            lastSync?: null | components["schemas"]["Timestamp"];
+            /** @description This counter's sync with its hub (`joined` false when it has none). */
+            sync: components["schemas"]["SyncStatus"];
         };
         StatusDoc: {
             data: components["schemas"]["StatusResource"];
@@ -1475,6 +1593,67 @@ export interface components {
             type: string;
             id: string;
             attributes: components["schemas"]["StatusAttributes"];
+        };
+        /** @description The conflicts the hub found, newest first. */
+        SyncConflictList: {
+            data: components["schemas"]["SyncConflictResource"][];
+            meta: components["schemas"]["SyncConflictMeta"];
+        };
+        SyncConflictMeta: {
+            /**
+             * Format: int64
+             * @description Conflicts in `data`.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Every conflict known here.
+             */
+            totalCount: number;
+        };
+        SyncConflictResource: {
+            type: string;
+            id: string;
+            attributes: components["schemas"]["ConflictRecord"];
+        };
+        SyncDoc: {
+            data: components["schemas"]["SyncResource"];
+        };
+        /** @description `{"type": "sync", "id": nodeId, "attributes"}`: `GET /sync`. */
+        SyncResource: {
+            type: string;
+            /** @description This counter's node id. */
+            id: string;
+            attributes: components["schemas"]["SyncStatus"];
+        };
+        /** @description What `passdesk sync status` prints and `/status` shows. */
+        SyncStatus: {
+            joined: boolean;
+            hubUrl?: string | null;
+            nodeName?: string | null;
+            /** @description The last round reached the hub and no failure since. */
+            online: boolean;
+            offlineSince?: null | components["schemas"]["Timestamp"];
+            lastPullAt?: null | components["schemas"]["Timestamp"];
+            lastPushAt?: null | components["schemas"]["Timestamp"];
+            lastError?: string | null;
+            /**
+             * Format: int64
+             * @description Outbox events waiting to go up.
+             */
+            pending: number;
+            /**
+             * Format: int64
+             * @description Conflicts known here.
+             */
+            conflicts: number;
+            /**
+             * Format: int64
+             * @description Changes the hub refused, recorded here.
+             */
+            rejected: number;
+            /** Format: int64 */
+            pullCursor: number;
         };
         TemplateAttributes: {
             name: string;
@@ -6169,6 +6348,375 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatusDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    getSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sync state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    listSyncConflicts: {
+        parameters: {
+            query?: {
+                /** @description How many, the newest first (1 to 1000, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conflicts, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncConflictList"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    syncNow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The worker is woken; the state as it is now */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncDoc"];
                 };
             };
             /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */

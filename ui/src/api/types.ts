@@ -40,6 +40,18 @@ export type CreatePassRequest = S['CreateBody'];
 export type TemplateList = S['TemplateList'];
 export type EventList = S['EventList'];
 
+// ---- Sync with the hub -------------------------------------------------------------------
+/** `GET /api/v1/sync`: the banner's facts; also `/status`'s `sync`. */
+export type SyncStatus = S['SyncStatus'];
+export type SyncDoc = S['SyncDoc'];
+/** A conflict the hub found; its sides' times are unix milliseconds (the sync protocol's). */
+export type ConflictRecord = S['ConflictRecord'];
+export type ConflictSide = S['ConflictSide'];
+export type ConflictKind = S['ConflictKind'];
+/** `decision.conflict`: the scanned pass's newest conflict. */
+export type ConflictNote = S['ConflictNote'];
+export type SyncConflictList = S['SyncConflictList'];
+
 // ---- Status and errors --------------------------------------------------------------------
 export type StatusDoc = S['StatusDoc'];
 export type ErrorDoc = S['ErrorDoc'];

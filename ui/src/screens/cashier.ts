@@ -8,7 +8,7 @@ import type { Decision, LoyaltyView, OpDoc, PassDoc, PassResource, Reward, Tier 
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { decisionMessage, holder, localTime, money, parseMoney, WARNING_WORDS } from '../format';
-import { decisionConflict, type ConflictNote } from '../sync-words';
+import { decisionConflict } from '../sync-words';
 import { outcomeOf } from './gate';
 
 interface Intent {
@@ -48,8 +48,7 @@ export const cashier: Screen = {
       }
       const d = decision;
       const outcome = outcomeOf(d);
-      // TODO(merge): `conflict` is in the generated Decision once the schema is regenerated.
-      const conflict = decisionConflict(d as Decision & { conflict?: ConflictNote | null });
+      const conflict = decisionConflict(d);
       const status = pass?.attributes.status ?? d.pass?.status ?? '';
       const amount = h('input#amount', {
         type: 'text',

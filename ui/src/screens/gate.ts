@@ -6,7 +6,7 @@ import type { Decision, ScanDay, ScanRecord } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { decisionMessage, holder, localTime, localiseUtc, WARNING_WORDS } from '../format';
-import { decisionConflict, type ConflictNote } from '../sync-words';
+import { decisionConflict } from '../sync-words';
 import { watchDay } from '../today';
 
 interface Row {
@@ -107,8 +107,7 @@ export const gate: Screen = {
       panel.dataset.outcome = outcome;
       panel.dataset.scanId = d.scanId;
       const where = [d.pass?.templateName, d.pass?.eventName].filter(Boolean).join(' · ');
-      // TODO(merge): `conflict` is in the generated Decision once the schema is regenerated.
-      const conflict = decisionConflict(d as Decision & { conflict?: ConflictNote | null });
+      const conflict = decisionConflict(d);
       clear(
         panel,
         h('div.verdict', WORD[outcome]),

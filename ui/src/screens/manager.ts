@@ -16,13 +16,14 @@ import type {
   ScanRecord,
   ScanRecordList,
   StatusDoc,
+  SyncConflictList,
   TemplateList,
 } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { localDateTime, localiseUtc, localTime, money } from '../format';
 import { qrSvg } from '../qr';
-import { conflictWords, type ConflictRecord } from '../sync-words';
+import { conflictWords } from '../sync-words';
 import { watchDay } from '../today';
 
 const contentOf = (p: PassResource) => p.attributes.passContent ?? {};
@@ -286,8 +287,7 @@ export const manager: Screen = {
     /** The conflicts the hub found, newest first, in words: what happened, where and when on
      * both sides (offline or not), the flagged one second. Read at mount, after a sync event
      * and a decision (a scan may be the one flagged), and every half minute. */
-    // TODO(merge): the list's type from api/types.ts (`SyncConflictList`) once regenerated.
-    const showConflicts = (list: { data: { id: string; attributes: ConflictRecord }[]; meta: { totalCount: number } }) => {
+    const showConflicts = (list: SyncConflictList) => {
       conflicts.hidden = list.meta.totalCount === 0;
       const now = new Date();
       clear(

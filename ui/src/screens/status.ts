@@ -140,8 +140,7 @@ function webhookLines(lines: WebhookStatus[]): HTMLElement {
   );
 }
 
-/** The status screen's lines about the hub: where, as whom, the banner's words, what waits.
- * TODO(merge): `s.sync` is typed by the generated StatusDoc once the schema is regenerated. */
+/** The status screen's lines about the hub: where, as whom, the banner's words, what waits. */
 function syncRows(sync: SyncStatus | undefined): [string, string][] {
   if (!sync?.joined) return [['Hub', 'not joined (passdesk sync join)']];
   return [
