@@ -6,7 +6,9 @@
 //! with a reason, logged like any other scan.
 
 use crate::catalog;
-use crate::decision::{Decision, EntryCount, PassSummary, PreviousUse, Reason, Verdict, Warning};
+use crate::decision::{
+    ConflictNote, Decision, EntryCount, PassSummary, PreviousUse, Reason, Verdict, Warning,
+};
 use crate::keys;
 use crate::loyalty::{self, LoyaltyView};
 use crate::outbox::{self, topic};
@@ -136,7 +138,10 @@ fn decide_and_record(conn: &Connection, node_id: &str, input: &ScanInput) -> Sto
     let at = input.at;
     let reader = catalog::register_reader_if_new(conn, input.reader_id.as_str(), at)?;
     let (direction, outcome) = match reader.direction_for(input.direction) {
-        Ok(direction) => (direction, evaluate(conn, &reader, direction, input)?),
+        Ok(direction) => (
+            direction,
+            evaluate(conn, node_id, &reader, direction, input)?,
+        ),
         // The API refuses this before it gets here (422, nothing recorded); other sources
         // (the CLI's --exit) get a recorded reject rather than a direction the reader forbids.
         Err(refused) => (
@@ -152,7 +157,18 @@ fn decide_and_record(conn: &Connection, node_id: &str, input: &ScanInput) -> Sto
     };
     let mut decision = record(conn, node_id, input, &reader, direction, outcome)?;
     decision.loyalty = loyalty;
+    decision.conflict = conflict_note(conn, &decision)?;
     Ok(decision)
+}
+
+/// The newest conflict the hub reported about the pass, for a decision that shows the pass (a
+/// typed id refused at a gate shows nothing of it). One probe of the conflicts' pass index.
+fn conflict_note(conn: &Connection, decision: &Decision) -> StoreResult<Option<ConflictNote>> {
+    let Some(pass) = &decision.pass else {
+        return Ok(None);
+    };
+    Ok(crate::sync::conflicts::newest_of_pass(conn, &pass.id)?
+        .map(|(id, kind, message)| ConflictNote { id, kind, message }))
 }
 
 /// What the cashier sees of an admitted pass's loyalty: due points expire first, so the
@@ -175,6 +191,7 @@ fn loyalty_on_scan(
 
 fn evaluate(
     conn: &Connection,
+    node_id: &str,
     reader: &Reader,
     direction: Direction,
     input: &ScanInput,
@@ -212,7 +229,7 @@ fn evaluate(
         return Ok(refused);
     }
     let summary = summarize(conn, &subject)?;
-    let mut outcome = judge(conn, reader, direction, at, &subject, &summary)?;
+    let mut outcome = judge(conn, node_id, reader, direction, at, &subject, &summary)?;
     if outcome.verdict == Verdict::Accept {
         if typed_id {
             outcome.warnings.push(Warning::TypedId);
@@ -334,6 +351,7 @@ fn summarize(conn: &Connection, subject: &Subject) -> StoreResult<PassSummary> {
 /// this gate, is it inside its window, has it been used.
 fn judge(
     conn: &Connection,
+    node_id: &str,
     reader: &Reader,
     direction: Direction,
     at: Timestamp,
@@ -409,12 +427,12 @@ fn judge(
     if policy.duplicate_window_ms > 0 {
         let since = at.minus_ms(policy.duplicate_window_ms);
         if let Some(earlier) =
-            scan_log::recent_at_reader(conn, pass_id, &reader.id, direction, since, at)?
+            scan_log::recent_at_reader(conn, pass_id, node_id, &reader.id, direction, since, at)?
         {
             return Ok(repeat_of(earlier));
         }
     }
-    admission(conn, direction, pass_id, &policy)
+    admission(conn, node_id, direction, pass_id, &policy)
 }
 
 /// A tap inside the duplicate window answers what the first tap answered, counting nothing.
@@ -436,6 +454,7 @@ fn repeat_of(earlier: ScanRecord) -> Outcome {
 /// Entry and exit rules of the policy.
 fn admission(
     conn: &Connection,
+    node_id: &str,
     direction: Direction,
     pass_id: &str,
     policy: &CheckinPolicy,
@@ -469,7 +488,7 @@ fn admission(
         if let Some(last) =
             scan_log::last_counted(conn, pass_id)?.filter(|s| s.direction == Direction::Entry)
         {
-            let previous = previous_use(conn, last)?;
+            let previous = previous_use(conn, node_id, last)?;
             let message = format!(
                 "Already inside since {} at {}",
                 hhmm(previous.at),
@@ -487,7 +506,7 @@ fn admission(
     if used >= limit {
         let first = scan_log::first_counted_entry(conn, pass_id)?;
         let previous = match first {
-            Some(s) => Some(previous_use(conn, s)?),
+            Some(s) => Some(previous_use(conn, node_id, s)?),
             None => None,
         };
         let message = match (&previous, limit) {
@@ -511,10 +530,15 @@ fn admission(
     Ok(accept(message, Some(entries)))
 }
 
-fn previous_use(conn: &Connection, scan: ScanRecord) -> StoreResult<PreviousUse> {
-    let reader_name = catalog::get_reader(conn, &scan.reader_id)?
-        .map(|r| r.name)
-        .unwrap_or_else(|| scan.reader_id.clone());
+/// The earlier admission, its reader named: one of ours by our readers' table, another node's
+/// (pulled from the hub) as that node named it, with the node's name: "Gate 1 (Gate A)".
+fn previous_use(conn: &Connection, node_id: &str, scan: ScanRecord) -> StoreResult<PreviousUse> {
+    let reader_name = if scan.node_id == node_id {
+        catalog::get_reader(conn, &scan.reader_id)?.map(|r| r.name)
+    } else {
+        crate::sync::remote_reader_name(conn, &scan.node_id, &scan.reader_id)?
+    }
+    .unwrap_or_else(|| scan.reader_id.clone());
     Ok(PreviousUse {
         scan_id: scan.id,
         at: scan.at,
@@ -629,5 +653,6 @@ fn record(
         entries: outcome.entries,
         warnings: outcome.warnings,
         loyalty: None,
+        conflict: None,
     })
 }

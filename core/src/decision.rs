@@ -4,6 +4,7 @@ use crate::loyalty::LoyaltyView;
 use crate::pass_store::MatchedBy;
 use crate::reader::Direction;
 use crate::scan::Medium;
+use crate::sync::wire::ConflictKind;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -159,6 +160,18 @@ pub struct EntryCount {
     pub limit: u32,
 }
 
+/// A conflict the hub reported about the scanned pass (its newest): shown beside the decision,
+/// "Admitted at Gate A at 19:42 UTC while offline".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictNote {
+    /// The conflict's id (the hub's).
+    pub id: String,
+    pub kind: ConflictKind,
+    /// The hub's words for a screen.
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
@@ -187,6 +200,9 @@ pub struct Decision {
     /// Balance, stamps and rewards of an admitted pass whose template has a loyalty program.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loyalty: Option<LoyaltyView>,
+    /// The newest conflict the hub reported about this pass (sync), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<ConflictNote>,
 }
 
 impl Decision {

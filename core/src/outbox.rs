@@ -14,6 +14,8 @@ pub mod topic {
     pub const PASS_CREATED: &str = "passCreated";
     pub const PASS_UPDATED: &str = "passUpdated";
     pub const PASS_VOIDED: &str = "passVoided";
+    /// A conflict the hub found that flags this node's scan or operation (sync).
+    pub const PASS_CONFLICT: &str = "passConflict";
 }
 
 /// An event written to the outbox.

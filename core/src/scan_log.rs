@@ -6,6 +6,11 @@
 //! (measured: 8-17 ms on SQLite, over the 5 ms budget); every zone's midnight today falls on a
 //! quarter hour, and a bound that does not is counted from the log itself.
 //!
+//! Other nodes' scans pulled from the hub (sync) are rows here too, under their own node id:
+//! the entry rules count them, a pass's list and totals show them, and so does the list of
+//! every scan. They have no tally row, and a reader id names one of this node's readers, so a
+//! reader's list, every total but a pass's, and the duplicate window are this node's own.
+//!
 //! Every query here uses an index, for every combination of the filters the API offers (the
 //! test `every_query_uses_an_index` reads their plans): `scans_pass (pass_id, seq)`,
 //! `scans_reader_at (reader_id, at)`, `scans_at (at)`, and the tally's `(slot, reader_id)`.
@@ -43,29 +48,15 @@ pub struct ScanRecord {
     pub via_token: bool,
 }
 
+/// Writes a scan this node decided: its row, and its tally unless it repeats an earlier tap.
 pub(crate) fn insert(conn: &Connection, s: &ScanRecord) -> StoreResult<()> {
-    conn.prepare_cached(
+    insert_row(
+        conn,
+        s,
         "INSERT INTO scans (id, node_id, at, reader_id, medium, direction, value, value_len, pass_id,
              verdict, reason, detail, counted, duplicate_of, via_token)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        s.id,
-        s.node_id,
-        s.at,
-        s.reader_id,
-        s.medium,
-        s.direction.as_str(),
-        s.value,
-        s.value_len,
-        s.pass_id,
-        s.verdict.as_str(),
-        s.reason.map(Reason::as_str),
-        s.detail,
-        s.counted,
-        s.duplicate_of,
-        s.via_token,
-    ])?;
+    )?;
     if s.duplicate_of.is_none() {
         let (accepted, rejected) = match s.verdict {
             Verdict::Accept => (1, 0),
@@ -86,6 +77,41 @@ pub(crate) fn insert(conn: &Connection, s: &ScanRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// Writes another node's scan (pulled from the hub) under its own id and node id, so the entry
+/// rules count it here. No tally row: the tally is this counter's own readers' totals. A scan
+/// already here (by id) is left as it is; `false` then.
+pub(crate) fn insert_remote(conn: &Connection, s: &ScanRecord) -> StoreResult<bool> {
+    insert_row(
+        conn,
+        s,
+        "INSERT INTO scans (id, node_id, at, reader_id, medium, direction, value, value_len, pass_id,
+             verdict, reason, detail, counted, duplicate_of, via_token)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT(id) DO NOTHING",
+    )
+    .map(|n| n == 1)
+}
+
+fn insert_row(conn: &Connection, s: &ScanRecord, sql: &str) -> StoreResult<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(params![
+        s.id,
+        s.node_id,
+        s.at,
+        s.reader_id,
+        s.medium,
+        s.direction.as_str(),
+        s.value,
+        s.value_len,
+        s.pass_id,
+        s.verdict.as_str(),
+        s.reason.map(Reason::as_str),
+        s.detail,
+        s.counted,
+        s.duplicate_of,
+        s.via_token,
+    ])?)
+}
+
 macro_rules! scan_columns {
     () => {
         "id, node_id, at, reader_id, medium, direction, value, value_len, pass_id,
@@ -101,6 +127,7 @@ const RECENT_AT_READER: &str = concat!(
     scan_columns!(),
     " FROM scans WHERE pass_id = ?1 AND +reader_id = ?2 AND direction = ?3
        AND verdict = 'accept' AND duplicate_of IS NULL AND +at >= ?4 AND +at <= ?5
+       AND +node_id = ?6
      ORDER BY seq DESC LIMIT 1"
 );
 const FIRST_COUNTED_ENTRY: &str = concat!(
@@ -167,12 +194,14 @@ fn query_opt(
         .transpose()
 }
 
-/// The latest original (non-duplicate) accepted scan of a pass at a reader, in a direction,
+/// The latest original (non-duplicate) accepted scan of a pass at one of this node's readers
+/// (`node_id`: another node's reader of the same id is another reader), in a direction,
 /// between `since` and `until`: the tap a repeated tap repeats. Rejects are not repeated: a
 /// pass rejected a moment ago is judged afresh (the doors may have just opened).
 pub(crate) fn recent_at_reader(
     conn: &Connection,
     pass_id: &str,
+    node_id: &str,
     reader_id: &str,
     direction: Direction,
     since: Timestamp,
@@ -181,7 +210,14 @@ pub(crate) fn recent_at_reader(
     query_opt(
         conn,
         RECENT_AT_READER,
-        params![pass_id, reader_id, direction.as_str(), since, until],
+        params![
+            pass_id,
+            reader_id,
+            direction.as_str(),
+            since,
+            until,
+            node_id
+        ],
     )
 }
 
@@ -224,7 +260,11 @@ pub struct ScanFilter {
 /// so that each gets a plan with an index (`?1 IS NULL OR pass_id = ?1` can use none). With a
 /// pass the pass's index leads (a pass has few scans), and the other columns are written
 /// `+column` so SQLite does not walk the reader's whole history in `at` order instead.
-fn where_terms(f: &ScanFilter) -> (String, Vec<SqlValue>) {
+///
+/// `own_node`: only this node's scans (`node_id` of the `node` row), not other nodes' pulled
+/// from the hub. A reader id names one of this node's readers (another counter may have a
+/// reader of the same id), and the tally that day totals sum counts this node's scans only.
+fn where_terms(f: &ScanFilter, own_node: bool) -> (String, Vec<SqlValue>) {
     let plain = f.pass_id.is_none();
     let column = |c: &str| if plain { c.to_owned() } else { format!("+{c}") };
     let mut terms = Vec::new();
@@ -249,6 +289,10 @@ fn where_terms(f: &ScanFilter) -> (String, Vec<SqlValue>) {
         terms.push(format!("{} < ?", column("at")));
         values.push(SqlValue::Integer(t.unix_ms()));
     }
+    if own_node {
+        // A store without an identity yet has no other node's scans either.
+        terms.push("+node_id = coalesce((SELECT node_id FROM node), node_id)".to_owned());
+    }
     let sql = if terms.is_empty() {
         String::new()
     } else {
@@ -257,8 +301,10 @@ fn where_terms(f: &ScanFilter) -> (String, Vec<SqlValue>) {
     (sql, values)
 }
 
+/// A list by reader is that reader's (this node's); any other list is the log as this node
+/// knows it, other nodes' scans pulled from the hub included.
 fn list_sql(f: &ScanFilter) -> (String, Vec<SqlValue>) {
-    let (terms, mut values) = where_terms(f);
+    let (terms, mut values) = where_terms(f, f.reader_id.is_some());
     values.push(SqlValue::Integer(i64::from(f.limit)));
     (
         format!("SELECT {SCAN_COLUMNS} FROM scans {terms} ORDER BY at DESC, seq DESC LIMIT ?"),
@@ -320,8 +366,10 @@ pub fn totals(conn: &Connection, f: &ScanFilter) -> StoreResult<Totals> {
     Ok(t.only(f.verdict))
 }
 
+/// A pass's totals count every node's scans of it (its whole history as this node knows it);
+/// any other count stands in for the tally (the ends of a range), which is this node's.
 fn count_rows_sql(f: &ScanFilter) -> (String, Vec<SqlValue>) {
-    let (terms, values) = where_terms(f);
+    let (terms, values) = where_terms(f, f.pass_id.is_none() || f.reader_id.is_some());
     let and = if terms.is_empty() { "WHERE" } else { "AND" };
     let sql = format!(
         "SELECT coalesce(sum(verdict = 'accept'), 0), coalesce(sum(verdict = 'reject'), 0)

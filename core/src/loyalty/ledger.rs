@@ -167,11 +167,22 @@ pub(crate) fn append(
     e: &LedgerEntry,
     lots: Lots<'_>,
 ) -> Result<Account, LoyaltyError> {
+    append_synced(conn, e, lots, None)
+}
+
+/// [`append`] with `synced_at` set: an entry pulled from the hub is upstream's already, so the
+/// offline redemption cap (which counts entries upstream has not seen) leaves it out.
+pub(crate) fn append_synced(
+    conn: &Connection,
+    e: &LedgerEntry,
+    lots: Lots<'_>,
+    synced_at: Option<Timestamp>,
+) -> Result<Account, LoyaltyError> {
     let next = account(conn, &e.pass_id)?.plus(e)?;
     conn.prepare_cached(
         "INSERT INTO loyalty_ledger (id, op_id, node_id, pass_id, kind, points, stamps, reserved_points,
-             reserved_stamps, amount_minor, reward_id, reverses, reason, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             reserved_stamps, amount_minor, reward_id, reverses, reason, at, synced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -188,7 +199,8 @@ pub(crate) fn append(
             e.reward_id,
             e.reverses,
             e.reason,
-            e.at
+            e.at,
+            synced_at
         ])
     })
     .map_err(StoreError::from)?;

@@ -40,6 +40,9 @@ pub struct Change {
 }
 
 /// What changed: `{"kind": "...", "data": {...}}`.
+// Not boxed: the bulk of any large batch (a first pull, a snapshot) is passes, the largest
+// kind, so a Box would save little, and plain variants keep the documents plain to build.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "data", rename_all = "camelCase")]
 pub enum ChangeBody {

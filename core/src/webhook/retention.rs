@@ -1,7 +1,8 @@
 //! Retention: the outbox and the delivery log pruned after a period, keeping what a loyalty
 //! replay needs.
 //!
-//! - Outbox events already fanned out (at or before the fan-out's cursor) and older than the
+//! - Outbox events already fanned out (at or before the fan-out's cursor), pushed to the hub
+//!   while this node is joined to one (at or before the push cursor), and older than the
 //!   period are deleted, but never the newest one (seqs must only grow). A `passLoyaltyUpdated` event may be the answer of a loyalty operation
 //!   id (`loyalty_operations.outbox_seq`): its payload is copied into the operation's `result`
 //!   first (found by the payload's `opId`, the operation's key), so a replay answers the same.
@@ -71,7 +72,12 @@ fn prune_outbox(conn: &Connection, cutoff: Timestamp, limit: u32) -> StoreResult
     let newest: i64 = conn
         .prepare_cached("SELECT coalesce(max(seq), 0) FROM outbox")?
         .query_row([], |r| r.get(0))?;
-    let fanned_out = super::fanout::cursor(conn)?.min(newest - 1);
+    let mut fanned_out = super::fanout::cursor(conn)?.min(newest - 1);
+    // While joined to a hub, an event the hub does not have yet is this node's only record of
+    // what to send: kept until it is pushed, however old.
+    if let Some(pushed) = crate::sync::state::push_cursor_if_joined(conn)? {
+        fanned_out = fanned_out.min(pushed);
+    }
     let rows: Vec<(i64, String, String, Timestamp)> = conn
         .prepare_cached(
             "SELECT seq, topic, payload, created_at FROM outbox WHERE seq <= ?1 ORDER BY seq LIMIT ?2",
