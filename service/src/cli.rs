@@ -78,6 +78,10 @@ pub enum Command {
     /// Outbound webhooks: subscriptions, the delivery log, retry and test.
     #[command(subcommand)]
     Webhooks(commands::webhooks::Cmd),
+    /// The hub for several counters: serve its sync API, enroll counters, list nodes and
+    /// conflicts, import passes (--database postgres://… or sqlite://PATH).
+    #[command(subcommand)]
+    Hub(commands::hub::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -104,5 +108,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(a) => commands::backup::run(&ctx, a),
         Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Webhooks(c) => commands::webhooks::run(&ctx, c),
+        Command::Hub(c) => commands::hub::run(&ctx, c),
     }
 }

@@ -42,7 +42,9 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Lines of at most [`MAX_LINE_BYTES`] (so a file without newlines cannot eat the memory),
 /// each checked to be UTF-8.
-fn bounded_lines(mut reader: impl BufRead) -> impl Iterator<Item = Result<String, String>> {
+pub(crate) fn bounded_lines(
+    mut reader: impl BufRead,
+) -> impl Iterator<Item = Result<String, String>> {
     let mut done = false;
     std::iter::from_fn(move || {
         if done {

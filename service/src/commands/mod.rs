@@ -10,6 +10,7 @@ pub mod bench_sync;
 pub mod bench_webhooks;
 pub mod camera;
 pub mod demo;
+pub mod hub;
 pub mod import;
 pub mod init;
 pub mod keys;
