@@ -82,6 +82,9 @@ pub enum Command {
     /// conflicts, import passes (--database postgres://… or sqlite://PATH).
     #[command(subcommand)]
     Hub(commands::hub::Cmd),
+    /// Sync with a hub: join it once, see the state, run a round now.
+    #[command(subcommand)]
+    Sync(commands::sync::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -109,5 +112,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Webhooks(c) => commands::webhooks::run(&ctx, c),
         Command::Hub(c) => commands::hub::run(&ctx, c),
+        Command::Sync(c) => commands::sync::run(&ctx, c),
     }
 }

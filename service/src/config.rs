@@ -48,6 +48,124 @@ pub struct Config {
     /// Outbound webhook delivery (`[webhooks]`).
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    /// Sync with a hub once joined (`[sync]`; `passdesk sync join` joins).
+    #[serde(default)]
+    pub sync: SyncConfig,
+}
+
+/// How the sync worker talks to the hub (`service/src/workers/sync.rs`). It runs only once the
+/// counter has joined a hub (`passdesk sync join`); every value is checked when the file is
+/// read, and a bad one stops the start and names itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Sync continuously while `passdesk serve` runs (once joined). Off: only
+    /// `passdesk sync now` syncs.
+    pub enabled: bool,
+    /// Changes per push (1 to 1000, the hub's most).
+    pub batch: PushBatch,
+    /// Changes asked for per pull (1 to 5000, the hub's most).
+    pub pull_batch: PullBatch,
+    /// Seconds a pull waits at the hub for a change before it answers empty (0 to 30): the hub
+    /// answers as soon as one comes, so a scan elsewhere is known here at once.
+    pub long_poll_seconds: LongPollSeconds,
+    /// The first wait after a failure, doubled at each failure up to `retry_max`
+    /// (humantime: `"1s"`, `"500ms"`).
+    pub retry_min: RetryWait,
+    pub retry_max: RetryWait,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            batch: PushBatch(passdesk_core::sync::wire::MAX_PUSH as u32),
+            pull_batch: PullBatch(passdesk_core::sync::wire::MAX_PULL as u32),
+            long_poll_seconds: LongPollSeconds(25),
+            retry_min: RetryWait(std::time::Duration::from_secs(1)),
+            retry_max: RetryWait(std::time::Duration::from_secs(30)),
+        }
+    }
+}
+
+/// A whole number in a range, read from `passdesk.toml` and refused outside it with words
+/// that name what it counts.
+macro_rules! bounded {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name(u32);
+
+        impl $name {
+            pub fn get(self) -> u32 {
+                self.0
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = String;
+            fn try_from(n: i64) -> Result<Self, String> {
+                match u32::try_from(n) {
+                    Ok(n) if ($min..=$max).contains(&n) => Ok(Self(n)),
+                    _ => Err(format!(concat!("{} ", $what, ": give {} to {}"), n, $min, $max)),
+                }
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(v: $name) -> i64 {
+                i64::from(v.0)
+            }
+        }
+    };
+}
+
+bounded!(
+    /// Changes per push: 1 to the hub's most.
+    PushBatch, 1, passdesk_core::sync::wire::MAX_PUSH as u32, "changes per push"
+);
+bounded!(
+    /// Changes per pull: 1 to the hub's most.
+    PullBatch, 1, passdesk_core::sync::wire::MAX_PULL as u32, "changes per pull"
+);
+bounded!(
+    /// A long poll's wait: 0 to the hub's most.
+    LongPollSeconds, 0, passdesk_core::sync::wire::MAX_WAIT_SECONDS as u32, "seconds of long poll"
+);
+
+/// A wait between sync attempts: 100 ms to 10 minutes, as a humantime duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RetryWait(std::time::Duration);
+
+impl RetryWait {
+    pub fn get(self) -> std::time::Duration {
+        self.0
+    }
+}
+
+impl TryFrom<String> for RetryWait {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let shown: String = s.chars().take(40).collect();
+        let wait = humantime::parse_duration(s.trim())
+            .map_err(|e| format!("{shown:?} is not a duration such as \"1s\" or \"500ms\": {e}"))?;
+        let (min, max) = (
+            std::time::Duration::from_millis(100),
+            std::time::Duration::from_secs(600),
+        );
+        if !(min..=max).contains(&wait) {
+            return Err(format!("a retry wait of {shown:?}: give 100ms to 10m"));
+        }
+        Ok(Self(wait))
+    }
+}
+
+impl From<RetryWait> for String {
+    fn from(w: RetryWait) -> String {
+        humantime::format_duration(w.0).to_string()
+    }
 }
 
 /// How the webhook worker delivers (`service/src/workers/webhooks.rs`). Every value is
@@ -574,6 +692,7 @@ impl Default for Config {
             app: AppConfig::default(),
             rate_limit: RateLimitConfig::default(),
             webhooks: WebhooksConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -732,6 +851,45 @@ mod tests {
             ("retries = 3", "retries"),
         ] {
             let err = load(&format!("[webhooks]\n{toml}\n")).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains(says), "{toml}: {text}");
+        }
+    }
+
+    #[test]
+    fn sync_settings_are_checked_and_name_what_is_wrong() {
+        let s = load("").unwrap().sync;
+        assert_eq!(s, SyncConfig::default());
+        assert!(s.enabled);
+        assert_eq!(s.batch.get(), 1000);
+        assert_eq!(s.pull_batch.get(), 5000);
+        assert_eq!(s.long_poll_seconds.get(), 25);
+        assert_eq!(s.retry_min.get(), std::time::Duration::from_secs(1));
+        assert_eq!(s.retry_max.get(), std::time::Duration::from_secs(30));
+        let s = load(
+            "[sync]\nenabled = false\nbatch = 50\npull_batch = 200\nlong_poll_seconds = 0\n\
+             retry_min = \"250ms\"\nretry_max = \"5s\"\n",
+        )
+        .unwrap()
+        .sync;
+        assert!(!s.enabled);
+        assert_eq!((s.batch.get(), s.pull_batch.get()), (50, 200));
+        assert_eq!(s.long_poll_seconds.get(), 0);
+        assert_eq!(s.retry_min.get(), std::time::Duration::from_millis(250));
+        for (toml, says) in [
+            ("batch = 0", "0 changes per push: give 1 to 1000"),
+            ("batch = 1001", "give 1 to 1000"),
+            ("pull_batch = 5001", "changes per pull: give 1 to 5000"),
+            (
+                "long_poll_seconds = 31",
+                "seconds of long poll: give 0 to 30",
+            ),
+            ("long_poll_seconds = -1", "give 0 to 30"),
+            ("retry_min = \"soon\"", "\"soon\" is not a duration"),
+            ("retry_max = \"1h\"", "give 100ms to 10m"),
+            ("interval = 3", "interval"),
+        ] {
+            let err = load(&format!("[sync]\n{toml}\n")).unwrap_err();
             let text = format!("{err:#}");
             assert!(text.contains(says), "{toml}: {text}");
         }

@@ -11,6 +11,7 @@ use crate::data_dir::DataDirLock;
 use crate::pipeline::{camera, pcsc, serial, DeviceStatus};
 use crate::server::scan_queue::ScanQueue;
 use crate::server::{self, state::AppState};
+use crate::workers::sync::{self as sync_worker, SyncWorker};
 use crate::workers::webhooks::{self, WebhookWorker};
 use anyhow::Context as _;
 use passdesk_core::api_keys::{self, Role};
@@ -84,6 +85,7 @@ pub struct Running {
     stop_streams: tokio::sync::watch::Sender<bool>,
     scan_queue: Option<ScanQueue>,
     webhooks: Option<WebhookWorker>,
+    sync: Option<SyncWorker>,
     pcsc: Option<pcsc::PcscReaders>,
     serial: Option<serial::SerialReaders>,
     camera: Option<camera::Camera>,
@@ -145,6 +147,13 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         }
         None => None,
     };
+    // The hub this counter joined, if any: the sync worker runs for it (`passdesk sync join`
+    // while the counter runs takes effect at the next start).
+    let joined = if config.sync.enabled {
+        passdesk_core::sync::state::joined(store.conn())?
+    } else {
+        None
+    };
     drop(store);
     let db = server::db::Db::open(&ctx.db_path(), 3)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -163,7 +172,8 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let handle = runtime.handle().clone();
     let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
     let webhook_settings = webhooks::Settings::from_config(&config.webhooks);
-    let (state, scan_queue, webhook_worker) = {
+    let sync_settings = sync_worker::Settings::from_config(&config.sync);
+    let (state, scan_queue, webhook_worker, sync) = {
         let _guard = runtime.enter();
         let (state, scan_queue) = server::state(db.clone(), node, config, streams_stopped);
         let worker = webhooks::spawn(
@@ -172,7 +182,20 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
             state.webhooks.clone(),
             Some(state.events.subscribe()),
         )?;
-        (state, scan_queue, worker)
+        let sync = joined
+            .map(|joined| {
+                sync_worker::spawn(
+                    db.clone(),
+                    state.node.node_id.clone(),
+                    &joined,
+                    sync_settings,
+                    state.sync.clone(),
+                    state.events.subscribe(),
+                    state.events.clone(),
+                )
+            })
+            .transpose()?;
+        (state, scan_queue, worker, sync)
     };
     let (pcsc, serial, camera) = {
         let _guard = runtime.enter();
@@ -204,6 +227,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         stop_streams,
         scan_queue: Some(scan_queue),
         webhooks: Some(webhook_worker),
+        sync,
         pcsc,
         serial: Some(serial),
         camera,
@@ -250,7 +274,8 @@ impl Running {
     /// Stops the service in an order that loses nothing: no new scans (the listener takes no
     /// new connections, the readers, serial ports and camera stop), every scan already taken
     /// is decided, committed and answered, the webhook worker stops (requests in flight
-    /// abandoned, their deliveries left pending), the event streams end, the requests in
+    /// abandoned, their deliveries left pending), the sync worker stops (what it has not
+    /// pushed stays pending), the event streams end, the requests in
     /// flight finish, the launch key is revoked, the store is checkpointed and closed. Every step
     /// runs even when one before it failed (a reader thread that panicked); the first failure
     /// is returned at the end.
@@ -311,6 +336,11 @@ impl Running {
         //     request is abandoned, not awaited.
         if let Some(worker) = self.webhooks.take() {
             steps.run("stop the webhook worker", || worker.stop());
+        }
+        // 2c. The sync worker, likewise: what it has not pushed stays pending (the push
+        //     cursor moves only after the hub's answer), a page not applied is asked again.
+        if let Some(worker) = self.sync.take() {
+            steps.run("stop the sync worker", || worker.stop());
         }
 
         // 3. The event streams end after the last decision.

@@ -26,5 +26,6 @@ pub mod scan;
 pub mod scans;
 pub mod serial;
 pub mod serve;
+pub mod sync;
 pub mod token;
 pub mod webhooks;

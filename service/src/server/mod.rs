@@ -32,7 +32,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status, webhooks};
+use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status, sync, webhooks};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -70,6 +70,7 @@ pub fn state(
         limits,
         key_use,
         webhooks: Arc::new(tokio::sync::Notify::new()),
+        sync: Arc::default(),
     }));
     (state, queue)
 }
@@ -125,6 +126,9 @@ fn api_routes() -> Routes {
         .manager(routes!(webhooks::list_deliveries))
         .manager(routes!(webhooks::get_delivery))
         .manager(routes!(webhooks::retry))
+        .reader(routes!(sync::get))
+        .manager(routes!(sync::list_conflicts))
+        .manager(routes!(sync::now))
         .fallback(|| async { ApiError::not_found("no such API route") })
 }
 

@@ -340,7 +340,8 @@ pub struct StatusAttributes {
     readers: Vec<Reader>,
     /// The devices the service drives, connected or not.
     devices: Vec<DeviceStatus>,
-    last_sync: Option<Timestamp>,
+    /// This counter's sync with its hub (`joined` false when it has none).
+    sync: passdesk_core::sync::state::SyncStatus,
 }
 
 /// A webhook subscription on `/status`.
@@ -533,4 +534,43 @@ pub struct WebhookDeliveryPage {
     data: Vec<WebhookDeliveryResource>,
     meta: PageMeta,
     links: PageLinks,
+}
+
+/// `{"type": "sync", "id": nodeId, "attributes"}`: `GET /sync`.
+#[derive(ToSchema)]
+pub struct SyncResource {
+    #[schema(rename = "type")]
+    kind: String,
+    /// This counter's node id.
+    id: String,
+    attributes: passdesk_core::sync::state::SyncStatus,
+}
+
+#[derive(ToSchema)]
+pub struct SyncDoc {
+    data: SyncResource,
+}
+
+#[derive(ToSchema)]
+pub struct SyncConflictResource {
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: passdesk_core::sync::wire::ConflictRecord,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct SyncConflictMeta {
+    /// Conflicts in `data`.
+    count: u64,
+    /// Every conflict known here.
+    total_count: u64,
+}
+
+/// The conflicts the hub found, newest first.
+#[derive(ToSchema)]
+pub struct SyncConflictList {
+    data: Vec<SyncConflictResource>,
+    meta: SyncConflictMeta,
 }

@@ -34,9 +34,13 @@ pub struct Inner {
     /// it sends (a test event, a retry, a subscription turned on). Without it the worker
     /// still finds the work within a second.
     pub webhooks: Arc<tokio::sync::Notify>,
+    /// Wakes the sync worker (`workers::sync`): `push()` after writing something that goes up
+    /// without a decision (loyalty, issuance), `now()` for a round now. Without a word it still
+    /// finds the work within a second.
+    pub sync: Arc<crate::workers::sync::SyncSignals>,
 }
 
-/// One server-sent event: `decision`, `tapFailed` or `device`, and its JSON.
+/// One server-sent event: `decision`, `tapFailed`, `device` or `sync`, and its JSON.
 #[derive(Debug, Clone)]
 pub struct StreamEvent {
     pub name: &'static str,

@@ -2,4 +2,5 @@
 //! the outbox or its own queue, never sits on the scan path, stops cleanly on shutdown and
 //! states its backlog on `/status`.
 
+pub mod sync;
 pub mod webhooks;

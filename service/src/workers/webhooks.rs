@@ -164,7 +164,7 @@ pub fn spawn(
 
 /// A nice value of 10 for the calling thread (Linux: per thread, inherited by the threads it
 /// starts). Elsewhere, or refused, the worker runs at the usual priority.
-fn lower_priority() {
+pub(super) fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: setpriority on this thread's own id; no memory is touched.

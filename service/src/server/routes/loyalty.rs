@@ -25,6 +25,8 @@ async fn run(state: &AppState, key: &IdempotencyKey, op: Operation) -> ApiResult
         .db
         .write(move |s| loyalty::apply(s, &node_id, &op_id, &op, Timestamp::now(), zone))
         .await??;
+    // The operation's ledger entries go up to the hub.
+    state.sync.push();
     Ok(result)
 }
 

@@ -9,6 +9,7 @@ pub mod pass_page;
 pub mod passes;
 pub mod scans;
 pub mod status;
+pub mod sync;
 pub mod webhooks;
 
 use axum::Json;

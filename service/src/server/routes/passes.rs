@@ -533,6 +533,8 @@ pub async fn create(
             Ok((resource(s, &result)?, replayed))
         })
         .await??;
+    // The new pass goes up to the hub.
+    state.sync.push();
     out["data"] = created;
     let mut headers = HeaderMap::new();
     if replayed {
@@ -643,5 +645,7 @@ pub async fn update(
             Ok(resource(s, &pass)?)
         })
         .await??;
+    // The pass as changed (voided, say) goes up to the hub.
+    state.sync.push();
     Ok(doc(updated))
 }

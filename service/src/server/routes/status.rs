@@ -21,7 +21,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
     // The counter's day, in its configured zone: the same "today" as the gates and the
     // redemption cap (a gate bound to an event counts in the event's zone instead).
     let day = local_day(Timestamp::now(), state.config.time_zone);
-    let (passes, pending, readers, today, webhooks) = state
+    let (passes, pending, readers, today, webhooks, sync) = state
         .db
         .read(move |s| -> passdesk_core::store::StoreResult<_> {
             let conn = s.conn();
@@ -39,6 +39,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 scan_log::totals(conn, &today)?,
                 // The subscription rows carry their own backlog and health.
                 subscriptions::all(conn)?,
+                passdesk_core::sync::state::status(conn)?,
             ))
         })
         .await??;
@@ -59,7 +60,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 "webhooks": webhooks.iter().map(webhook_line).collect::<Vec<_>>(),
                 "readers": readers,
                 "devices": state.devices.list(),
-                "lastSync": Value::Null,
+                "sync": sync,
             }
         }
     })))
