@@ -13,10 +13,6 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// A compressed P-256 point (the curve's generator, base64url): a public key the observer can
-/// enroll with. It never signs anything, so nobody needs its private key.
-const OBSERVER_PUBLIC_KEY: &str = "A2sX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKW";
-
 /// The hub's two engines; every end-to-end case runs over both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -241,17 +237,17 @@ impl HubApp {
     /// An observer: a node enrolled over the protocol (no counter behind it) that reads the
     /// hub's log. It pushes nothing, so the log it pulls is everything.
     pub fn observer(&self) -> Observer {
+        use base64::Engine as _;
         let token = self.enroll("observer");
         let node_id = format!("observer-{}", &token[..token.len().min(8)]);
-        let r = self.send(
-            "POST",
-            "/sync/v1/enroll",
-            None,
-            Some(
-                &json!({"token": token, "nodeId": node_id, "keyId": "observer",
-                         "publicKey": OBSERVER_PUBLIC_KEY}),
-            ),
-        );
+        // A key of its own, as a counter has: every counter trusts the keys the hub enrolled,
+        // so none may be one whose private key anybody knows. It never signs anything.
+        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let public = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(key.verifying_key().to_encoded_point(true).as_bytes());
+        let key_id = passdesk_core::token::key_id_of(key.verifying_key());
+        let body = json!({"token": token, "nodeId": node_id, "keyId": key_id, "publicKey": public});
+        let r = self.send("POST", "/sync/v1/enroll", None, Some(&body));
         assert_eq!(r.status, 201, "{r:?}");
         Observer {
             credential: r.body["credential"].as_str().unwrap().to_owned(),

@@ -537,10 +537,16 @@ fn counter_killed_mid_push_loses_and_doubles_nothing(engine: Engine) {
     let observer = hub.observer();
     // Killed as soon as the hub holds some of them (if it already holds all, the restart
     // still has to leave them exactly once).
-    until("the first pushes at the hub", || {
-        (at_hub(&hub, &observer) > 0).then_some(())
+    let before = until("the first pushes at the hub", || {
+        Some(at_hub(&hub, &observer)).filter(|n| *n > 0)
     });
     a.kill();
+    // What the kill interrupted, for whoever reads the output (not asserted: how far the
+    // pushes got by then is the machine's business).
+    eprintln!(
+        "counter killed with {before} (or a little more) of its 2000 scans at the hub, {} after",
+        at_hub(&hub, &observer)
+    );
     a.restart();
     wait_pushed(&a);
     hub_holds_exactly(&hub, &[&a]);
@@ -565,10 +571,11 @@ fn hub_killed_mid_push_loses_and_doubles_nothing(engine: Engine) {
     many_scans(&b, "till-b", 2, 1000);
     hub.restart();
     let observer = hub.observer();
-    until("the first pushes at the hub", || {
-        (at_hub(&hub, &observer) > 0).then_some(())
+    let before = until("the first pushes at the hub", || {
+        Some(at_hub(&hub, &observer)).filter(|n| *n > 0)
     });
     hub.kill();
+    eprintln!("hub killed with {before} (or a little more) of the 2000 scans");
     wait_offline(&a);
     hub.restart();
     wait_pushed(&a);
@@ -676,6 +683,7 @@ fn first_sync_interrupted_and_resumed(engine: Engine) {
     });
     a.kill();
     let kept = count(&a.node);
+    eprintln!("first sync killed with {kept} of {PASSES} passes at the counter");
     a.restart();
     until("all the passes at the counter", || {
         (count(&a.node) == i64::from(PASSES)).then_some(())
