@@ -578,7 +578,7 @@ fn a_conflict_is_listed_marked_and_told_once_by_the_flagged_node() {
     for n in [&a, &b] {
         assert_eq!(
             conflicts::list(n.t.store.conn(), 10).unwrap(),
-            [conflict.clone()]
+            std::slice::from_ref(&conflict)
         );
         assert_eq!(conflicts::of_pass(n.t.store.conn(), "t1").unwrap().len(), 1);
         assert_eq!(state::status(n.t.store.conn()).unwrap().conflicts, 1);
@@ -883,4 +883,100 @@ fn first_pull_of_100k_passes() {
         pass_store::count_passes(counter.store.conn()).unwrap(),
         100_000
     );
+}
+
+/// Sets a pass's message here, as the service's update does (the pass and its event).
+fn set_message(n: &mut Counter, id: &str, message: &str, when: i64) {
+    n.t.store
+        .write(|tx| {
+            let mut p = pass_store::get_pass(tx, id)?.unwrap();
+            p.latest_message = Some(message.into());
+            p.updated_at = at(when);
+            pass_store::upsert_pass(tx, &p)?;
+            outbox::append(tx, topic::PASS_UPDATED, id, &json!({}), at(when)).map(|_| ())
+        })
+        .unwrap();
+}
+
+fn message(n: &Counter, id: &str) -> Option<String> {
+    pass_store::get_pass(n.t.store.conn(), id)
+        .unwrap()
+        .unwrap()
+        .latest_message
+}
+
+#[test]
+fn a_change_not_pushed_yet_is_not_overwritten_by_a_pull() {
+    let (mut hub, mut a, mut b) = venue();
+    a.issue("t1", "ticket", PassType::EVENT_TICKET, Some("fest"));
+    a.push(&mut hub);
+    b.pull(&hub);
+    // A's own change comes back after a newer one was made here: the newer one stays.
+    set_message(&mut a, "t1", "first", T0 + MIN);
+    a.push(&mut hub);
+    set_message(&mut a, "t1", "second", T0 + 2 * MIN);
+    a.pull(&hub);
+    assert_eq!(message(&a, "t1").as_deref(), Some("second"));
+    // B's change arrives while A's newer one waits to go up: A's goes up after it, so A's is
+    // the last word at the hub, at A and at B.
+    set_message(&mut b, "t1", "from B", T0 + 3 * MIN);
+    b.push(&mut hub);
+    a.pull(&hub);
+    assert_eq!(message(&a, "t1").as_deref(), Some("second"));
+    a.push(&mut hub);
+    a.pull(&hub);
+    b.pull(&hub);
+    assert_eq!(message(&a, "t1").as_deref(), Some("second"));
+    assert_eq!(message(&b, "t1").as_deref(), Some("second"));
+    // A void is taken all the same, and the waiting change goes up voided.
+    b.void("t1", T0 + 4 * MIN);
+    b.push(&mut hub);
+    set_message(&mut a, "t1", "third", T0 + 5 * MIN);
+    a.pull(&hub);
+    let p = pass_store::get_pass(a.t.store.conn(), "t1")
+        .unwrap()
+        .unwrap();
+    assert!(p.is_voided());
+    assert_eq!(p.latest_message.as_deref(), Some("third"));
+    a.push(&mut hub);
+    b.pull(&hub);
+    let p = pass_store::get_pass(b.t.store.conn(), "t1")
+        .unwrap()
+        .unwrap();
+    assert!(p.is_voided());
+    assert_eq!(p.latest_message.as_deref(), Some("third"));
+}
+
+/// 10,000 scans made offline, read for the push in batches of 1,000 (`MAX_PUSH`) and marked
+/// pushed. `cargo test --release -p passdesk-core --test sync -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: run it with --release --ignored"]
+fn export_of_10k_offline_scans() {
+    let (_hub, mut a, _b) = venue();
+    a.issue("c1", "coffee", PassType::STORE_CARD, None);
+    state::record_failure(a.t.store.conn(), "down", at(T0)).unwrap();
+    let node = a.id();
+    let inputs: Vec<_> = (0..10_000)
+        .map(|i| scan_input(b"QR-c1", Medium::Qr, "gate-1", T0 + MIN + i * 11_000))
+        .collect();
+    for chunk in inputs.chunks(500) {
+        passdesk_core::checkin_batch(a.store(), &node, chunk).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while let Some(p) = export::pending(a.t.store.conn(), &node, 1000).unwrap() {
+        let body = serde_json::to_vec(&PushRequest { changes: p.changes }).unwrap();
+        let request: PushRequest = serde_json::from_slice(&body).unwrap();
+        assert!(request.changes.iter().all(|c| match &c.body {
+            ChangeBody::Scan(s) => s.offline,
+            _ => true,
+        }));
+        sent += request.changes.len();
+        a.store()
+            .write(|tx| state::mark_pushed(tx, p.through_seq, &[], at(T0)))
+            .unwrap();
+    }
+    let took = started.elapsed();
+    println!("exported {sent} changes: {:.2} s", took.as_secs_f64());
+    assert_eq!(sent, 10_001);
 }

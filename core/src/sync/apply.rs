@@ -26,7 +26,7 @@ use crate::{catalog, keys, pass_store};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What one batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -62,6 +62,7 @@ pub fn apply_batch(
         now,
         templates: HashMap::new(),
         events: HashMap::new(),
+        unpushed_passes: None,
     };
     let mut out = Applied::default();
     for sequenced in changes {
@@ -190,6 +191,9 @@ struct Run<'a> {
     now: Timestamp,
     templates: HashMap<String, TemplateRecord>,
     events: HashMap<String, EventRecord>,
+    /// The passes changed here since the last push, read once per batch when first needed (a
+    /// first pull writes new passes only and never reads it).
+    unpushed_passes: Option<HashSet<String>>,
 }
 
 impl Run<'_> {
@@ -299,12 +303,43 @@ impl Run<'_> {
             let stored_status: PassStatus = stored_status.parse().map_err(refused)?;
             let voided = matches!(stored_status, PassStatus::Voided | PassStatus::Deactivated)
                 || deactivated_at.is_some();
+            if self.changed_here_since_push(&p.id)? {
+                // The pass as it is here goes up next, after this change in the hub's log, and
+                // is then the last word everywhere: it stays, and goes up as it is now (export
+                // reads the pass, not the event). Only a void is taken: voided stays voided.
+                if pass.is_voided() && !voided {
+                    let when = pass.deactivated_at.unwrap_or(pass.updated_at);
+                    pass_store::set_status(self.conn, &p.id, PassStatus::Voided, when)?;
+                }
+                return Ok(());
+            }
             if voided && !pass.is_voided() {
                 pass.status = stored_status;
                 pass.deactivated_at = deactivated_at;
             }
         }
         pass_store::upsert_pass(self.conn, &pass).map_err(|e| self.taken_value(&pass, e))
+    }
+
+    /// Whether this node changed the pass after its last push (a pass event after the push
+    /// cursor).
+    fn changed_here_since_push(&mut self, pass_id: &str) -> Result<bool, ApplyError> {
+        if self.unpushed_passes.is_none() {
+            let after = state::push_cursor(self.conn)?;
+            let ids = self
+                .conn
+                .prepare_cached(
+                    "SELECT subject_id FROM outbox WHERE seq > ?1
+                       AND topic IN ('passCreated', 'passUpdated', 'passVoided', 'passImported')",
+                )?
+                .query_map([after], |r| r.get::<_, String>(0))?
+                .collect::<Result<HashSet<_>, _>>()?;
+            self.unpushed_passes = Some(ids);
+        }
+        Ok(self
+            .unpushed_passes
+            .as_ref()
+            .is_some_and(|ids| ids.contains(pass_id)))
     }
 
     /// A unique value (barcode, NFC) that another pass holds here, in words.

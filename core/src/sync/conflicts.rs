@@ -31,6 +31,9 @@ pub fn of_pass(conn: &Connection, pass_id: &str) -> StoreResult<Vec<ConflictReco
     )
 }
 
+const NEWEST_OF_PASS: &str =
+    "SELECT body FROM sync_conflicts WHERE pass_id = ?1 ORDER BY detected_at DESC LIMIT 1";
+
 /// The newest conflict of a pass, as the gate shows it: one probe of `(pass_id, detected_at)`,
 /// made on every scan of a known pass (an empty table answers at once).
 pub fn newest_of_pass(
@@ -38,9 +41,7 @@ pub fn newest_of_pass(
     pass_id: &str,
 ) -> StoreResult<Option<(String, ConflictKind, String)>> {
     let body: Option<String> = conn
-        .prepare_cached(
-            "SELECT body FROM sync_conflicts WHERE pass_id = ?1 ORDER BY detected_at DESC LIMIT 1",
-        )?
+        .prepare_cached(NEWEST_OF_PASS)?
         .query_row([pass_id], |r| r.get(0))
         .optional()?;
     body.map(|b| parse(&b).map(|c| (c.id, c.kind, c.message)))
@@ -93,4 +94,30 @@ fn bodies(
         out.push(parse(&body?)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Store;
+
+    /// The gate's probe runs on every scan of a known pass: it must search the pass's index
+    /// and sort nothing.
+    #[test]
+    fn the_gates_probe_searches_the_pass_index() {
+        let store = Store::open_in_memory().unwrap();
+        let plan: Vec<String> = store
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::NEWEST_OF_PASS))
+            .unwrap()
+            .query_map(["p"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|s| s.starts_with("SEARCH sync_conflicts USING INDEX sync_conflicts_pass")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|s| s.contains("TEMP B-TREE")), "{plan:?}");
+    }
 }

@@ -341,7 +341,12 @@ pub fn status(conn: &Connection) -> StoreResult<SyncStatus> {
         last_pull_at,
         last_push_at,
         last_error,
-        pending: super::export::pending_count(conn)?,
+        // Not joined, nothing waits to go up (and the outbox need not be counted).
+        pending: if joined {
+            super::export::pending_count(conn)?
+        } else {
+            0
+        },
         conflicts: super::conflicts::count(conn)?,
         rejected,
         pull_cursor,
