@@ -69,25 +69,4 @@ impl Hub {
         }
         Ok(appended)
     }
-
-    /// Reads `lines` and appends what they make (see the module's words).
-    pub async fn import<I, E>(
-        &self,
-        lines: I,
-        now: Timestamp,
-    ) -> Result<HubImportSummary, HubImportError>
-    where
-        I: IntoIterator<Item = Result<String, E>> + Send + 'static,
-        E: Display,
-    {
-        let (read, changes) = tokio::task::spawn_blocking(move || changes_of_lines(lines, now))
-            .await
-            .map_err(|e| HubError::Storage(crate::StorageError::Task(e.to_string())))??;
-        let appended = self.append_own(changes, now).await?;
-        Ok(HubImportSummary {
-            read,
-            changes: appended.accepted,
-            duplicates: appended.duplicates,
-        })
-    }
 }

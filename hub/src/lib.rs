@@ -12,6 +12,7 @@ pub mod import;
 pub mod judge;
 pub mod pull;
 pub mod push;
+pub mod rate_limit;
 pub mod routes;
 pub mod secret;
 pub mod server;

@@ -2,6 +2,7 @@
 //! as an `ErrorBody`, a body limit, a panic in a handler answered 500 (the hub lives on), and
 //! the OpenAPI document made from the same list of routes as the router.
 
+use crate::rate_limit::PublicLimit;
 use crate::storage::NodeRef;
 use crate::{Hub, HubError, StorageError};
 use axum::body::Bytes;
@@ -216,18 +217,25 @@ impl Modify for BearerCredential {
     ),
     servers((url = "/", description = "This hub")),
     modifiers(&BearerCredential),
+    security(("bearer" = [])),
     components(schemas(ErrorBody))
 )]
 pub struct HubDoc;
 
 /// Every route, each with its operation in the document: the router and the document come
-/// from this one list.
+/// from this one list. The routes without a credential are rate limited per address.
 pub fn documented() -> OpenApiRouter<Arc<Hub>> {
     use crate::routes::{changes, enroll, health, openapi, push};
-    OpenApiRouter::with_openapi(HubDoc::openapi())
+    let limit = Arc::new(PublicLimit::default());
+    let public = OpenApiRouter::new()
         .routes(routes!(health::health))
         .routes(routes!(openapi::document))
         .routes(routes!(enroll::enroll))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::rate_limit::public(limit.clone(), req, next)
+        }));
+    OpenApiRouter::with_openapi(HubDoc::openapi())
+        .merge(public)
         .routes(routes!(push::push))
         .routes(routes!(changes::changes))
 }
@@ -264,7 +272,7 @@ pub async fn serve(
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(hub.clone());
+    let app = router(hub.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

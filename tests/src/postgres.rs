@@ -12,6 +12,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// The database superuser `initdb` makes.
 const SUPERUSER: &str = "postgres";
@@ -86,7 +87,8 @@ impl PgCluster {
         // fsync off: a test cluster is thrown away, and the hub's durability is PostgreSQL's
         // business, not the tests'.
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 \
+             -c shared_buffers=16MB",
             self.port,
             self.dir.path().display()
         );
@@ -98,6 +100,20 @@ impl PgCluster {
             .args(["-o", &options, "-w", "-t", "60", "start"])
             .output()
             .expect("run pg_ctl start")
+    }
+
+    /// The cluster the running tests of this process share, each taking its own
+    /// [`PgCluster::database`]: started by the first that asks, stopped when the last one
+    /// holding it is done (so none is left running when the test process ends).
+    pub fn shared() -> Arc<Self> {
+        static SHARED: Mutex<Weak<PgCluster>> = Mutex::new(Weak::new());
+        let mut slot = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cluster) = slot.upgrade() {
+            return cluster;
+        }
+        let cluster = Arc::new(Self::start());
+        *slot = Arc::downgrade(&cluster);
+        cluster
     }
 
     pub fn port(&self) -> u16 {

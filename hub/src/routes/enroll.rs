@@ -16,11 +16,13 @@ use std::sync::Arc;
                    key (written in the log as a `nodeKey` change) and answers the node's \
                    credential, shown once.",
     request_body = EnrollRequest,
+    security(()),
     responses(
         (status = 201, body = EnrollResponse, description = "Enrolled"),
         (status = 400, body = ErrorBody, description = "`bad_request`: a field is malformed (the message names it)"),
         (status = 401, body = ErrorBody, description = "`bad_token`: the token is unknown, used or expired"),
         (status = 409, body = ErrorBody, description = "`node_taken`: this node id is enrolled already"),
+        (status = 429, body = ErrorBody, description = "`rate_limited`: too many requests from this address without a credential; wait `Retry-After` seconds"),
     ))]
 pub async fn enroll(
     State(hub): State<Arc<Hub>>,

@@ -3,6 +3,7 @@
 use crate::Hub;
 use axum::extract::State;
 use axum::Json;
+use passdesk_core::sync::wire::ErrorBody;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -17,7 +18,8 @@ pub struct Health {
 
 #[utoipa::path(get, path = "/sync/v1/health", tag = "sync", operation_id = "health",
     summary = "Whether the hub answers, and which hub it is",
-    responses((status = 200, body = Health)))]
+    security(()),
+    responses((status = 200, body = Health), (status = 429, body = ErrorBody, description = "`rate_limited`: too many requests from this address without a credential; wait `Retry-After` seconds")))]
 pub async fn health(State(hub): State<Arc<Hub>>) -> Json<Health> {
     Json(Health {
         ok: true,

@@ -111,6 +111,11 @@ pub(crate) fn token_usable(
 
 pub(crate) const UNKNOWN_TOKEN: EnrollRefusal = EnrollRefusal::BadToken("no such enrollment token");
 
+/// Whether a node's last contact, stored as `stored`, is worth writing again at `now`.
+pub(crate) fn contact_is_stale(stored: Option<i64>, now: Timestamp) -> bool {
+    stored.is_none_or(|t| now.unix_ms() - t >= sql::CONTACT_RESOLUTION_MS)
+}
+
 /// The `nodeKey` change written at enrollment: every counter learns the node's PD1 key.
 pub(crate) fn node_key_change(node: &NewNode, name: &str, now: Timestamp) -> Change {
     Change {
@@ -233,7 +238,8 @@ impl Storage {
         }
     }
 
-    /// The node whose credential hashes to `hash`, its last contact set to `now`.
+    /// The node whose credential hashes to `hash` (compared in constant time), its last
+    /// contact set to `now` (to the second).
     pub async fn touch_node(&self, hash: String, now: Timestamp) -> StorageResult<Option<NodeRef>> {
         match self {
             Self::Postgres(s) => s.touch_node(hash, now).await,

@@ -7,11 +7,11 @@
 
 use super::sql;
 use super::{
-    change_json, kind_name, needs_of, node_key_change, parse_conflict, parse_side, plan_push,
-    side_json, token_usable, Appended, EnrollRefusal, Enrolled, NewNode, NodeInfo, NodeRef,
-    PageRows, StorageError, StorageResult, UNKNOWN_TOKEN,
+    change_json, contact_is_stale, kind_name, needs_of, node_key_change, parse_conflict,
+    parse_side, plan_push, side_json, token_usable, Appended, EnrollRefusal, Enrolled, NewNode,
+    NodeInfo, NodeRef, PageRows, StorageError, StorageResult, UNKNOWN_TOKEN,
 };
-use crate::judge::{AdmissionFacts, BalanceFacts, Facts, Needs, OfflineDay, Plan};
+use crate::judge::{BalanceFacts, Facts, Needs, OfflineDay, Plan};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
 use passdesk_core::sync::wire::{Change, ConflictRecord};
 use passdesk_core::Timestamp;
@@ -130,19 +130,20 @@ impl PgStorage {
 
     pub async fn touch_node(&self, hash: String, now: Timestamp) -> StorageResult<Option<NodeRef>> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(sql::TOUCH_NODE, &[&hash, &now.unix_ms()])
-            .await?;
-        Ok(row
-            .map(|r| {
-                (
-                    r.get::<_, String>(0),
-                    r.get::<_, String>(1),
-                    r.get::<_, String>(2),
-                )
-            })
-            .filter(|(_, _, stored)| crate::secret::same_hash(stored, &hash))
-            .map(|(id, name, _)| NodeRef { id, name }))
+        let stmt = client.prepare_cached(sql::NODE_BY_CREDENTIAL).await?;
+        let Some(row) = client.query_opt(&stmt, &[&hash]).await? else {
+            return Ok(None);
+        };
+        let (id, name, stored, contact): (String, String, String, Option<i64>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if !crate::secret::same_hash(&stored, &hash) {
+            return Ok(None);
+        }
+        if contact_is_stale(contact, now) {
+            let stmt = client.prepare_cached(sql::SET_LAST_CONTACT).await?;
+            client.execute(&stmt, &[&id, &now.unix_ms()]).await?;
+        }
+        Ok(Some(NodeRef { id, name }))
     }
 
     pub async fn push(
@@ -231,6 +232,21 @@ impl PgStorage {
     }
 }
 
+/// [`sql::ENTRIES`] for many passes at once.
+const ENTRIES_OF: &str = "SELECT pass_id, count(*) FROM hub_admissions
+    WHERE pass_id = ANY($1) AND direction = 'entry' GROUP BY pass_id";
+/// [`sql::LAST_ADMISSION`] for many passes at once.
+const LAST_ADMISSIONS_OF: &str = "SELECT DISTINCT ON (pass_id) pass_id, direction, side
+    FROM hub_admissions WHERE pass_id = ANY($1) ORDER BY pass_id, seq DESC";
+/// [`sql::FIRST_FOREIGN_ENTRY`] for many passes at once.
+const FIRST_FOREIGN_ENTRIES_OF: &str = "SELECT DISTINCT ON (pass_id) pass_id, side
+    FROM hub_admissions WHERE pass_id = ANY($1) AND direction = 'entry' AND node_id <> $2
+    ORDER BY pass_id, seq";
+/// [`sql::INSERT_ADMISSION`] for many at once.
+const INSERT_ADMISSIONS: &str =
+    "INSERT INTO hub_admissions (pass_id, seq, node_id, direction, side)
+    SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])";
+
 /// Creates the schema in a new database; returns the hub's id. Under an advisory lock, so two
 /// processes opening at once do not both create it (PostgreSQL's DDL is transactional: the
 /// second finds it whole).
@@ -301,27 +317,36 @@ async fn side_of(
 
 async fn load_facts(tx: &Transaction<'_>, needs: &Needs, pusher: &str) -> StorageResult<Facts> {
     let mut facts = Facts::default();
-    for pass in &needs.admissions {
-        let entries: i64 = tx
-            .query_one(&tx.prepare_cached(sql::ENTRIES).await?, &[pass])
-            .await?
-            .get(0);
-        let last = match tx
-            .query_opt(&tx.prepare_cached(sql::LAST_ADMISSION).await?, &[pass])
+    // Admissions are most of a push (a gate's scans): one statement each for all its passes.
+    let passes: Vec<&str> = needs.admissions.iter().map(String::as_str).collect();
+    if !passes.is_empty() {
+        for row in tx
+            .query(&tx.prepare_cached(ENTRIES_OF).await?, &[&passes])
             .await?
         {
-            Some(row) => Some((row.get::<_, String>(0), parse_side(row.get(1))?)),
-            None => None,
-        };
-        let first_foreign_entry = side_of(tx, sql::FIRST_FOREIGN_ENTRY, &[pass, &pusher]).await?;
-        facts.admissions.insert(
-            pass.clone(),
-            AdmissionFacts {
-                entries: entries.max(0) as u64,
-                last,
-                first_foreign_entry,
-            },
-        );
+            facts.admissions.entry(row.get(0)).or_default().entries =
+                row.get::<_, i64>(1).max(0) as u64;
+        }
+        for row in tx
+            .query(&tx.prepare_cached(LAST_ADMISSIONS_OF).await?, &[&passes])
+            .await?
+        {
+            facts.admissions.entry(row.get(0)).or_default().last =
+                Some((row.get(1), parse_side(row.get(2))?));
+        }
+        for row in tx
+            .query(
+                &tx.prepare_cached(FIRST_FOREIGN_ENTRIES_OF).await?,
+                &[&passes, &pusher],
+            )
+            .await?
+        {
+            facts
+                .admissions
+                .entry(row.get(0))
+                .or_default()
+                .first_foreign_entry = Some(parse_side(row.get(1))?);
+        }
     }
     for reward in &needs.rewards {
         if let Some(first) = side_of(tx, sql::FIRST_REDEMPTION, &[reward]).await? {
@@ -417,20 +442,17 @@ async fn write_plan(
         .await?;
     }
     if !plan.admissions.is_empty() {
-        let stmt = tx.prepare_cached(sql::INSERT_ADMISSION).await?;
-        for a in &plan.admissions {
-            tx.execute(
-                &stmt,
-                &[
-                    &a.pass_id,
-                    &seq_of(a.log_index),
-                    &a.node_id,
-                    &a.direction,
-                    &side_json(&a.side),
-                ],
-            )
-            .await?;
-        }
+        let a = &plan.admissions;
+        let passes: Vec<&str> = a.iter().map(|x| x.pass_id.as_str()).collect();
+        let seqs: Vec<i64> = a.iter().map(|x| seq_of(x.log_index)).collect();
+        let nodes: Vec<&str> = a.iter().map(|x| x.node_id.as_str()).collect();
+        let directions: Vec<&str> = a.iter().map(|x| x.direction.as_str()).collect();
+        let sides: Vec<String> = a.iter().map(|x| side_json(&x.side)).collect();
+        tx.execute(
+            &tx.prepare_cached(INSERT_ADMISSIONS).await?,
+            &[&passes, &seqs, &nodes, &directions, &sides],
+        )
+        .await?;
     }
     for r in &plan.redemptions {
         let stmt = tx.prepare_cached(sql::INSERT_REDEMPTION).await?;

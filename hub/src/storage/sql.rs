@@ -146,9 +146,13 @@ pub const NODE_EXISTS: &str = "SELECT 1 FROM hub_nodes WHERE id = $1";
 pub const INSERT_NODE: &str = "INSERT INTO hub_nodes
     (id, name, key_id, public_key, credential_hash, enrolled_at, last_contact_at)
     VALUES ($1, $2, $3, $4, $5, $6, $6)";
-/// The node of a credential's hash, its last contact now.
-pub const TOUCH_NODE: &str = "UPDATE hub_nodes SET last_contact_at = $2
-    WHERE credential_hash = $1 RETURNING id, name, credential_hash";
+/// The node of a credential's hash, and when it last called.
+pub const NODE_BY_CREDENTIAL: &str = "SELECT id, name, credential_hash, last_contact_at
+    FROM hub_nodes WHERE credential_hash = $1";
+/// A node's last contact, written at most once per [`CONTACT_RESOLUTION_MS`]: a counter's
+/// long polls and pushes would otherwise each be a durable write (an fsync on SQLite).
+pub const SET_LAST_CONTACT: &str = "UPDATE hub_nodes SET last_contact_at = $2 WHERE id = $1";
+pub const CONTACT_RESOLUTION_MS: i64 = 1000;
 pub const NODES: &str =
     "SELECT id, name, key_id, enrolled_at, last_contact_at FROM hub_nodes ORDER BY enrolled_at, id";
 pub const CONFLICTS: &str = "SELECT body FROM hub_conflicts ORDER BY seq";

@@ -5,9 +5,9 @@
 
 use super::sql::{self, for_sqlite};
 use super::{
-    change_json, kind_name, needs_of, node_key_change, parse_conflict, parse_side, plan_push,
-    side_json, token_usable, Appended, EnrollRefusal, Enrolled, NewNode, NodeInfo, NodeRef,
-    PageRows, StorageError, StorageResult, UNKNOWN_TOKEN,
+    change_json, contact_is_stale, kind_name, needs_of, node_key_change, parse_conflict,
+    parse_side, plan_push, side_json, token_usable, Appended, EnrollRefusal, Enrolled, NewNode,
+    NodeInfo, NodeRef, PageRows, StorageError, StorageResult, UNKNOWN_TOKEN,
 };
 use crate::judge::{AdmissionFacts, BalanceFacts, Facts, Needs, OfflineDay, Plan};
 use passdesk_core::sync::wire::{Change, ConflictRecord};
@@ -131,16 +131,23 @@ impl SqliteStorage {
 
     pub async fn touch_node(&self, hash: String, now: Timestamp) -> StorageResult<Option<NodeRef>> {
         self.with(move |c| {
-            let row: Option<(String, String, String)> = c
-                .query_row(
-                    &for_sqlite(sql::TOUCH_NODE),
-                    params![hash, now.unix_ms()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+            let row: Option<(String, String, String, Option<i64>)> = c
+                .prepare_cached(&for_sqlite(sql::NODE_BY_CREDENTIAL))?
+                .query_row([&hash], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?;
-            Ok(row
-                .filter(|(_, _, stored)| crate::secret::same_hash(stored, &hash))
-                .map(|(id, name, _)| NodeRef { id, name }))
+            let Some((id, name, stored, contact)) = row else {
+                return Ok(None);
+            };
+            if !crate::secret::same_hash(&stored, &hash) {
+                return Ok(None);
+            }
+            if contact_is_stale(contact, now) {
+                c.prepare_cached(&for_sqlite(sql::SET_LAST_CONTACT))?
+                    .execute(params![id, now.unix_ms()])?;
+            }
+            Ok(Some(NodeRef { id, name }))
         })
         .await
     }
