@@ -78,13 +78,13 @@ pub enum Command {
     /// Outbound webhooks: subscriptions, the delivery log, retry and test.
     #[command(subcommand)]
     Webhooks(commands::webhooks::Cmd),
+    /// Sync with a hub: join it once, see the state, run a round now.
+    #[command(subcommand)]
+    Sync(commands::sync::Cmd),
     /// The hub for several counters: serve its sync API, enroll counters, list nodes and
     /// conflicts, import passes (--database postgres://… or sqlite://PATH).
     #[command(subcommand)]
     Hub(commands::hub::Cmd),
-    /// Sync with a hub: join it once, see the state, run a round now.
-    #[command(subcommand)]
-    Sync(commands::sync::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -111,7 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(a) => commands::backup::run(&ctx, a),
         Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Webhooks(c) => commands::webhooks::run(&ctx, c),
-        Command::Hub(c) => commands::hub::run(&ctx, c),
         Command::Sync(c) => commands::sync::run(&ctx, c),
+        Command::Hub(c) => commands::hub::run(&ctx, c),
     }
 }

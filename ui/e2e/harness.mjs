@@ -13,12 +13,13 @@ export const SHOTS = join(here, 'screenshots');
 export const BIN = process.env.PASSDESK_BIN ?? resolve(here, '../../target/debug/passdesk');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** Starts the service (with `config` as its passdesk.toml, if given); resolves when it printed
- * its address. */
-export async function startServer({ config } = {}) {
+/** Starts the service (with `config` as its passdesk.toml, if given, after `prepare(dataDir)`
+ * ran, if given: a `passdesk sync join`, say); resolves when it printed its address. */
+export async function startServer({ config, prepare } = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run cargo build -p passdesk first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'passdesk-ui-e2e-'));
   if (config) writeFileSync(join(dataDir, 'passdesk.toml'), config);
+  if (prepare) prepare(dataDir);
   const child = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0'], {
     env: { ...process.env, PASSDESK_DATA_DIR: dataDir, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],

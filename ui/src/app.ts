@@ -32,6 +32,9 @@ export interface App {
   recent: Decision[];
   online(): boolean;
   onOnline(fn: (online: boolean) => void): () => void;
+  /** Subscribes to sync's news: it changed something here (a page from the hub applied, a
+   * conflict), so what a screen shows may have changed. */
+  onSync(fn: () => void): () => void;
 }
 
 export interface Screen {

@@ -36,6 +36,7 @@ import { cashier } from './screens/cashier';
 import { manager } from './screens/manager';
 import { status } from './screens/status';
 import { webhooks } from './screens/webhooks';
+import { banner, type SyncStatus } from './sync-words';
 
 const SCREENS: Record<string, Screen> = { gate, cashier, manager, webhooks, status };
 const READER_KEY = 'passdesk.reader';
@@ -74,6 +75,7 @@ function parseHash(): Route {
 const root = document.getElementById('app')!;
 const decisionListeners = new Set<(d: Decision, own: boolean) => void>();
 const onlineListeners = new Set<(o: boolean) => void>();
+const syncListeners = new Set<() => void>();
 // Scan ids already shown (a decision can arrive twice: in the answer to our own POST and on the
 // stream). Only recent ids can repeat, so the set is bounded: a kiosk runs for weeks.
 const seen = new Set<string>();
@@ -111,6 +113,9 @@ const readerInput = h('input#reader-input', {
 });
 const nav = h('nav.nav');
 const main = h('main.screen');
+// The sync banner, on every screen of a counter that joined a hub: quiet while online, loud
+// while the hub does not answer ("Offline since 14:05 · 132 scans waiting").
+const syncBar = h('div.syncbar', { 'data-testid': 'sync-banner', role: 'status', hidden: true });
 
 function isOnline(): boolean {
   return streamUp && fetchUp;
@@ -211,7 +216,67 @@ const app: App = {
     onlineListeners.add(fn);
     return () => onlineListeners.delete(fn);
   },
+  onSync(fn) {
+    syncListeners.add(fn);
+    return () => syncListeners.delete(fn);
+  },
 };
+
+// ---- the sync banner ---------------------------------------------------------------------
+
+/** How often the banner asks for the state (the stream's `sync` events and decisions ask
+ * sooner), and how often its "synced 2 s ago" is rewritten. */
+const SYNC_POLL_MS = 5000;
+const SYNC_TICK_MS = 1000;
+let syncStatus: SyncStatus | null = null;
+let syncPoll: number | undefined;
+let syncTick: number | undefined;
+
+function renderSync(): void {
+  const b = banner(syncStatus, new Date());
+  syncBar.hidden = b.state === 'hidden';
+  syncBar.dataset.state = b.state;
+  syncBar.className = `syncbar sync-${b.state}`;
+  if (syncBar.textContent !== b.text) syncBar.textContent = b.text;
+  syncBar.title = b.title;
+}
+
+/** Reads the state now (and again after `SYNC_POLL_MS`). A failed read keeps the last state:
+ * the Live / Offline badge speaks for the counter service itself. */
+async function refreshSync(): Promise<void> {
+  window.clearTimeout(syncPoll);
+  try {
+    // TODO(merge): `SyncDoc` from api/types.ts once the schema is regenerated.
+    const doc = await app.api<{ data: { attributes: SyncStatus } }>('GET', '/api/v1/sync', { as: 'reader' });
+    syncStatus = doc.data.attributes;
+  } catch {
+    // kept as it was
+  } finally {
+    renderSync();
+    if (getKey()) syncPoll = window.setTimeout(() => void refreshSync(), SYNC_POLL_MS);
+  }
+}
+
+let syncSoon: number | undefined;
+/** A decision or a sync event: the state changed (pending, conflicts); read it shortly. */
+function refreshSyncSoon(): void {
+  window.clearTimeout(syncSoon);
+  syncSoon = window.setTimeout(() => void refreshSync(), 300);
+}
+
+function startSync(): void {
+  window.clearInterval(syncTick);
+  syncTick = window.setInterval(renderSync, SYNC_TICK_MS);
+  void refreshSync();
+}
+
+function stopSync(): void {
+  window.clearTimeout(syncPoll);
+  window.clearTimeout(syncSoon);
+  window.clearInterval(syncTick);
+  syncStatus = null;
+  renderSync();
+}
 
 // Keyboard-wedge scanners type fast and end with Enter. The scan box takes them wherever
 // focus is (a button, a list, the page, after a dialog or a toast), unless someone is typing
@@ -598,7 +663,7 @@ function route(note?: string): void {
   unmount?.();
   unmount = null;
   main.replaceChildren();
-  if (!root.contains(header)) clear(root, header, main, toasts);
+  if (!root.contains(header)) clear(root, header, syncBar, main, toasts);
   locked = !app.can(screen.role);
   if (locked) return renderLocked(r.name, screen, note);
   // The screen's calls go with the key that may make them (`App.api`).
@@ -655,13 +720,21 @@ async function start(): Promise<void> {
   }
   stopStream?.();
   stopStream = openStream({
-    onDecision: (s) => ingest(s.attributes, false),
+    onDecision: (s) => {
+      ingest(s.attributes, false);
+      refreshSyncSoon();
+    },
     onState: (up) => {
       streamUp = up;
       renderBadge();
     },
+    onSync: () => {
+      refreshSyncSoon();
+      for (const l of syncListeners) l();
+    },
   });
   renderBadge();
+  startSync();
   route();
 }
 
@@ -674,6 +747,7 @@ setOnUnauthorized((key) => {
   signOut('user');
   stopStream?.();
   stopStream = null;
+  stopSync();
   renderLogin('This API key was refused (unknown or revoked). Enter a valid key.');
 });
 

@@ -1,4 +1,5 @@
-// Live decisions from GET /api/v1/scans/stream (server-sent events named `decision`).
+// Live decisions from GET /api/v1/scans/stream (server-sent events named `decision`), and a
+// word when sync changed something here (`sync`).
 //
 // Why fetch() streaming and not EventSource: EventSource cannot send an Authorization header,
 // so it would need the API key in the URL (`?key=`), where it lands in request lines, proxy
@@ -13,6 +14,9 @@ import type { ScanResource } from './types';
 export interface StreamHandlers {
   onDecision: (scan: ScanResource) => void;
   onState: (connected: boolean) => void;
+  /** Sync changed something here (a page applied, a conflict): what a screen shows may have
+   * changed. */
+  onSync?: () => void;
 }
 
 const WATCHDOG_MS = 40_000;
@@ -80,6 +84,7 @@ function dispatch(block: string, h: StreamHandlers): void {
     if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
   }
+  if (event === 'sync') return h.onSync?.();
   if (event !== 'decision' || data.length === 0) return;
   try {
     h.onDecision(JSON.parse(data.join('\n')) as ScanResource);

@@ -8,6 +8,7 @@ import type { Decision, LoyaltyView, OpDoc, PassDoc, PassResource, Reward, Tier 
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { decisionMessage, holder, localTime, money, parseMoney, WARNING_WORDS } from '../format';
+import { decisionConflict, type ConflictNote } from '../sync-words';
 import { outcomeOf } from './gate';
 
 interface Intent {
@@ -47,6 +48,8 @@ export const cashier: Screen = {
       }
       const d = decision;
       const outcome = outcomeOf(d);
+      // TODO(merge): `conflict` is in the generated Decision once the schema is regenerated.
+      const conflict = decisionConflict(d as Decision & { conflict?: ConflictNote | null });
       const status = pass?.attributes.status ?? d.pass?.status ?? '';
       const amount = h('input#amount', {
         type: 'text',
@@ -75,6 +78,8 @@ export const cashier: Screen = {
           decisionMessage(d),
           d.warnings.length ? ` · ${d.warnings.map((w) => WARNING_WORDS[w] ?? w).join(' · ')}` : '',
         ),
+        // A conflict the hub found about this pass (a reward redeemed at two tills…).
+        conflict ? h('div.conflict', { 'data-testid': 'cashier-conflict' }, conflict) : null,
         // Who and what they have on the left; what the cashier can do on the right, high on
         // the screen (one column on a narrow one).
         h(

@@ -6,6 +6,7 @@ import type { Decision, ScanDay, ScanRecord } from '../api/types';
 import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { decisionMessage, holder, localTime, localiseUtc, WARNING_WORDS } from '../format';
+import { decisionConflict, type ConflictNote } from '../sync-words';
 import { watchDay } from '../today';
 
 interface Row {
@@ -106,12 +107,15 @@ export const gate: Screen = {
       panel.dataset.outcome = outcome;
       panel.dataset.scanId = d.scanId;
       const where = [d.pass?.templateName, d.pass?.eventName].filter(Boolean).join(' · ');
+      // TODO(merge): `conflict` is in the generated Decision once the schema is regenerated.
+      const conflict = decisionConflict(d as Decision & { conflict?: ConflictNote | null });
       clear(
         panel,
         h('div.verdict', WORD[outcome]),
         h('div.reason', { 'data-testid': 'gate-reason' }, decisionMessage(d)),
         h('div.who', holder(d), where ? h('span.where', where) : null),
         d.warnings.length ? h('div.warnings', d.warnings.map((w) => WARNING_WORDS[w] ?? w).join(' · ')) : null,
+        conflict ? h('div.conflict', { 'data-testid': 'gate-conflict' }, conflict) : null,
         d.duplicateOf ? h('div.note', 'Same tap again: shown once more, not counted') : null,
         h('div.when', `${localTime(d.at)} · ${d.readerId}`),
       );

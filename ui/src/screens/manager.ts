@@ -22,6 +22,7 @@ import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { localDateTime, localiseUtc, localTime, money } from '../format';
 import { qrSvg } from '../qr';
+import { conflictWords, type ConflictRecord } from '../sync-words';
 import { watchDay } from '../today';
 
 const contentOf = (p: PassResource) => p.attributes.passContent ?? {};
@@ -45,6 +46,9 @@ export const manager: Screen = {
     const history = h('section.history', { 'data-testid': 'history' });
     const todayList = h('div', { 'data-testid': 'today-scans' });
     const today = h('section.today', h('h2', 'Today’s scans, all readers'), todayList);
+    // Shown only on a counter that joined a hub and once there is a conflict to show.
+    const conflictList = h('div', { 'data-testid': 'sync-conflicts' });
+    const conflicts = h('section.conflicts', { hidden: true }, h('h2', 'Sync conflicts'), conflictList);
 
     const form = h(
       'form.issue',
@@ -74,7 +78,7 @@ export const manager: Screen = {
       results,
       history,
     );
-    root.append(h('div.manager', h('div.col', form), h('div.col', issued, finder, today)));
+    root.append(h('div.manager', h('div.col', form), h('div.col', issued, conflicts, finder, today)));
 
     const fail = (e: unknown, what: string) => {
       if (e instanceof OfflineError) app.toast(`${what}: the counter service does not answer`, 'error');
@@ -279,6 +283,47 @@ export const manager: Screen = {
       return out;
     }
 
+    /** The conflicts the hub found, newest first, in words: what happened, where and when on
+     * both sides (offline or not), the flagged one second. Read at mount, after a sync event
+     * and a decision (a scan may be the one flagged), and every half minute. */
+    // TODO(merge): the list's type from api/types.ts (`SyncConflictList`) once regenerated.
+    const showConflicts = (list: { data: { id: string; attributes: ConflictRecord }[]; meta: { totalCount: number } }) => {
+      conflicts.hidden = list.meta.totalCount === 0;
+      const now = new Date();
+      clear(
+        conflictList,
+        h('p.sub', { 'data-testid': 'conflict-count' }, `${list.meta.totalCount} ${list.meta.totalCount === 1 ? 'conflict' : 'conflicts'} found by the hub${list.data.length < list.meta.totalCount ? ` · the newest ${list.data.length} shown` : ''}`),
+        h(
+          'ul.conflict-list',
+          ...list.data.map(({ id, attributes: c }) => {
+            const w = conflictWords(c, now);
+            return h(
+              'li',
+              { 'data-conflict': id, 'data-kind': c.kind, 'data-pass': c.passId },
+              h('b.kind', w.kind),
+              ' ',
+              h('span.message', w.message),
+              h('div.side', w.first),
+              h('div.side.flagged', w.flagged),
+              h('div.small', `Pass ${c.passId.slice(0, 8)} · found ${localTime(c.detectedAt, now)}`),
+            );
+          }),
+        ),
+      );
+    };
+    let conflictTimer: number | undefined;
+    const loadConflicts = () => {
+      window.clearTimeout(conflictTimer);
+      app
+        .api<Parameters<typeof showConflicts>[0]>('GET', '/api/v1/sync/conflicts?limit=50')
+        .then(showConflicts)
+        .catch(() => {})
+        .finally(() => {
+          if (!unmounted) conflictTimer = window.setTimeout(loadConflicts, 30_000);
+        });
+    };
+    const offSync = app.onSync(loadConflicts);
+
     let nodeId = '';
     /** Today's scans at every reader: the service's day (the counter's zone), fetched again
      * shortly after each decision and at the day's end. */
@@ -295,7 +340,10 @@ export const manager: Screen = {
     let todayTimer: number | undefined;
     const offDecision = app.onDecision(() => {
       clearTimeout(todayTimer);
-      todayTimer = window.setTimeout(() => todayWatch?.refresh(), 500);
+      todayTimer = window.setTimeout(() => {
+        todayWatch?.refresh();
+        loadConflicts();
+      }, 500);
     });
 
     // The browser's confirm() is modal and would swallow a scanner's keystrokes; a second tap
@@ -322,6 +370,7 @@ export const manager: Screen = {
       .catch((e) => fail(e, 'Templates not loaded'));
     void find();
     let unmounted = false;
+    loadConflicts();
     app
       .api<StatusDoc>('GET', '/api/v1/status')
       .then((st) => (nodeId = st.data.attributes.nodeId))
@@ -339,6 +388,8 @@ export const manager: Screen = {
     return () => {
       unmounted = true;
       offDecision();
+      offSync();
+      clearTimeout(conflictTimer);
       todayWatch?.stop();
       clearTimeout(todayTimer);
     };

@@ -7,6 +7,7 @@ import type { Screen } from '../app';
 import { clear, h } from '../dom';
 import { getVolume, play, setVolume } from '../sound';
 import { backlogWords, formatName, health, healthWords, lastSuccessWords } from '../webhook-words';
+import { banner, type SyncStatus } from '../sync-words';
 import { cameraPreview } from './camera-preview';
 
 export const status: Screen = {
@@ -72,7 +73,7 @@ export const status: Screen = {
           ['Passes in cache', String(s.passes)],
           ['Scans today', String(s.scansToday)],
           ['Waiting to send', String(s.outboxPending)],
-          ['Last sync', s.lastSync ?? 'never'],
+          ...syncRows((s as unknown as { sync?: SyncStatus }).sync),
           ['This station', `reader ${app.reader()}`],
         ];
         camera.setConnected(s.devices.some((d) => d.kind === 'camera' && d.connected));
@@ -137,4 +138,16 @@ function webhookLines(lines: WebhookStatus[]): HTMLElement {
       ),
     ),
   );
+}
+
+/** The status screen's lines about the hub: where, as whom, the banner's words, what waits.
+ * TODO(merge): `s.sync` is typed by the generated StatusDoc once the schema is regenerated. */
+function syncRows(sync: SyncStatus | undefined): [string, string][] {
+  if (!sync?.joined) return [['Hub', 'not joined (passdesk sync join)']];
+  return [
+    ['Hub', `${sync.hubUrl ?? ''} as ${sync.nodeName ?? ''}`.trim()],
+    ['Sync', banner(sync, new Date()).text],
+    ['Sync conflicts', String(sync.conflicts)],
+    ['Refused by the hub', String(sync.rejected)],
+  ];
 }
