@@ -465,6 +465,9 @@ fn offline_loyalty_conflicts_and_balances_agree(engine: Engine) {
                 .collect(),
             "{conflict}"
         );
+        // Both sides were made while their counter had no hub.
+        assert_eq!(conflict["first"]["offline"], true, "{conflict}");
+        assert_eq!(conflict["flagged"]["offline"], true, "{conflict}");
         let id = conflict["id"].as_str().unwrap();
         for app in [&a, &b, &c] {
             assert_eq!(wait_counter_conflict(app, id)["kind"], conflict["kind"]);
