@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 /// The hub's two engines; every end-to-end case runs over both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,15 +21,16 @@ pub enum Engine {
     Postgres,
 }
 
-/// A hub's database for one test: an SQLite file in a temp dir, or a database on a throwaway
-/// PostgreSQL cluster. Removed (the cluster stopped) when dropped: declare it before the
-/// hubs that use it, so they are dropped first.
+/// A hub's database for one test: an SQLite file in a temp dir, or a database of its own on
+/// the throwaway PostgreSQL cluster the running tests share ([`PgCluster::shared`], stopped
+/// with the last test holding it). Declare it before the hubs that use it, so they are
+/// dropped first.
 pub struct HubDatabase {
     /// `sqlite://PATH` or `postgres://…`.
     pub url: String,
     pub engine: Engine,
     /// The cluster, for PostgreSQL.
-    pub cluster: Option<PgCluster>,
+    pub cluster: Option<Arc<PgCluster>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -45,7 +47,7 @@ impl HubDatabase {
                 }
             }
             Engine::Postgres => {
-                let cluster = PgCluster::start();
+                let cluster = PgCluster::shared();
                 Self {
                     url: cluster.database(),
                     engine,
