@@ -12,10 +12,7 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-
-/// A compressed P-256 point (the curve's generator, base64url): a public key the observer can
-/// enroll with. It never signs anything, so nobody needs its private key.
-const OBSERVER_PUBLIC_KEY: &str = "A2sX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKW";
+use std::sync::Arc;
 
 /// The hub's two engines; every end-to-end case runs over both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,15 +21,16 @@ pub enum Engine {
     Postgres,
 }
 
-/// A hub's database for one test: an SQLite file in a temp dir, or a database on a throwaway
-/// PostgreSQL cluster. Removed (the cluster stopped) when dropped: declare it before the
-/// hubs that use it, so they are dropped first.
+/// A hub's database for one test: an SQLite file in a temp dir, or a database of its own on
+/// the throwaway PostgreSQL cluster the running tests share ([`PgCluster::shared`], stopped
+/// with the last test holding it). Declare it before the hubs that use it, so they are
+/// dropped first.
 pub struct HubDatabase {
     /// `sqlite://PATH` or `postgres://…`.
     pub url: String,
     pub engine: Engine,
     /// The cluster, for PostgreSQL.
-    pub cluster: Option<PgCluster>,
+    pub cluster: Option<Arc<PgCluster>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -49,7 +47,7 @@ impl HubDatabase {
                 }
             }
             Engine::Postgres => {
-                let cluster = PgCluster::start();
+                let cluster = PgCluster::shared();
                 Self {
                     url: cluster.database(),
                     engine,
@@ -241,17 +239,17 @@ impl HubApp {
     /// An observer: a node enrolled over the protocol (no counter behind it) that reads the
     /// hub's log. It pushes nothing, so the log it pulls is everything.
     pub fn observer(&self) -> Observer {
+        use base64::Engine as _;
         let token = self.enroll("observer");
         let node_id = format!("observer-{}", &token[..token.len().min(8)]);
-        let r = self.send(
-            "POST",
-            "/sync/v1/enroll",
-            None,
-            Some(
-                &json!({"token": token, "nodeId": node_id, "keyId": "observer",
-                         "publicKey": OBSERVER_PUBLIC_KEY}),
-            ),
-        );
+        // A key of its own, as a counter has: every counter trusts the keys the hub enrolled,
+        // so none may be one whose private key anybody knows. It never signs anything.
+        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let public = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(key.verifying_key().to_encoded_point(true).as_bytes());
+        let key_id = passdesk_core::token::key_id_of(key.verifying_key());
+        let body = json!({"token": token, "nodeId": node_id, "keyId": key_id, "publicKey": public});
+        let r = self.send("POST", "/sync/v1/enroll", None, Some(&body));
         assert_eq!(r.status, 201, "{r:?}");
         Observer {
             credential: r.body["credential"].as_str().unwrap().to_owned(),

@@ -127,12 +127,37 @@ pub struct Launch {
     pub demo: bool,
     /// Also watch PC/SC readers.
     pub readers: bool,
-    /// A command the service runs under, its arguments before the `passdesk` binary's: e.g.
-    /// `["faketime", "-f", "+10m"]` for a counter whose clock is 10 minutes fast. Only the
-    /// service runs under it; the test's own `passdesk` commands keep the machine's clock.
+    /// A command the service runs under, its arguments before the `passdesk` binary's (e.g.
+    /// `["nice", "-n", "10"]`). It must exec the service, not fork it: `kill` and `stop`
+    /// reach the process started here, and a child left behind would outlive the test
+    /// (`faketime` forks: see [`Launch::clock_off`]).
     pub prefix: Vec<String>,
     /// Environment variables of the service process.
     pub env: Vec<(String, String)>,
+}
+
+impl Launch {
+    /// A counter whose wall clock is off by `offset` (libfaketime's words: `"+10m"`, `"-2h"`):
+    /// Debian's libfaketime (package `faketime`) preloaded into the service itself, no wrapper
+    /// process. Only the wall clock is wrong; timers (the monotonic clock) keep the machine's
+    /// pace. The test's own `passdesk` commands keep the machine's clock.
+    pub fn clock_off(offset: &str) -> Self {
+        let lib = std::fs::read_dir("/usr/lib")
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|d| d.path().join("faketime").join("libfaketimeMT.so.1"))
+            .find(|p| p.exists())
+            .expect("libfaketimeMT.so.1 under /usr/lib/*/faketime/: install Debian's faketime (scripts/lib/apt.sh does)");
+        Self {
+            env: vec![
+                ("LD_PRELOAD".into(), lib.display().to_string()),
+                ("FAKETIME".into(), offset.into()),
+                ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+            ],
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for Launch {

@@ -12,8 +12,10 @@
 //!    pushing `--scans-per-node` scan changes each, `--batch` per push, all at once straight
 //!    over HTTP: events per second, and p50 / p99 of one push.
 //! 4. Propagation while online: two served counters, a ticket scanned at A over its API
-//!    (`--propagation` times), from A's answer (its scan committed) until B's store holds the
-//!    scan: p50 / p95 / max.
+//!    (`--propagation` times, after one untimed scan that B must hold first: B has then caught
+//!    up with the simulated counters' scans), from A's answer (its scan committed) until B's
+//!    store holds the scan: p50 / p95 / max. The counter's pusher gathers for 25 ms after a
+//!    change before it pushes (a burst goes up as one batch): most of the p50.
 //!
 //! The hub's database is `--database` (`sqlite://PATH` or `postgres://…`), by default a fresh
 //! SQLite file. The bench never starts PostgreSQL: give it an empty database
@@ -69,6 +71,8 @@ const TILL: &str = "bench-sync-till";
 const PATIENCE: Duration = Duration::from_secs(120);
 /// The first sync's budget (DESIGN.md): 100,000 passes in under 10 s.
 const FIRST_SYNC_BUDGET_SECONDS: f64 = 10.0;
+/// A scan at one counter known at another within 1 s while online (DESIGN.md).
+const PROPAGATION_BUDGET_MS: f64 = 1000.0;
 
 pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     ensure!(args.passes >= 10, "--passes must be at least 10");
@@ -80,8 +84,8 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     ensure!(args.nodes >= 1, "--nodes must be at least 1");
     let tickets = args.passes - args.passes / 10;
     ensure!(
-        args.propagation <= tickets,
-        "--propagation must be at most the tickets among --passes ({tickets})"
+        args.propagation < tickets,
+        "--propagation must be less than the tickets among --passes ({tickets})"
     );
     let dir = ctx.data_dir().join("bench").join("sync");
     if dir.exists() {
@@ -188,7 +192,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         args.batch
     );
     println!(
-        "propagation A → B          p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms ({} scans)",
+        "propagation A → B          p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms ({} scans; budget {PROPAGATION_BUDGET_MS} ms)",
         propagation.at(0.50),
         propagation.at(0.95),
         propagation.max(),
@@ -218,6 +222,7 @@ pub fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         "propagation": {
             "scans": propagation.len(), "p50Ms": propagation.at(0.50),
             "p95Ms": propagation.at(0.95), "maxMs": propagation.max(),
+            "budgetMs": PROPAGATION_BUDGET_MS,
         },
     }))?;
     Ok(ExitCode::SUCCESS)
@@ -562,8 +567,8 @@ impl Bench {
         })
     }
 
-    /// A and B served; `n` tickets scanned at A over its API, each timed from A's answer
-    /// until B's store holds the scan.
+    /// A and B served; `n` tickets scanned at A over its API (after one untimed), each timed
+    /// from A's answer until B's store holds the scan.
     fn propagation(&self, a: &Counter, b: &Counter, n: u32) -> anyhow::Result<Millis> {
         let key = self.ok(
             a,
@@ -598,7 +603,9 @@ impl Bench {
             .build()?;
         let url = format!("{}/api/v1/scans", served_a.base);
         let mut delays = Millis::default();
-        for i in 0..n {
+        // Scan 0 is not timed: once B holds it, B has applied everything the hub logged
+        // before it (the simulated counters' scans), and every connection is warm.
+        for i in 0..=n {
             let body = json!({"value": ticket_code(i), "readerId": GATE, "medium": "qr"});
             let (status, text, answered) = self.runtime.block_on(async {
                 let r = client
@@ -629,7 +636,9 @@ impl Bench {
                     |row| row.get(0),
                 )?;
                 if there {
-                    delays.push(answered.elapsed());
+                    if i > 0 {
+                        delays.push(answered.elapsed());
+                    }
                     break;
                 }
                 ensure!(
