@@ -147,13 +147,6 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         }
         None => None,
     };
-    // The hub this counter joined, if any: the sync worker runs for it (`passdesk sync join`
-    // while the counter runs takes effect at the next start).
-    let joined = if config.sync.enabled {
-        passdesk_core::sync::state::joined(store.conn())?
-    } else {
-        None
-    };
     drop(store);
     let db = server::db::Db::open(&ctx.db_path(), 3)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -173,6 +166,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
     let webhook_settings = webhooks::Settings::from_config(&config.webhooks);
     let sync_settings = sync_worker::Settings::from_config(&config.sync);
+    let sync_enabled = config.sync.enabled;
     let (state, scan_queue, webhook_worker, sync) = {
         let _guard = runtime.enter();
         let (state, scan_queue) = server::state(db.clone(), node, config, streams_stopped);
@@ -182,19 +176,19 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
             state.webhooks.clone(),
             Some(state.events.subscribe()),
         )?;
-        let sync = joined
-            .map(|joined| {
-                sync_worker::spawn(
-                    db.clone(),
-                    state.node.node_id.clone(),
-                    &joined,
-                    sync_settings,
-                    state.sync.clone(),
-                    state.events.subscribe(),
-                    state.events.clone(),
-                )
-            })
-            .transpose()?;
+        // The sync worker runs for the hub this counter joined, or waits for a join.
+        let sync = if sync_enabled {
+            Some(sync_worker::spawn(
+                db.clone(),
+                state.node.node_id.clone(),
+                sync_settings,
+                state.sync.clone(),
+                state.events.subscribe(),
+                state.events.clone(),
+            )?)
+        } else {
+            None
+        };
         (state, scan_queue, worker, sync)
     };
     let (pcsc, serial, camera) = {

@@ -3,6 +3,7 @@
 //! store nothing (a second join, a bad token, a hub that is down), a round that pushes
 //! everything, a round with the hub down (exit 1, "offline since" recorded).
 
+use passdesk_tests::events::until;
 use passdesk_tests::hub::{sync_status, wait_pushed, Engine, HubDatabase};
 use passdesk_tests::service::{Launch, TestApp};
 use passdesk_tests::{describe, Node};
@@ -229,4 +230,31 @@ fn a_counter_without_a_hub_says_so() {
     assert_eq!(r.body["errors"][0]["code"], "not_joined", "{r:?}");
     let r = app.get("/api/v1/sync/conflicts", &app.manager_key);
     assert_eq!(r.status, 200, "{r:?}");
+}
+
+/// A counter that joins while it serves syncs without a restart: its worker looks for the
+/// join, then pushes what was scanned before it.
+#[test]
+fn a_counter_that_joins_while_serving_syncs_without_a_restart() {
+    let db = HubDatabase::new(Engine::Sqlite);
+    let hub = db.hub();
+    let app = TestApp::start();
+    let scanned = app.scan("NOT-A-PASS", "door");
+    assert_eq!(scanned["verdict"], "reject", "{scanned}");
+
+    hub.join(&app.node, "Gate 9");
+
+    let pushed = wait_pushed(&app);
+    assert_eq!(pushed["nodeName"], "Gate 9", "{pushed}");
+    let scan_id = scanned["scanId"]
+        .as_str()
+        .expect("the decision names its scan");
+    let observer = hub.observer();
+    until("the hub to hold the scan made before the join", || {
+        observer
+            .scan_ids(&hub)
+            .iter()
+            .any(|id| id == scan_id)
+            .then_some(())
+    });
 }

@@ -102,26 +102,23 @@ pub struct SyncWorker {
     signals: Arc<SyncSignals>,
 }
 
-/// Starts the worker for the hub this counter joined, on a thread of its own at a lower CPU
-/// priority. `decisions` wakes the pusher after every committed scan; `events` is where it
-/// announces what a pull changed.
+/// How often a counter that has not joined a hub looks whether it has (`passdesk sync join`
+/// while it runs): one read of a one-row table.
+const JOIN_LOOK_EVERY: Duration = Duration::from_secs(2);
+
+/// Starts the worker on a thread of its own at a lower CPU priority. On a counter that has
+/// not joined a hub it waits for a join (looking every [`JOIN_LOOK_EVERY`]), so a
+/// `passdesk sync join` made while the counter runs takes effect without a restart.
+/// `decisions` wakes the pusher after every committed scan; `events` is where it announces
+/// what a pull changed.
 pub fn spawn(
     db: Arc<Db>,
     node_id: String,
-    joined: &Joined,
     settings: Settings,
     signals: Arc<SyncSignals>,
     decisions: broadcast::Receiver<StreamEvent>,
     events: broadcast::Sender<StreamEvent>,
 ) -> anyhow::Result<SyncWorker> {
-    let url = HubUrl::parse(&joined.hub_url)
-        .map_err(|e| anyhow::anyhow!("the stored hub URL is unusable ({e}); join again"))?;
-    let client = HubClient::new(url, Some(joined.credential.clone()))?;
-    let link = Link {
-        db,
-        client,
-        node_id,
-    };
     let (stop, stopping) = watch::channel(false);
     let thread_signals = signals.clone();
     let thread = std::thread::Builder::new()
@@ -139,22 +136,70 @@ pub fn spawn(
                     return;
                 }
             };
-            runtime.block_on(run(
-                link,
-                Arc::new(settings),
-                thread_signals,
-                decisions,
-                events,
-                stopping,
-            ));
+            runtime.block_on(async move {
+                let mut stop = stopping.clone();
+                let Some(joined) = wait_for_join(&db, &mut stop).await else {
+                    return;
+                };
+                let link = match link_to(db, node_id, &joined) {
+                    Ok(link) => link,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the sync worker cannot reach its hub; nothing is synced");
+                        return;
+                    }
+                };
+                thread_signals.running.store(true, Ordering::Relaxed);
+                run(
+                    link,
+                    Arc::new(settings),
+                    thread_signals,
+                    decisions,
+                    events,
+                    stopping,
+                )
+                .await;
+            });
             runtime.shutdown_timeout(Duration::from_millis(500));
         })
         .map_err(|e| anyhow::anyhow!("cannot start the sync worker's thread: {e}"))?;
-    signals.running.store(true, Ordering::Relaxed);
     Ok(SyncWorker {
         stop,
         thread,
         signals,
+    })
+}
+
+/// The hub this counter joined, once it has; `None` when the worker stops first. A store that
+/// cannot be read is logged and looked at again.
+async fn wait_for_join(db: &Arc<Db>, stopping: &mut watch::Receiver<bool>) -> Option<Joined> {
+    loop {
+        match db
+            .read(|s| passdesk_core::sync::state::joined(s.conn()))
+            .await
+        {
+            Ok(Ok(Some(joined))) => return Some(joined),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read whether this counter joined a hub")
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read whether this counter joined a hub"),
+        }
+        tokio::select! {
+            _ = stopping.wait_for(|s| *s) => return None,
+            _ = tokio::time::sleep(JOIN_LOOK_EVERY) => {}
+        }
+    }
+}
+
+/// The worker's link to the hub it joined.
+fn link_to(db: Arc<Db>, node_id: String, joined: &Joined) -> anyhow::Result<Link> {
+    let url = HubUrl::parse(&joined.hub_url)
+        .map_err(|e| anyhow::anyhow!("the stored hub URL is unusable ({e}); join again"))?;
+    let client = HubClient::new(url, Some(joined.credential.clone()))?;
+    Ok(Link {
+        db,
+        client,
+        node_id,
     })
 }
 

@@ -93,8 +93,8 @@ pub async fn now(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "sync_off",
-            "the sync worker is not running here (`[sync] enabled = false`, or the counter \
-             joined after it started: restart it); `passdesk sync now` runs a round",
+            "the sync worker is not running here (`[sync] enabled = false`, or it has not \
+             seen the join yet: it looks every 2 s); `passdesk sync now` runs a round",
         ));
     }
     state.sync.now();
