@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod hub;
+pub mod openapi_lint;
 pub mod postgres;
 pub mod receiver;
 pub mod service;
