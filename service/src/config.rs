@@ -51,6 +51,102 @@ pub struct Config {
     /// Sync with a hub once joined (`[sync]`; `passdesk sync join` joins).
     #[serde(default)]
     pub sync: SyncConfig,
+    /// A wallet platform as upstream (`[upstream.passentry]`): its passes pulled into the cache,
+    /// this counter's scans and loyalty changes pushed to it.
+    #[serde(default)]
+    pub upstream: UpstreamConfig,
+    /// Provider webhooks in (`[hooks.passcreator]`, `[hooks.skycore]`; PassEntry's secret is
+    /// `[upstream.passentry] webhook_secret`).
+    #[serde(default)]
+    pub hooks: HooksConfig,
+}
+
+/// A secret read from `passdesk.toml` (an API key, a webhook secret): its `Debug` never shows
+/// it, so a logged configuration leaks nothing.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConfigSecret(String);
+
+impl ConfigSecret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret itself, for the one place that uses it (a header, an HMAC key).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ConfigSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfigSecret(…)")
+    }
+}
+
+/// `[upstream]`: the platforms this counter keeps a copy of. Only PassEntry for now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    pub passentry: Option<PassEntryUpstream>,
+}
+
+/// `[upstream.passentry]`: PassEntry's API as this counter's upstream
+/// (`service/src/workers/upstream`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassEntryUpstream {
+    /// `https://api.passentry.com` (or a stand-in on loopback in the tests).
+    pub base_url: String,
+    /// The account's API key, sent as `Authorization: Bearer …`.
+    pub api_key: ConfigSecret,
+    /// The secret PassEntry signs its webhooks with (`X-Webhook-Signature`), checked by
+    /// `POST /hooks/passentry`. Without it that route answers 404.
+    #[serde(default)]
+    pub webhook_secret: Option<ConfigSecret>,
+    /// Seconds between scheduled pulls of every pass (default 300; 0: only on demand).
+    #[serde(default = "default_pull_every_seconds")]
+    pub pull_every_seconds: u64,
+    /// Run the worker inside `passdesk serve` (default true). Off: only `passdesk upstream …`.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_pull_every_seconds() -> u64 {
+    300
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[hooks]`: providers' webhooks in (`service/src/server/routes/hooks.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HooksConfig {
+    /// The oldest event time accepted, in seconds before now (a replayed old body is refused).
+    /// Default 3 days and an hour: PassEntry retries one event for 3 days with its first
+    /// timestamp, so a shorter window would refuse its honest retries.
+    pub max_age_seconds: u64,
+    pub passcreator: Option<PathSecretHook>,
+    pub skycore: Option<PathSecretHook>,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        Self {
+            max_age_seconds: 3 * 24 * 3600 + 3600,
+            passcreator: None,
+            skycore: None,
+        }
+    }
+}
+
+/// A provider that signs nothing is known by a secret in the path it posts to
+/// (`/hooks/passcreator/{secret}/{event}`, `/hooks/skycore/{secret}`); a wrong one is 404.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSecretHook {
+    pub secret: ConfigSecret,
 }
 
 /// How the sync worker talks to the hub (`service/src/workers/sync.rs`). It runs only once the
@@ -693,6 +789,8 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             webhooks: WebhooksConfig::default(),
             sync: SyncConfig::default(),
+            upstream: UpstreamConfig::default(),
+            hooks: HooksConfig::default(),
         }
     }
 }
