@@ -209,7 +209,13 @@ pub fn parse_line(text: &str, now: Timestamp) -> Result<Option<ImportRecord>, St
     let Value::Object(obj) = value else {
         return Err("expected a JSON object".into());
     };
-    let id = required_id(&obj)?;
+    parse_resource(&obj, now).map(Some)
+}
+
+/// Parses one JSON:API resource object (`{"id", "type", "attributes"}`): a line's, or one item
+/// of a PassEntry page's `data` (the upstream pull).
+pub fn parse_resource(obj: &Map<String, Value>, now: Timestamp) -> Result<ImportRecord, String> {
+    let id = required_id(obj)?;
     let kind = match obj.get("type") {
         Some(Value::String(s)) => s.as_str(),
         Some(_) => return Err("type: expected a string".into()),
@@ -228,7 +234,7 @@ pub fn parse_line(text: &str, now: Timestamp) -> Result<Option<ImportRecord>, St
         None => return Err("attributes: missing".into()),
     };
     let a = Attrs(attrs);
-    Ok(Some(match kind {
+    Ok(match kind {
         "pass" => parse_pass(id, &a, now)?,
         "passTemplate" => ImportRecord::Template(Template {
             name: a.string("name")?.unwrap_or_else(|| id.clone()),
@@ -281,7 +287,7 @@ pub fn parse_line(text: &str, now: Timestamp) -> Result<Option<ImportRecord>, St
                 truncate(other)
             ))
         }
-    }))
+    })
 }
 
 fn parse_pass(id: String, a: &Attrs<'_>, now: Timestamp) -> Result<ImportRecord, String> {

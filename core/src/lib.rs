@@ -24,6 +24,7 @@ pub mod store;
 pub mod sync;
 pub mod time;
 pub mod token;
+pub mod upstream;
 pub mod webhook;
 
 pub use checkin::{checkin, checkin_batch};

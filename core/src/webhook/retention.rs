@@ -2,7 +2,8 @@
 //! replay needs.
 //!
 //! - Outbox events already fanned out (at or before the fan-out's cursor), pushed to the hub
-//!   while this node is joined to one (at or before the push cursor), and older than the
+//!   while this node is joined to one (at or before the push cursor), made into PassEntry
+//!   requests while attached to an account (at or before the upstream cursor), and older than the
 //!   period are deleted, but never the newest one (seqs must only grow). A `passLoyaltyUpdated` event may be the answer of a loyalty operation
 //!   id (`loyalty_operations.outbox_seq`): its payload is copied into the operation's `result`
 //!   first (found by the payload's `opId`, the operation's key), so a replay answers the same.
@@ -77,6 +78,10 @@ fn prune_outbox(conn: &Connection, cutoff: Timestamp, limit: u32) -> StoreResult
     // what to send: kept until it is pushed, however old.
     if let Some(pushed) = crate::sync::state::push_cursor_if_joined(conn)? {
         fanned_out = fanned_out.min(pushed);
+    }
+    // Likewise while attached to PassEntry: an event not yet made into its request is kept.
+    if let Some(queued) = crate::upstream::state::push_cursor_if_attached(conn)? {
+        fanned_out = fanned_out.min(queued);
     }
     let rows: Vec<(i64, String, String, Timestamp)> = conn
         .prepare_cached(
