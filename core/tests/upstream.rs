@@ -115,7 +115,7 @@ fn cycle(
                     if upstream.contains(&id.as_str()) {
                         let body = json!({"data": resource(&id, "Still Here")}).to_string();
                         let item = page::pass_answer(body.as_bytes(), at(now)).unwrap();
-                        pull::confirm_kept(tx, p.cycle, &item, at(now))
+                        pull::confirm_kept(tx, p.cycle, &id, &item, at(now))
                     } else {
                         pull::confirm_gone(tx, &id, at(now)).map(|_| ())
                     }
@@ -261,7 +261,7 @@ fn a_pass_no_cycle_saw_is_confirmed_then_voided_if_gone_and_kept_if_not() {
         json!({"data": resource("d", "Dee"), "meta": {"loyalty": {"balance": 12}}}).to_string();
     let item = page::pass_answer(body.as_bytes(), at(T0 + DAY)).unwrap();
     t.store
-        .write(|tx| pull::confirm_kept(tx, p.cycle, &item, at(T0 + DAY)))
+        .write(|tx| pull::confirm_kept(tx, p.cycle, "d", &item, at(T0 + DAY)))
         .unwrap();
     assert!(pull::sweep_candidates(t.store.conn(), p.cycle, 10)
         .unwrap()
@@ -473,7 +473,7 @@ fn requests_go_in_order_a_refusal_does_not_block_and_a_retry_keeps_its_place() {
         .write(|tx| queue::mark_sending(tx, r3.id, Some(10), Some(15), later))
         .unwrap();
     t.store
-        .write(|tx| queue::mark_uncertain(tx, r3.id, Some(12), later))
+        .write(|tx| queue::mark_uncertain(tx, r3.id, Some(12), queue::UNCERTAIN_BALANCE, later))
         .unwrap();
     let r3 = queue::get(t.store.conn(), r3.id).unwrap().unwrap();
     assert_eq!(

@@ -109,6 +109,14 @@ pub struct PassEntryUpstream {
     /// Run the worker inside `passdesk serve` (default true). Off: only `passdesk upstream …`.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// Passes asked for per page of a pull (`perPage`; default 100, PassEntry's default). A
+    /// larger page means fewer requests, where the account allows it.
+    #[serde(default = "default_per_page")]
+    pub per_page: std::num::NonZeroU32,
+}
+
+fn default_per_page() -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::new(100).expect("100 is not zero")
 }
 
 fn default_pull_every_seconds() -> u64 {

@@ -12,6 +12,7 @@ use crate::pipeline::{camera, pcsc, serial, DeviceStatus};
 use crate::server::scan_queue::ScanQueue;
 use crate::server::{self, state::AppState};
 use crate::workers::sync::{self as sync_worker, SyncWorker};
+use crate::workers::upstream::{self as upstream_worker, UpstreamWorker};
 use crate::workers::webhooks::{self, WebhookWorker};
 use anyhow::Context as _;
 use passdesk_core::api_keys::{self, Role};
@@ -86,6 +87,7 @@ pub struct Running {
     scan_queue: Option<ScanQueue>,
     webhooks: Option<WebhookWorker>,
     sync: Option<SyncWorker>,
+    upstream: Option<UpstreamWorker>,
     pcsc: Option<pcsc::PcscReaders>,
     serial: Option<serial::SerialReaders>,
     camera: Option<camera::Camera>,
@@ -147,6 +149,11 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         }
         None => None,
     };
+    // Without `[upstream.passentry]` the store is detached from any PassEntry account, so
+    // retention no longer keeps outbox events for it.
+    if config.upstream.passentry.is_none() {
+        store.write(|tx| passdesk_core::upstream::state::detach(tx))?;
+    }
     drop(store);
     let db = server::db::Db::open(&ctx.db_path(), 3)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -167,7 +174,9 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let webhook_settings = webhooks::Settings::from_config(&config.webhooks);
     let sync_settings = sync_worker::Settings::from_config(&config.sync);
     let sync_enabled = config.sync.enabled;
-    let (state, scan_queue, webhook_worker, sync) = {
+    // The PassEntry worker runs for a configured, enabled account.
+    let passentry = config.upstream.passentry.clone().filter(|p| p.enabled);
+    let (state, scan_queue, webhook_worker, sync, upstream) = {
         let _guard = runtime.enter();
         let (state, scan_queue) = server::state(db.clone(), node, config, streams_stopped);
         let worker = webhooks::spawn(
@@ -189,7 +198,18 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         } else {
             None
         };
-        (state, scan_queue, worker, sync)
+        let upstream = passentry
+            .map(|p| {
+                upstream_worker::spawn(
+                    db.clone(),
+                    state.node.node_id.clone(),
+                    p,
+                    state.upstream.clone(),
+                    state.events.subscribe(),
+                )
+            })
+            .transpose()?;
+        (state, scan_queue, worker, sync, upstream)
     };
     let (pcsc, serial, camera) = {
         let _guard = runtime.enter();
@@ -222,6 +242,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         scan_queue: Some(scan_queue),
         webhooks: Some(webhook_worker),
         sync,
+        upstream,
         pcsc,
         serial: Some(serial),
         camera,
@@ -335,6 +356,11 @@ impl Running {
         //     cursor moves only after the hub's answer), a page not applied is asked again.
         if let Some(worker) = self.sync.take() {
             steps.run("stop the sync worker", || worker.stop());
+        }
+        // 2d. The upstream worker, likewise: a request in flight is abandoned (its row stays
+        //     `sending` and is read back at the next start), a page not applied is asked again.
+        if let Some(worker) = self.upstream.take() {
+            steps.run("stop the upstream worker", || worker.stop());
         }
 
         // 3. The event streams end after the last decision.

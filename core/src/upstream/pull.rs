@@ -345,16 +345,21 @@ pub fn sweep_candidates(conn: &Connection, cycle: i64, limit: u32) -> StoreResul
     Ok(ids)
 }
 
-/// A sweep candidate PassEntry still has: kept, refreshed from its answer, seen by `cycle`.
-pub fn confirm_kept(conn: &Connection, cycle: i64, item: &Item, now: Timestamp) -> StoreResult<()> {
+/// Sweep candidate `pass_id`, which PassEntry still has: kept, refreshed from its answer, and
+/// seen by `cycle` (even when its values clash with another pass here, or the answer names
+/// another id: it is no candidate again this cycle).
+pub fn confirm_kept(
+    conn: &Connection,
+    cycle: i64,
+    pass_id: &str,
+    item: &Item,
+    now: Timestamp,
+) -> StoreResult<()> {
     let mut known = KnownCatalog::default();
     let mut done = PageApplied::default();
     apply_item(conn, cycle, item, now, &mut known, &mut done)?;
-    if let ImportRecord::Pass { pass, .. } = &item.record {
-        // A pass whose values clash with another here still counts as seen: it is PassEntry's.
-        conn.prepare_cached("UPDATE upstream_passes SET seen_cycle = ?2 WHERE pass_id = ?1")?
-            .execute(params![pass.id, cycle])?;
-    }
+    conn.prepare_cached("UPDATE upstream_passes SET seen_cycle = ?2 WHERE pass_id = ?1")?
+        .execute(params![pass_id, cycle])?;
     Ok(())
 }
 

@@ -573,26 +573,39 @@ pub fn mark_send_again(conn: &Connection, id: i64) -> StoreResult<()> {
     Ok(())
 }
 
-/// A loyalty read-back that found neither the balance before nor the one expected: shown with
-/// both numbers and what was found, never resent.
+/// What an uncertain loyalty request's read-back found.
+pub const UNCERTAIN_BALANCE: &str =
+    "read back after a crash: PassEntry has neither the balance before nor the one expected";
+
+/// A request found `sending` whose fate a read-back cannot tell (a loyalty balance that is
+/// neither the one before nor the one expected; a read-back PassEntry refuses): shown with
+/// `why` (and for loyalty both numbers and what was found), never resent.
 pub fn mark_uncertain(
     conn: &Connection,
     id: i64,
     found: Option<i64>,
+    why: &str,
     at: Timestamp,
 ) -> StoreResult<()> {
     let n = conn
         .prepare_cached(
             "UPDATE upstream_requests SET state = 'uncertain', balance_found = ?2, done_at = ?3,
-                 last_error = 'read back after a crash: PassEntry has neither the balance before nor the one expected'
+                 last_error = ?4
              WHERE id = ?1 AND state = 'sending'",
         )?
-        .execute(params![id, found, at])?;
+        .execute(params![id, found, at, capped(why)])?;
     if n == 1 {
         Ok(())
     } else {
         Err(moved(id, "sending"))
     }
+}
+
+/// PassEntry's loyalty balance of a pass as an answer gave it (a pass read, a loyalty PATCH).
+pub fn remember_balance(conn: &Connection, pass_id: &str, balance: i64) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE upstream_passes SET balance = ?2 WHERE pass_id = ?1")?
+        .execute(params![pass_id, balance])?;
+    Ok(())
 }
 
 fn pushed(conn: &Connection, at: Timestamp) -> StoreResult<()> {

@@ -71,6 +71,7 @@ pub fn state(
         key_use,
         webhooks: Arc::new(tokio::sync::Notify::new()),
         sync: Arc::default(),
+        upstream: Arc::default(),
     }));
     (state, queue)
 }

@@ -38,6 +38,9 @@ pub struct Inner {
     /// without a decision (loyalty, issuance), `now()` for a round now. Without a word it still
     /// finds the work within a second.
     pub sync: Arc<crate::workers::sync::SyncSignals>,
+    /// Wakes the upstream worker (`workers::upstream`): `push()` after writing something that
+    /// may go to PassEntry without a decision (loyalty, issuance), `pull()` for a pull now.
+    pub upstream: Arc<crate::workers::upstream::UpstreamSignals>,
 }
 
 /// One server-sent event: `decision`, `tapFailed`, `device` or `sync`, and its JSON.

@@ -3,4 +3,5 @@
 //! states its backlog on `/status`.
 
 pub mod sync;
+pub mod upstream;
 pub mod webhooks;

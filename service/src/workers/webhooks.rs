@@ -811,7 +811,7 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
 }
 
 /// `Retry-After`: seconds, or an HTTP date (a date in the past is no wait).
-fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -27,6 +27,8 @@ async fn run(state: &AppState, key: &IdempotencyKey, op: Operation) -> ApiResult
         .await??;
     // The operation's ledger entries go up to the hub.
     state.sync.push();
+    // And, for a pass from PassEntry, to PassEntry.
+    state.upstream.push();
     Ok(result)
 }
 
