@@ -81,6 +81,10 @@ pub enum Command {
     /// Sync with a hub: join it once, see the state, run a round now.
     #[command(subcommand)]
     Sync(commands::sync::Cmd),
+    /// PassEntry as upstream ([upstream.passentry]): pull every pass now, push what waits,
+    /// see the state.
+    #[command(subcommand)]
+    Upstream(commands::upstream::Cmd),
     /// The hub for several counters: serve its sync API, enroll counters, list nodes and
     /// conflicts, import passes (--database postgres://… or sqlite://PATH).
     #[command(subcommand)]
@@ -112,6 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Webhooks(c) => commands::webhooks::run(&ctx, c),
         Command::Sync(c) => commands::sync::run(&ctx, c),
+        Command::Upstream(c) => commands::upstream::run(&ctx, c),
         Command::Hub(c) => commands::hub::run(&ctx, c),
     }
 }

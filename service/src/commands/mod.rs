@@ -28,4 +28,5 @@ pub mod serial;
 pub mod serve;
 pub mod sync;
 pub mod token;
+pub mod upstream;
 pub mod webhooks;

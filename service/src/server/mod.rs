@@ -32,7 +32,9 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status, sync, webhooks};
+use routes::{
+    camera, catalog, loyalty, me, pass_page, passes, scans, status, sync, upstream, webhooks,
+};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -130,6 +132,8 @@ fn api_routes() -> Routes {
         .reader(routes!(sync::get))
         .manager(routes!(sync::list_conflicts))
         .manager(routes!(sync::now))
+        .manager(routes!(upstream::get))
+        .manager(routes!(upstream::pull))
         .fallback(|| async { ApiError::not_found("no such API route") })
 }
 

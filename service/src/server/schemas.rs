@@ -342,6 +342,9 @@ pub struct StatusAttributes {
     devices: Vec<DeviceStatus>,
     /// This counter's sync with its hub (`joined` false when it has none).
     sync: passdesk_core::sync::state::SyncStatus,
+    /// This counter's PassEntry account (`configured` false when it has none): the last pull,
+    /// the requests waiting, refused and uncertain.
+    upstream: UpstreamAttributes,
 }
 
 /// A webhook subscription on `/status`.
@@ -573,4 +576,62 @@ pub struct SyncConflictMeta {
 pub struct SyncConflictList {
     data: Vec<SyncConflictResource>,
     meta: SyncConflictMeta,
+}
+
+/// The upstream state on `GET /upstream`, `POST /upstream/pull` and `/status`:
+/// `UpstreamStatus` and whether the worker runs.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UpstreamAttributes {
+    /// `[upstream.passentry]` is in passdesk.toml.
+    configured: bool,
+    /// The worker runs in this service (configured and `enabled`).
+    running: bool,
+    /// The account's API host this store is attached to.
+    base_url: Option<String>,
+    /// The end of the last complete pull.
+    last_pull_at: Option<Timestamp>,
+    /// Passes the last complete pull saw.
+    last_pull_passes: Option<u64>,
+    /// Passes from PassEntry in the cache (voided ones included).
+    passes: u64,
+    /// A pull started and not finished: its cycle, stage and next page.
+    pull_in_progress: Option<passdesk_core::upstream::state::PullProgress>,
+    /// Requests waiting to go to PassEntry (pending and sending).
+    queue_length: u64,
+    /// Requests PassEntry refused: shown, never retried.
+    refused: u64,
+    /// Requests a read-back after a crash could not settle: shown, never resent.
+    uncertain: u64,
+    last_error: Option<String>,
+    last_error_at: Option<Timestamp>,
+    /// The last request PassEntry answered.
+    last_push_at: Option<Timestamp>,
+}
+
+#[derive(ToSchema)]
+pub struct UpstreamResource {
+    /// `upstream`.
+    #[schema(rename = "type")]
+    kind: String,
+    /// `passentry`.
+    id: String,
+    attributes: UpstreamAttributes,
+}
+
+/// A request to PassEntry that needs a person: refused (its status and answer) or uncertain.
+#[derive(ToSchema)]
+pub struct UpstreamRequestResource {
+    /// `upstreamRequest`.
+    #[schema(rename = "type")]
+    kind: String,
+    id: String,
+    attributes: passdesk_core::upstream::queue::Request,
+}
+
+#[derive(ToSchema)]
+pub struct UpstreamDoc {
+    data: UpstreamResource,
+    /// `GET /upstream`: the refused and uncertain requests, newest first (at most 50).
+    included: Option<Vec<UpstreamRequestResource>>,
 }

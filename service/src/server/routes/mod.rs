@@ -10,6 +10,7 @@ pub mod passes;
 pub mod scans;
 pub mod status;
 pub mod sync;
+pub mod upstream;
 pub mod webhooks;
 
 use axum::Json;

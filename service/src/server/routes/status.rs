@@ -21,7 +21,8 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
     // The counter's day, in its configured zone: the same "today" as the gates and the
     // redemption cap (a gate bound to an event counts in the event's zone instead).
     let day = local_day(Timestamp::now(), state.config.time_zone);
-    let (passes, pending, readers, today, webhooks, sync) = state
+    let upstream_configured = state.config.upstream.passentry.is_some();
+    let (passes, pending, readers, today, webhooks, sync, upstream) = state
         .db
         .read(move |s| -> passdesk_core::store::StoreResult<_> {
             let conn = s.conn();
@@ -40,6 +41,8 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 // The subscription rows carry their own backlog and health.
                 subscriptions::all(conn)?,
                 passdesk_core::sync::state::status(conn)?,
+                // The PassEntry account's backlog (queue, refused) and last pull.
+                passdesk_core::upstream::state::status(conn, upstream_configured)?,
             ))
         })
         .await??;
@@ -61,6 +64,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 "readers": readers,
                 "devices": state.devices.list(),
                 "sync": sync,
+                "upstream": super::upstream::status_resource(&upstream, state.upstream.running())["attributes"],
             }
         }
     })))
