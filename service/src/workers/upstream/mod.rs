@@ -16,6 +16,8 @@
 //!   next start; a page not applied is asked again.
 
 pub mod client;
+#[cfg(test)]
+mod fake_tests;
 pub mod pull;
 pub mod push;
 
