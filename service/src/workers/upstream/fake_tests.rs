@@ -415,15 +415,16 @@ async fn a_request_found_sending_is_read_back_and_never_sent_twice() {
             pending: 0
         }
     );
-    let a_ = f.lock().unwrap();
-    assert_eq!(a_.scans.len(), 1, "the scan log was found, not sent again");
-    assert_eq!(
-        a_.patches,
-        [("card".to_owned(), json!({"balance": 2}))],
-        "only the one that never arrived"
-    );
-    assert_eq!(a_.balances["card"], 17);
-    drop(a_);
+    {
+        let a_ = f.lock().unwrap();
+        assert_eq!(a_.scans.len(), 1, "the scan log was found, not sent again");
+        assert_eq!(
+            a_.patches,
+            [("card".to_owned(), json!({"balance": 2}))],
+            "only the one that never arrived"
+        );
+        assert_eq!(a_.balances["card"], 17);
+    }
     let states =
         c.db.read(move |s| [a, b, cc].map(|id| queue::get(s.conn(), id).unwrap().unwrap().state))
             .await
