@@ -129,6 +129,8 @@ async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Respon
         pass_id: pass_id.clone(),
         body: json_body,
         status: None,
+        received_at: Instant::now(),
+        answered_at: None,
     });
     let kill = parts.extensions.get::<ConnKill>().cloned();
 

@@ -96,6 +96,7 @@ impl Shared {
     pub fn answered(&self, n: u64, status: u16) {
         if let Some(r) = self.log.lock().expect("log lock").get_mut(n as usize) {
             r.status = Some(status);
+            r.answered_at = Some(std::time::Instant::now());
         }
     }
 

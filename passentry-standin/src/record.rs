@@ -3,6 +3,7 @@
 
 use crate::faults::RequestKind;
 use serde_json::Value;
+use std::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -19,4 +20,8 @@ pub struct Recorded {
     /// The status answered; `None` while in flight, or when no answer was sent (an outage
     /// that refuses connections, a crash window).
     pub status: Option<u16>,
+    /// When the stand-in had read the whole request.
+    pub received_at: Instant,
+    /// When its answer was ready (`None` when none was sent).
+    pub answered_at: Option<Instant>,
 }
