@@ -84,7 +84,7 @@ fn pass_of(
         RequestKind::Pass | RequestKind::LoyaltyPatch => path
             .strip_prefix("/api/v1/passes/")
             .and_then(|p| p.split('/').next())
-            .map(str::to_owned),
+            .map(percent_decoded),
         RequestKind::ScanLog => body?["scan"]["passId"].as_str().map(str::to_owned),
         RequestKind::Scans => query
             .iter()
@@ -92,6 +92,31 @@ fn pass_of(
             .map(|(_, v)| v.clone()),
         _ => None,
     }
+}
+
+/// A path segment as the route's `Path` extractor reads it (`%XX` decoded; `+` stays).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn bearer_ok(req_auth: Option<&HeaderValue>, key: &str) -> bool {
@@ -560,4 +585,16 @@ async fn patch_loyalty(
         .expect("patches lock")
         .push((id, Value::Object(body)));
     ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn path_segments_decode_as_the_router_does() {
+        assert_eq!(percent_decoded("a%2Fb%20c+d"), "a/b c+d");
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%zz"), "%zz");
+    }
 }
