@@ -11,6 +11,7 @@ pub mod receiver;
 pub mod service;
 pub mod signatures;
 pub mod socat;
+pub mod standin;
 pub mod sysfs;
 pub mod vpcd;
 pub mod watch;

@@ -195,3 +195,22 @@ fn bench_sync_reports_first_sync_push_simulated_counters_and_propagation() {
     assert!(p["p50Ms"].as_f64().unwrap() <= p["p95Ms"].as_f64().unwrap());
     assert!(p["p95Ms"].as_f64().unwrap() <= p["maxMs"].as_f64().unwrap());
 }
+
+/// `bench upstream` seeds the PassEntry stand-in, pulls every pass into an empty counter and
+/// reports the pages it took.
+#[test]
+fn bench_upstream_pulls_every_pass_and_reports_pages() {
+    let node = Node::empty();
+    let report = node.ok(&["bench", "upstream", "--passes", "450", "--per-page", "50"]);
+    assert_eq!(report["passes"], 450, "{report}");
+    assert_eq!(report["pages"], 9, "{report}");
+    assert_eq!(report["summary"]["passes"], 450, "{report}");
+    assert!(
+        report["passesPerSecond"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert!(
+        report["pageRoundP50Ms"].as_f64().unwrap() <= report["pageRoundP99Ms"].as_f64().unwrap(),
+        "{report}"
+    );
+}

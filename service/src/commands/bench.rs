@@ -47,6 +47,8 @@ pub enum Cmd {
     /// Sync through a hub: an empty counter's first sync, offline scans pushed, simulated
     /// counters pushing at once, propagation from one counter to another.
     Sync(super::bench_sync::Args),
+    /// PassEntry pulled into an empty cache from the stand-in: passes per second, pages.
+    Upstream(super::bench_upstream::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,6 +88,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Nfc(args) => return super::bench_nfc::run(ctx, args),
         Cmd::Webhooks(args) => return super::bench_webhooks::run(ctx, args),
         Cmd::Sync(args) => return super::bench_sync::run(ctx, args),
+        Cmd::Upstream(args) => return super::bench_upstream::run(ctx, args),
     };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;
