@@ -272,6 +272,30 @@ pub fn body_key(salt: &str, raw: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
+/// A Skycore postback, XML or JSON by its content (Skycore posts both forms to the one URL):
+/// a body that starts with `<` is the XML postback, `{` the wallet JSON postback (after any
+/// whitespace and byte order mark), anything else neither.
+pub fn skycore(raw: &[u8]) -> Result<HookEvent, HookError> {
+    let start = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    match start.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => skycore_xml::parse(start),
+        Some(b'{') => skycore_json::parse(start),
+        _ => Err(HookError::NotJson(
+            "neither an XML postback (<POSTBACK>) nor a JSON one ({...})".into(),
+        )),
+    }
+}
+
+/// Whether the secret given in a URL path is the configured one, compared in constant time
+/// over their SHA-256 digests (so neither where they differ nor the secret's length shows in
+/// the time taken). An empty configured secret matches nothing.
+pub fn path_secret_matches(configured: &str, given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let a = Sha256::digest(configured.as_bytes());
+    let b = Sha256::digest(given.as_bytes());
+    bool::from(a.ct_eq(&b)) && !configured.is_empty()
+}
+
 /// The longest id a provider may give a pass: ids are keys here, and PassEntry's are 40 hex
 /// digits (import takes 128 too).
 pub const MAX_ID_CHARS: usize = 128;
@@ -388,6 +412,7 @@ pub(crate) mod seeds;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hooks::seeds;
 
     #[test]
     fn freshness_has_a_window_both_ways() {
@@ -434,6 +459,30 @@ mod tests {
         assert!(pass_id("/x", &"a".repeat(129)).is_err());
         assert!(scannable("/x", "ABC-1").is_ok());
         assert!(scannable("/x", "ABC\n").is_err());
+    }
+
+    #[test]
+    fn path_secrets() {
+        assert!(path_secret_matches("s3cret-path", "s3cret-path"));
+        assert!(!path_secret_matches("s3cret-path", "s3cret-patH"));
+        assert!(!path_secret_matches("s3cret-path", "s3cret"));
+        assert!(!path_secret_matches("", ""));
+    }
+
+    #[test]
+    fn skycore_by_content() {
+        let xml = seeds::skycore_xml("skycore-pass-postback-bundle.txt");
+        assert_eq!(
+            skycore(format!("\u{FEFF}\n {xml}").as_bytes())
+                .unwrap()
+                .event_name,
+            "GENERATE_PASS/N801"
+        );
+        let json = seeds::skycore_json("5. Response");
+        assert_eq!(skycore(json.as_bytes()).unwrap().event_name, "N805");
+        assert_eq!(skycore(b"").unwrap_err().code(), "not_json");
+        assert_eq!(skycore(b"hello").unwrap_err().code(), "not_json");
+        assert_eq!(skycore(b"<nope").unwrap_err().code(), "not_xml");
     }
 
     #[test]
