@@ -186,7 +186,7 @@ pub enum HookError {
     NotXml(String),
     /// A field missing or of the wrong kind; `pointer` is a JSON pointer (`/data/id`) or, in
     /// XML, the element's path (`/POSTBACK/SERIALNUMBER`).
-    #[error("{pointer}: {problem}")]
+    #[error("{}: {problem}", if .pointer.is_empty() { "the body" } else { .pointer.as_str() })]
     Field { pointer: String, problem: String },
     #[error("unknown event {0:?}")]
     UnknownEvent(String),
