@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod checkin;
 pub mod decision;
 pub mod holder_link;
+pub mod hooks;
 pub mod import;
 pub mod issue_requests;
 pub mod keys;

@@ -33,7 +33,7 @@ use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
 use routes::{
-    camera, catalog, loyalty, me, pass_page, passes, scans, status, sync, upstream, webhooks,
+    camera, catalog, hooks, loyalty, me, pass_page, passes, scans, status, sync, upstream, webhooks,
 };
 use state::{AppState, Inner};
 use std::future::Future;
@@ -143,6 +143,10 @@ pub fn documented() -> Routes {
     Routes::new(openapi::ApiDoc::openapi())
         .public(routes!(status::health))
         .public(routes!(pass_page::page))
+        // Provider webhooks in: no key, each provider known by its own secret (routes::hooks).
+        .public(routes!(hooks::passentry))
+        .public(routes!(hooks::passcreator))
+        .public(routes!(hooks::skycore))
         .nest("/api/v1", api_routes())
 }
 

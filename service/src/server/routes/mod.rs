@@ -3,6 +3,7 @@
 
 pub mod camera;
 pub mod catalog;
+pub mod hooks;
 pub mod loyalty;
 pub mod me;
 pub mod pass_page;
