@@ -407,10 +407,11 @@ pub struct PullSummary {
     pub seconds: f64,
 }
 
-/// Ends the cycle (its sweep found no candidate left): the last pull's time and count kept,
-/// no pull in progress.
+/// Ends cycle `cycle` (its sweep found no candidate left): the last pull's time and count
+/// kept, no pull in progress. A cycle another process ended already is left as it is, and its
+/// summary read back (zeros once a newer cycle has started).
 pub fn finish(conn: &Connection, cycle: i64, at: Timestamp) -> StoreResult<PullSummary> {
-    let (passes, pages, templates, events, voided, skipped, started): (
+    type Row = (
         i64,
         i64,
         i64,
@@ -418,10 +419,13 @@ pub fn finish(conn: &Connection, cycle: i64, at: Timestamp) -> StoreResult<PullS
         i64,
         i64,
         Option<Timestamp>,
-    ) = conn
+        Option<String>,
+        i64,
+    );
+    let row: Option<Row> = conn
         .prepare_cached(
             "SELECT cycle_passes, cycle_pages, cycle_templates, cycle_events, cycle_voided,
-                 cycle_skipped, pull_started_at
+                 cycle_skipped, pull_started_at, pull_stage, coalesce(last_pull_ms, 0)
              FROM upstream_state WHERE one = 1 AND cycle = ?1",
         )?
         .query_row([cycle], |r| {
@@ -433,15 +437,27 @@ pub fn finish(conn: &Connection, cycle: i64, at: Timestamp) -> StoreResult<PullS
                 r.get(4)?,
                 r.get(5)?,
                 r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
             ))
-        })?;
-    let ms = started.map_or(0, |s| (at.unix_ms() - s.unix_ms()).max(0));
-    conn.prepare_cached(
-        "UPDATE upstream_state SET pull_stage = NULL, pull_page = 1, last_pull_at = ?1,
-             last_pull_passes = ?2, last_pull_ms = ?3
-         WHERE one = 1",
-    )?
-    .execute(params![at, passes, ms])?;
+        })
+        .optional()?;
+    let Some((passes, pages, templates, events, voided, skipped, started, stage, last_ms)) = row
+    else {
+        return Ok(PullSummary::default());
+    };
+    let ms = if stage.as_deref() == Some(Stage::Sweep.as_str()) {
+        let ms = started.map_or(0, |s| (at.unix_ms() - s.unix_ms()).max(0));
+        conn.prepare_cached(
+            "UPDATE upstream_state SET pull_stage = NULL, pull_page = 1, last_pull_at = ?1,
+                 last_pull_passes = ?2, last_pull_ms = ?3
+             WHERE one = 1",
+        )?
+        .execute(params![at, passes, ms])?;
+        ms
+    } else {
+        last_ms
+    };
     let n = |v: i64| v.max(0) as u64;
     Ok(PullSummary {
         passes: n(passes),

@@ -24,6 +24,7 @@ import { clear, h } from '../dom';
 import { localDateTime, localiseUtc, localTime, money } from '../format';
 import { qrSvg } from '../qr';
 import { conflictWords } from '../sync-words';
+import { panel as upstreamPanel, requestWords, type UpstreamDoc } from '../upstream-words';
 import { watchDay } from '../today';
 
 const contentOf = (p: PassResource) => p.attributes.passContent ?? {};
@@ -50,6 +51,11 @@ export const manager: Screen = {
     // Shown only on a counter that joined a hub and once there is a conflict to show.
     const conflictList = h('div', { 'data-testid': 'sync-conflicts' });
     const conflicts = h('section.conflicts', { hidden: true }, h('h2', 'Sync conflicts'), conflictList);
+    // Shown only on a counter with a PassEntry account: its line and the requests it refused.
+    const upstreamLine = h('p.upstream-line', { 'data-testid': 'upstream-line' });
+    const upstreamList = h('ul.upstream-refused', { 'data-testid': 'upstream-refused' });
+    const pullNow = h('button.btn', { type: 'button', 'data-testid': 'upstream-pull', onclick: () => void pullUpstream() }, 'Pull now');
+    const upstream = h('section.upstream', { hidden: true, 'data-testid': 'upstream' }, h('h2', 'PassEntry'), upstreamLine, pullNow, upstreamList);
 
     const form = h(
       'form.issue',
@@ -79,7 +85,7 @@ export const manager: Screen = {
       results,
       history,
     );
-    root.append(h('div.manager', h('div.col', form), h('div.col', issued, conflicts, finder, today)));
+    root.append(h('div.manager', h('div.col', form), h('div.col', issued, upstream, conflicts, finder, today)));
 
     const fail = (e: unknown, what: string) => {
       if (e instanceof OfflineError) app.toast(`${what}: the counter service does not answer`, 'error');
@@ -324,6 +330,45 @@ export const manager: Screen = {
     };
     const offSync = app.onSync(loadConflicts);
 
+    /** The PassEntry account: the panel's line, and the requests PassEntry refused (with its
+     * answer) or a read-back could not settle, newest first. Read at mount, after a decision
+     * and every half minute. */
+    const showUpstream = (d: UpstreamDoc) => {
+      const now = new Date();
+      const p = upstreamPanel(d.data.attributes, now);
+      upstream.hidden = p.hidden;
+      upstreamLine.textContent = p.text;
+      upstreamLine.title = p.title;
+      upstreamLine.dataset.state = p.state;
+      pullNow.hidden = !d.data.attributes.running;
+      clear(
+        upstreamList,
+        ...(d.included ?? []).map(({ id, attributes: r }) => {
+          const w = requestWords(r, now);
+          return h('li', { 'data-request': id, 'data-state': r.state }, h('b', w.what), ' ', h('span.why', w.why), h('div.small', w.when));
+        }),
+      );
+    };
+    let upstreamTimer: number | undefined;
+    const loadUpstream = () => {
+      window.clearTimeout(upstreamTimer);
+      app
+        .api<UpstreamDoc>('GET', '/api/v1/upstream')
+        .then(showUpstream)
+        .catch(() => {})
+        .finally(() => {
+          if (!unmounted) upstreamTimer = window.setTimeout(loadUpstream, 30_000);
+        });
+    };
+    async function pullUpstream(): Promise<void> {
+      try {
+        showUpstream(await app.api<UpstreamDoc>('POST', '/api/v1/upstream/pull'));
+        app.toast('Pulling from PassEntry…', 'info');
+      } catch (e) {
+        fail(e, 'Pull not started');
+      }
+    }
+
     let nodeId = '';
     /** Today's scans at every reader: the service's day (the counter's zone), fetched again
      * shortly after each decision and at the day's end. */
@@ -343,6 +388,7 @@ export const manager: Screen = {
       todayTimer = window.setTimeout(() => {
         todayWatch?.refresh();
         loadConflicts();
+        loadUpstream();
       }, 500);
     });
 
@@ -371,6 +417,7 @@ export const manager: Screen = {
     void find();
     let unmounted = false;
     loadConflicts();
+    loadUpstream();
     app
       .api<StatusDoc>('GET', '/api/v1/status')
       .then((st) => (nodeId = st.data.attributes.nodeId))
@@ -390,6 +437,7 @@ export const manager: Screen = {
       offDecision();
       offSync();
       clearTimeout(conflictTimer);
+      clearTimeout(upstreamTimer);
       todayWatch?.stop();
       clearTimeout(todayTimer);
     };

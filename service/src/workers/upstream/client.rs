@@ -72,6 +72,8 @@ impl Answer {
 pub struct Unreachable {
     pub host: String,
     pub reason: String,
+    /// No connection was made: nothing of the request reached PassEntry.
+    pub not_sent: bool,
 }
 
 #[derive(Clone)]
@@ -156,6 +158,7 @@ impl PassEntryClient {
         let unreachable = |e: reqwest::Error| Unreachable {
             host: self.host(),
             reason: describe(&e),
+            not_sent: e.is_connect(),
         };
         let mut req = self
             .http
@@ -180,6 +183,7 @@ impl PassEntryClient {
                 return Err(Unreachable {
                     host: self.host(),
                     reason: format!("the answer is larger than {} MiB", ANSWER_LIMIT >> 20),
+                    not_sent: false,
                 });
             }
             body.extend_from_slice(&chunk);

@@ -79,6 +79,8 @@ pub async fn record_error(db: &Arc<Db>, e: &UpstreamError) {
 pub struct UpstreamSignals {
     push: Notify,
     pull: Notify,
+    /// A person asked: end a wait after a failure.
+    now: Notify,
     running: AtomicBool,
 }
 
@@ -88,10 +90,11 @@ impl UpstreamSignals {
         self.push.notify_one();
     }
 
-    /// A pull now (and a push: a person is looking).
+    /// A pull now, and a push now even after a failure (a person is looking).
     pub fn pull(&self) {
         self.pull.notify_one();
         self.push.notify_one();
+        self.now.notify_one();
     }
 
     pub fn running(&self) -> bool {
@@ -232,8 +235,17 @@ impl Backoff {
 async fn push_loop(link: Link, signals: Arc<UpstreamSignals>, mut stopping: watch::Receiver<bool>) {
     let mut backoff = Backoff::new();
     let mut wait = Duration::ZERO;
+    // After a failure the wait is kept whatever is written meanwhile (a burst of scans must
+    // not hammer a PassEntry that is down); only a person's "now" cuts it short.
+    let mut failed = false;
     while !*stopping.borrow() {
-        if !wait.is_zero() {
+        if failed {
+            tokio::select! {
+                _ = stopping.wait_for(|s| *s) => break,
+                _ = signals.now.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        } else if !wait.is_zero() {
             tokio::select! {
                 _ = stopping.wait_for(|s| *s) => break,
                 _ = signals.push.notified() => {}
@@ -245,6 +257,7 @@ async fn push_loop(link: Link, signals: Arc<UpstreamSignals>, mut stopping: watc
             _ = stopping.wait_for(|s| *s) => break,
             r = push::drain(&link.db, &link.client, &link.node_id, false, &mut summary) => r,
         };
+        failed = result.is_err();
         wait = match result {
             Ok(push::Stopped::Empty) => {
                 backoff.succeeded();

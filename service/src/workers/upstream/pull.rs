@@ -44,10 +44,27 @@ pub(crate) async fn run(
     per_page: u32,
 ) -> Result<PullSummary, UpstreamError> {
     let started = Instant::now();
+    // The cycle this call runs: the one in progress, or a new one. Another process (the
+    // worker beside `passdesk upstream pull`) may work on it too; once either has ended it,
+    // this call ends with it rather than start another.
+    let cycle = db
+        .write_background(|s| s.write(|tx| pull::begin(tx, Timestamp::now())))
+        .await??
+        .cycle;
     loop {
-        let position = db
-            .write_background(|s| s.write(|tx| pull::begin(tx, Timestamp::now())))
-            .await??;
+        let position = db.read(|s| pull::in_progress(s.conn())).await??;
+        let position = match position {
+            Some(p) if p.cycle == cycle => p,
+            _ => {
+                let mut summary = db
+                    .write_background(move |s| {
+                        s.write(|tx| pull::finish(tx, cycle, Timestamp::now()))
+                    })
+                    .await??;
+                summary.seconds = started.elapsed().as_secs_f64();
+                return Ok(summary);
+            }
+        };
         match position.stage.kind() {
             Some(kind) => page_step(db, client, position, kind, per_page).await?,
             None => {

@@ -187,12 +187,15 @@ async fn send(
     };
     let answer = match sent {
         Ok(a) => a,
-        Err(e) => {
-            // No answer: it may or may not have arrived. Pending again means sent again, which
-            // is right only if it did not arrive — so it stays `sending` and the next drain
-            // reads it back first.
+        // No connection: it did not leave; pending again, after its wait.
+        Err(e) if e.not_sent => {
+            retry_later(db, &row, None, &e.to_string(), None).await?;
             return Err(e.into());
         }
+        // No answer: it may or may not have arrived. Pending again would mean sent again,
+        // right only if it did not arrive — so it stays `sending` and the next drain reads it
+        // back first.
+        Err(e) => return Err(e.into()),
     };
     if answer.is_success() && row.kind == RequestKind::Loyalty {
         if let Ok(Some(balance)) = page::pass_answer_balance(&answer.body) {
