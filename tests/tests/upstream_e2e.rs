@@ -538,3 +538,32 @@ fn a_pass_hidden_from_a_first_pull_by_a_moving_page_comes_with_the_next() {
     );
     assert_eq!(cached_count(&node), 40);
 }
+
+#[test]
+fn a_pull_stopped_by_503_says_so_and_resumes() {
+    let s = standin(35);
+    let node = pull_only(&s);
+    s.after_passes_page(2, PageChange::Outage(Outage::Unavailable));
+    let out = upstream(&node, &["pull"]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("503"), "{err}");
+    assert!(!err.contains(s.api_key()), "{err}");
+    assert_eq!(cached_count(&node), 20);
+    assert!(status(&node)["lastError"]
+        .as_str()
+        .is_some_and(|e| e.contains("503")));
+    s.set_outage(None);
+    let before = s.requests().len();
+    pull(&node);
+    assert_eq!(cached_count(&node), 35);
+    let pages: Vec<u32> = s.requests()[before..]
+        .iter()
+        .filter_map(|r| match r.kind {
+            RequestKind::PassesPage(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pages, [3, 4]);
+    assert!(status(&node)["lastError"].is_null());
+}
