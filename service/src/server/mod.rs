@@ -32,7 +32,9 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
-use routes::{camera, catalog, loyalty, me, pass_page, passes, scans, status, sync, webhooks};
+use routes::{
+    camera, catalog, loyalty, me, pass_page, passes, scans, scans_passentry, status, sync, webhooks,
+};
 use state::{AppState, Inner};
 use std::future::Future;
 use std::sync::Arc;
@@ -86,6 +88,7 @@ fn api_routes() -> Routes {
         .reader(routes!(camera::jpeg))
         .reader(routes!(camera::info))
         .reader(routes!(scans::post))
+        .reader(routes!(scans_passentry::log))
         .cashier(routes!(scans::list))
         .reader(routes!(scans::stream))
         .reader(routes!(scans::today))
