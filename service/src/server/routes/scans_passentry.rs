@@ -51,8 +51,44 @@ impl<S: Send + Sync> FromRequest<S> for AnyScanBody {
             ))
             .at(format!("/{other}")));
         }
+        objects_where_objects_belong(&value)?;
         Ok(Self::PassEntry(strict("", value)?))
     }
+}
+
+/// `scan` and `scan.loyalty` are objects: serde would also read a struct from an array of its
+/// fields in order (`{"scan": ["gate-a", "HLF-1", "scan"]}`), which no PassEntry tool sends
+/// and no reader of the body would expect to work.
+fn objects_where_objects_belong(body: &Value) -> ApiResult<()> {
+    let Some(scan) = body.get("scan") else {
+        return Ok(()); // serde names the missing field
+    };
+    let loyalty = &scan["loyalty"];
+    for (pointer, v, what) in [
+        (
+            "/scan",
+            scan,
+            "an object: {\"readerId\", \"passId\", \"scanType\", …}",
+        ),
+        ("/scan/loyalty", loyalty, "an object: {\"balance\": ±N}"),
+    ] {
+        if !(v.is_object() || (pointer == "/scan/loyalty" && v.is_null())) {
+            let kind = match v {
+                Value::Null => "null",
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                Value::String(_) => "a string",
+                Value::Array(_) => "an array",
+                Value::Object(_) => "an object",
+            };
+            return Err(ApiError::bad_request(format!(
+                "invalid JSON body: {} is {kind}; it must be {what}",
+                &pointer[1..].replace('/', ".")
+            ))
+            .at(pointer));
+        }
+    }
+    Ok(())
 }
 
 /// Reads `value` as `T`, strictly (unknown fields and wrong types refused): a 400 whose pointer
@@ -183,6 +219,7 @@ impl<S: Send + Sync> FromRequest<S> for LogJson {
             )
             .at(""));
         }
+        objects_where_objects_belong(&value)?;
         Ok(Self(strict("", value)?))
     }
 }
