@@ -37,6 +37,7 @@ pub const MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 /// What a PassEntry reader asks for, in the words of its permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PassEntryScanType)]
 pub enum ScanType {
     /// Validate the pass (admit it): the reader's `scanEnabled`.
     Scan,
@@ -59,6 +60,7 @@ impl ScanType {
 /// PassEntry's verdict words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PassEntryScanStatus)]
 pub enum ScanStatus {
     Successful,
     Failed,
@@ -90,6 +92,7 @@ impl ScanStatus {
 /// `{"balance": ±N}`: positive adds, negative subtracts (PassEntry's loyalty `balance`).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PassEntryLoyalty)]
 pub struct LoyaltyFields {
     /// Positive adds, negative subtracts; never 0.
     pub balance: i64,
@@ -98,12 +101,14 @@ pub struct LoyaltyFields {
 /// PassEntry's scan: `{"scan": {"readerId", "passId", "scanType", "loyalty": {"balance"}}}`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PassEntryScanBody)]
 pub struct ScanBody {
     pub scan: ScanFields,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PassEntryScanFields)]
 pub struct ScanFields {
     /// The reader (registered scan only on first sight, like any reader id).
     #[schema(example = "south-gate-1")]
@@ -356,12 +361,14 @@ pub fn scan_answer(
 /// "scannedAt", "loyalty"}}`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PassEntryScanLogBody)]
 pub struct LogBody {
     pub scan: LogFields,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PassEntryScanLogFields)]
 pub struct LogFields {
     pub reader_id: String,
     /// The pass the other system matched (its id, as PassEntry gives it); null when it matched

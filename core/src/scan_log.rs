@@ -330,7 +330,7 @@ pub fn record_elsewhere(
     node_id: &str,
     s: &ElsewhereScan<'_>,
 ) -> StoreResult<Logged> {
-    let reader = crate::catalog::register_reader_if_new(conn, s.reader_id, s.at)?;
+    let reader = crate::catalog::register_reader_if_new(conn, s.reader_id, s.logged_at)?;
     let found = match s.pass_ref {
         Some(r) => match crate::pass_store::get_pass(conn, r)? {
             Some(p) => Some(p.id),

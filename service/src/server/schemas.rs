@@ -14,7 +14,9 @@ use passdesk_core::reader::{Direction, Reader};
 use passdesk_core::scan_log::ScanRecord;
 use passdesk_core::Timestamp;
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// `{"type": "scan", "id", "attributes": Decision}`: `POST /scans` answers it, and the stream's
 /// `decision` events carry it as their data.
@@ -68,13 +70,44 @@ pub struct ScanRelationships {
     reader: ReaderLinkage,
 }
 
-/// A pass or a reader a page of scans refers to.
+/// A pass or a reader a page of scans refers to, told apart by `type` (a reader's attributes
+/// would also pass for a sparse pass's).
 #[derive(ToSchema)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)] // a schema, never built
 pub enum ScanIncluded {
-    Pass(PassResource),
-    Reader(ReaderResource),
+    Pass(IncludedPass),
+    Reader(IncludedReader),
+}
+
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum IncludedPassType {
+    pass,
+}
+
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum IncludedReaderType {
+    reader,
+}
+
+/// A pass, as `GET /passes/{id}` shows it.
+#[derive(ToSchema)]
+pub struct IncludedPass {
+    #[schema(rename = "type")]
+    kind: IncludedPassType,
+    id: String,
+    attributes: PassAttributes,
+}
+
+/// A reader, as `GET /readers/{id}` shows it.
+#[derive(ToSchema)]
+pub struct IncludedReader {
+    #[schema(rename = "type")]
+    kind: IncludedReaderType,
+    id: String,
+    attributes: ReaderAttributes,
 }
 
 /// The body of `POST /scans`: Passdesk's own, or PassEntry's (`{"scan": {…}}`).
@@ -87,13 +120,30 @@ pub enum ScanRequestBody {
 }
 
 /// The answer of `POST /scans`: to Passdesk's body the decision; to PassEntry's, PassEntry's
-/// answer.
-#[derive(ToSchema)]
-#[serde(untagged)]
-#[allow(clippy::large_enum_variant)] // a schema, never built
-pub enum ScanAnswer {
-    Passdesk(ScanDoc),
-    PassEntry(PassEntryScanDoc),
+/// answer. `anyOf`, not `oneOf`: both are `{"data": …}` documents, told apart by what `data`
+/// holds (`attributes`, or `validationResponse` and `scanInfo`), which no property of the
+/// document itself says.
+pub struct ScanAnswer;
+
+impl utoipa::PartialSchema for ScanAnswer {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(ScanDoc::name()))
+            .item(Ref::from_schema_name(PassEntryScanDoc::name()))
+            .description(Some(
+                "The decision as a scan resource (Passdesk's body), or PassEntry's answer (PassEntry's body).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ScanAnswer {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ScanDoc::name().into(), ScanDoc::schema()));
+        schemas.push((PassEntryScanDoc::name().into(), PassEntryScanDoc::schema()));
+        ScanDoc::schemas(schemas);
+        PassEntryScanDoc::schemas(schemas);
+    }
 }
 
 /// PassEntry's answer to a scan.
