@@ -618,6 +618,7 @@ fn record(
         counted: outcome.counted,
         duplicate_of: outcome.duplicate_of.clone(),
         via_token,
+        validated_elsewhere: false,
     };
     scan_log::insert(conn, &record)?;
     let payload = PassTappedPayload {

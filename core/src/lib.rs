@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pass;
 pub mod pass_store;
 pub mod passentry;
+pub mod passentry_scan;
 pub mod policy;
 pub mod reader;
 pub mod scan;

@@ -46,6 +46,11 @@ pub struct ScanRecord {
     pub counted: bool,
     pub duplicate_of: Option<String>,
     pub via_token: bool,
+    /// Validated by another system (a PassEntry reader offline, another counter software) and
+    /// recorded here through `POST /scans/log`: the verdict is that system's, the entry rules
+    /// count it like one of ours. Not a column: such a scan's medium is
+    /// [`ELSEWHERE_MEDIUM`] (how it was read there is not known here), which sync carries too.
+    pub validated_elsewhere: bool,
 }
 
 /// Writes a scan this node decided: its row, and its tally unless it repeats an earlier tap.
@@ -149,6 +154,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<Result<ScanRecord, StoreErro
         what: "scan",
         detail,
     };
+    let medium: String = r.get(4)?;
     let direction: String = r.get(5)?;
     let verdict: String = r.get(9)?;
     let reason: Option<String> = r.get(10)?;
@@ -169,7 +175,8 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<Result<ScanRecord, StoreErro
         node_id: r.get(1)?,
         at: r.get(2)?,
         reader_id: r.get(3)?,
-        medium: r.get(4)?,
+        validated_elsewhere: medium == ELSEWHERE_MEDIUM,
+        medium,
         direction,
         value: r.get(6)?,
         value_len: r.get(7)?,
@@ -238,6 +245,169 @@ pub(crate) fn counted_entries(conn: &Connection, pass_id: &str) -> StoreResult<u
     Ok(conn
         .prepare_cached(COUNTED_ENTRIES)?
         .query_row([pass_id], |r| r.get(0))?)
+}
+
+/// A scan validated elsewhere (a PassEntry reader offline, another system), as the log takes it:
+/// the other system's verdict, recorded here (`POST /scans/log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElsewhereScan<'a> {
+    pub reader_id: &'a str,
+    /// The pass the other system named (PassEntry's pass id, which is ours: provider ids are
+    /// kept as given), if it named one.
+    pub pass_ref: Option<&'a str>,
+    /// What its reader read, if given.
+    pub value: Option<&'a str>,
+    pub verdict: Verdict,
+    pub reason: Option<Reason>,
+    /// Its words for the verdict (PassEntry's `statusDetail`).
+    pub detail: Option<&'a str>,
+    pub at: Timestamp,
+    /// What it did, in its words (PassEntry's `scanType`): carried to the outbox event.
+    pub kind: &'a str,
+    /// The loyalty change it made there (signed): carried to the outbox event, not applied here.
+    pub balance_change: Option<i64>,
+    /// When it reached this counter: the outbox event's time (`at` is the scan's own).
+    pub logged_at: Timestamp,
+}
+
+/// What [`record_elsewhere`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub record: ScanRecord,
+    /// The same scan was logged before (same reader, instant, value and verdict): that row,
+    /// nothing written.
+    pub replayed: bool,
+    /// Whether the pass is in this counter's cache. An unknown one is recorded under the id
+    /// given, so its entry counts once the pass arrives (a pull, a webhook).
+    pub known_pass: bool,
+}
+
+/// The `passTapped` outbox event of a logged scan: the facts of a tap decided here (the same
+/// names, so webhooks and sync read it alike), marked as validated elsewhere, with the other
+/// system's words. A worker that tells another system of our scans skips these: that system
+/// (or another) already knows.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ElsewherePayload<'a> {
+    scan_id: &'a str,
+    node_id: &'a str,
+    pass_id: Option<&'a str>,
+    reader_id: &'a str,
+    reader_name: &'a str,
+    tapped_at: Timestamp,
+    successful: bool,
+    verdict: Verdict,
+    reason: Option<Reason>,
+    medium: &'a str,
+    direction: Direction,
+    duplicate_of: Option<&'a str>,
+    matched_by: Option<&'a str>,
+    validated_elsewhere: bool,
+    scan_type: &'a str,
+    status_detail: Option<&'a str>,
+    balance_change: Option<i64>,
+}
+
+/// The medium of a scan validated elsewhere: how it was read there is not known here. It is
+/// also what marks the row as validated elsewhere ([`ScanRecord::validated_elsewhere`]).
+pub const ELSEWHERE_MEDIUM: &str = "elsewhere";
+
+// The same scan logged again: one reader's instant, through `scans_reader_at`.
+const LOGGED_BEFORE: &str = concat!(
+    "SELECT ",
+    scan_columns!(),
+    " FROM scans WHERE reader_id = ?1 AND at = ?2 AND +medium = 'elsewhere' AND +value = ?3
+       AND +verdict = ?4 AND +pass_id IS ?5 ORDER BY seq LIMIT 1"
+);
+
+/// Records a scan validated elsewhere in the caller's transaction: its row (marked
+/// validated elsewhere by its medium, counted in the entry rules when successful), its tally and its
+/// `passTapped` outbox event. The reader is registered scan only if new, like any reader id.
+/// The same scan logged again (a retry: PassEntry has no idempotency key) answers the first
+/// row and writes nothing.
+pub fn record_elsewhere(
+    conn: &Connection,
+    node_id: &str,
+    s: &ElsewhereScan<'_>,
+) -> StoreResult<Logged> {
+    let reader = crate::catalog::register_reader_if_new(conn, s.reader_id, s.logged_at)?;
+    let found = match s.pass_ref {
+        Some(r) => match crate::pass_store::get_pass(conn, r)? {
+            Some(p) => Some(p.id),
+            None => crate::pass_store::find(conn, r)?.map(|f| f.pass.id),
+        },
+        None => None,
+    };
+    let found = match (found, s.value) {
+        (None, Some(v)) => crate::pass_store::find(conn, v)?.map(|f| f.pass.id),
+        (found, _) => found,
+    };
+    let known_pass = found.is_some();
+    let pass_id = found.or_else(|| s.pass_ref.map(str::to_owned));
+    let raw = s.value.or(s.pass_ref).unwrap_or_default().as_bytes();
+    let value = crate::scan::log_preview(raw);
+    let before = query_opt(
+        conn,
+        LOGGED_BEFORE,
+        params![s.reader_id, s.at, value, s.verdict.as_str(), pass_id],
+    )?;
+    if let Some(record) = before {
+        return Ok(Logged {
+            record,
+            replayed: true,
+            known_pass,
+        });
+    }
+    let record = ScanRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        node_id: node_id.to_owned(),
+        at: s.at,
+        reader_id: reader.id.clone(),
+        medium: ELSEWHERE_MEDIUM.to_owned(),
+        direction: reader.direction,
+        value,
+        value_len: raw.len() as u64,
+        pass_id,
+        verdict: s.verdict,
+        reason: s.reason,
+        detail: s.detail.map(str::to_owned),
+        counted: s.verdict == Verdict::Accept,
+        duplicate_of: None,
+        via_token: false,
+        validated_elsewhere: true,
+    };
+    insert(conn, &record)?;
+    let payload = ElsewherePayload {
+        scan_id: &record.id,
+        node_id,
+        pass_id: record.pass_id.as_deref(),
+        reader_id: &reader.id,
+        reader_name: &reader.name,
+        tapped_at: s.at,
+        successful: s.verdict == Verdict::Accept,
+        verdict: s.verdict,
+        reason: s.reason,
+        medium: ELSEWHERE_MEDIUM,
+        direction: reader.direction,
+        duplicate_of: None,
+        matched_by: None,
+        validated_elsewhere: true,
+        scan_type: s.kind,
+        status_detail: s.detail,
+        balance_change: s.balance_change,
+    };
+    crate::outbox::append(
+        conn,
+        crate::outbox::topic::PASS_TAPPED,
+        &record.id,
+        &payload,
+        s.logged_at,
+    )?;
+    Ok(Logged {
+        record,
+        replayed: false,
+        known_pass,
+    })
 }
 
 pub fn get(conn: &Connection, scan_id: &str) -> StoreResult<Option<ScanRecord>> {
@@ -591,6 +761,12 @@ mod tests {
         ] {
             assert_indexed(conn, what, sql, Some("scans_pass"));
         }
+        assert_indexed(
+            conn,
+            "logged_before",
+            LOGGED_BEFORE,
+            Some("scans_reader_at"),
+        );
         assert_indexed(conn, "get", BY_ID, None);
     }
 }

@@ -411,6 +411,7 @@ impl Run<'_> {
             counted: s.counted,
             duplicate_of: s.duplicate_of.clone(),
             via_token: s.via_token,
+            validated_elsewhere: s.medium == scan_log::ELSEWHERE_MEDIUM,
         };
         scan_log::insert_remote(self.conn, &record)?;
         let name = s

@@ -33,7 +33,8 @@ use axum::{Extension, Router};
 use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
 use routes::{
-    camera, catalog, hooks, loyalty, me, pass_page, passes, scans, status, sync, upstream, webhooks,
+    camera, catalog, hooks, loyalty, me, pass_page, passes, scans, scans_passentry, status, sync,
+    upstream, webhooks,
 };
 use state::{AppState, Inner};
 use std::future::Future;
@@ -89,6 +90,7 @@ fn api_routes() -> Routes {
         .reader(routes!(camera::jpeg))
         .reader(routes!(camera::info))
         .reader(routes!(scans::post))
+        .reader(routes!(scans_passentry::log))
         .cashier(routes!(scans::list))
         .reader(routes!(scans::stream))
         .reader(routes!(scans::today))

@@ -14,7 +14,9 @@ use passdesk_core::reader::{Direction, Reader};
 use passdesk_core::scan_log::ScanRecord;
 use passdesk_core::Timestamp;
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// `{"type": "scan", "id", "attributes": Decision}`: `POST /scans` answers it, and the stream's
 /// `decision` events carry it as their data.
@@ -39,6 +41,207 @@ pub struct ScanRecordResource {
     kind: String,
     id: String,
     attributes: ScanRecord,
+    relationships: ScanRelationships,
+}
+
+/// `{"id", "type"}`: a resource named, not shown.
+#[derive(ToSchema)]
+pub struct ResourceIdentifier {
+    id: String,
+    #[schema(rename = "type")]
+    kind: String,
+}
+
+#[derive(ToSchema)]
+pub struct PassLinkage {
+    /// Null for a scan of a value no pass has.
+    data: Option<ResourceIdentifier>,
+}
+
+#[derive(ToSchema)]
+pub struct ReaderLinkage {
+    data: ResourceIdentifier,
+}
+
+/// A scan's pass and reader (PassEntry's `relationships`).
+#[derive(ToSchema)]
+pub struct ScanRelationships {
+    pass: PassLinkage,
+    reader: ReaderLinkage,
+}
+
+/// A pass or a reader a page of scans refers to, told apart by `type` (a reader's attributes
+/// would also pass for a sparse pass's).
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // a schema, never built
+pub enum ScanIncluded {
+    Pass(IncludedPass),
+    Reader(IncludedReader),
+}
+
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum IncludedPassType {
+    pass,
+}
+
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum IncludedReaderType {
+    reader,
+}
+
+/// A pass, as `GET /passes/{id}` shows it.
+#[derive(ToSchema)]
+pub struct IncludedPass {
+    #[schema(rename = "type")]
+    kind: IncludedPassType,
+    id: String,
+    attributes: PassAttributes,
+}
+
+/// A reader, as `GET /readers/{id}` shows it.
+#[derive(ToSchema)]
+pub struct IncludedReader {
+    #[schema(rename = "type")]
+    kind: IncludedReaderType,
+    id: String,
+    attributes: ReaderAttributes,
+}
+
+/// The body of `POST /scans`: Passdesk's own, or PassEntry's (`{"scan": {…}}`).
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // a schema, never built
+pub enum ScanRequestBody {
+    Passdesk(crate::server::routes::scans::ScanRequest),
+    PassEntry(passdesk_core::passentry_scan::ScanBody),
+}
+
+/// The answer of `POST /scans`: to Passdesk's body the decision; to PassEntry's, PassEntry's
+/// answer. `anyOf`, not `oneOf`: both are `{"data": …}` documents, told apart by what `data`
+/// holds (`attributes`, or `validationResponse` and `scanInfo`), which no property of the
+/// document itself says.
+pub struct ScanAnswer;
+
+impl utoipa::PartialSchema for ScanAnswer {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(ScanDoc::name()))
+            .item(Ref::from_schema_name(PassEntryScanDoc::name()))
+            .description(Some(
+                "The decision as a scan resource (Passdesk's body), or PassEntry's answer (PassEntry's body).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ScanAnswer {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ScanDoc::name().into(), ScanDoc::schema()));
+        schemas.push((PassEntryScanDoc::name().into(), PassEntryScanDoc::schema()));
+        ScanDoc::schemas(schemas);
+        PassEntryScanDoc::schemas(schemas);
+    }
+}
+
+/// PassEntry's answer to a scan.
+#[derive(ToSchema)]
+pub struct PassEntryScanDoc {
+    data: PassEntryScanResult,
+}
+
+/// The scan's id and type, with PassEntry's two members beside them, where PassEntry's tools
+/// read them (`data.validationResponse`, `data.scanInfo`).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PassEntryScanResult {
+    /// The scan's id (`scanInfo.scanId`).
+    id: String,
+    /// `scan`.
+    #[schema(rename = "type")]
+    kind: String,
+    validation_response: ValidationResponse,
+    scan_info: ScanInfo,
+}
+
+/// What the reader shows and did.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ValidationResponse {
+    /// `successful`, or `failed`: the scan was refused, or admitted but its loyalty change was
+    /// not.
+    status: passdesk_core::passentry_scan::ScanStatus,
+    /// `valid` for an admission; else the refusal's code (`already_used`, `voided`,
+    /// `unknown_pass`, `typed_id_not_accepted`…, or a loyalty refusal's: `reader_not_allowed`,
+    /// `insufficient_points`…).
+    status_detail: String,
+    reader_instructions: ReaderInstructions,
+    /// The loyalty change made; absent without one.
+    loyalty: Option<ValidationLoyalty>,
+}
+
+#[derive(ToSchema)]
+pub struct ReaderInstructions {
+    /// The gate's words: "Valid", "Already used 19:42 UTC at Gate B" (times in UTC).
+    message: String,
+}
+
+/// PassEntry's loyalty numbers, as strings.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ValidationLoyalty {
+    /// The size of the change ("5").
+    #[schema(example = "5")]
+    balance_change: String,
+    /// The balance after it ("17").
+    #[schema(example = "17")]
+    updated_balance: String,
+    operation: BalanceOperation,
+}
+
+#[derive(ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum BalanceOperation {
+    add,
+    subtract,
+}
+
+/// The scan as recorded.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ScanInfo {
+    scan_id: String,
+    scan_type: passdesk_core::passentry_scan::ScanType,
+    /// What the reader sent as `passId`.
+    scan_value: String,
+    /// `internal`: validated by this counter, as PassEntry's readers' `validationType`.
+    validation_type: String,
+    /// The scan's own verdict.
+    status: passdesk_core::passentry_scan::ScanStatus,
+    scanned_at: Timestamp,
+    /// The pass matched (null: none; a typed number refused at a gate still names it).
+    pass_id: Option<String>,
+    /// Its extId (null when the pass is not shown).
+    pass_ext_id: Option<String>,
+    reader_id: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct LoggedScanMeta {
+    /// The same scan was logged before: this is that row, and nothing was recorded.
+    replayed: bool,
+    /// The pass is in this counter's cache; false: recorded under the id given.
+    known_pass: bool,
+}
+
+/// A scan validated elsewhere, as recorded.
+#[derive(ToSchema)]
+pub struct LoggedScanDoc {
+    data: ScanRecordResource,
+    meta: LoggedScanMeta,
 }
 
 #[derive(ToSchema)]
@@ -49,10 +252,13 @@ pub struct ScanListMeta {
     totals: passdesk_core::scan_log::Totals,
 }
 
-/// The audit log, newest first.
+/// The audit log, newest first, with the passes and readers it refers to.
 #[derive(ToSchema)]
 pub struct ScanRecordList {
     data: Vec<ScanRecordResource>,
+    /// Each pass and reader the scans relate to, once (a pass not in the cache and another
+    /// node's reader are not included).
+    included: Vec<ScanIncluded>,
     meta: ScanListMeta,
 }
 

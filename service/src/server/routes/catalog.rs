@@ -30,7 +30,7 @@ fn event_resource(e: &Event) -> Value {
     }})
 }
 
-fn reader_resource(r: &Reader) -> Value {
+pub(crate) fn reader_resource(r: &Reader) -> Value {
     json!({ "id": r.id, "type": "reader", "attributes": {
         "name": r.name, "readerType": r.reader_type, "eventUuid": r.event_id, "direction": r.direction,
         "scanEnabled": r.scan_enabled, "redeemEnabled": r.redeem_enabled, "addPointsEnabled": r.add_points_enabled,

@@ -9,6 +9,7 @@ pub mod me;
 pub mod pass_page;
 pub mod passes;
 pub mod scans;
+pub mod scans_passentry;
 pub mod status;
 pub mod sync;
 pub mod upstream;

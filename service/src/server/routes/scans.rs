@@ -1,10 +1,11 @@
-//! `POST /api/v1/scans` (a decision), `GET /api/v1/scans` (the audit log), and
-//! `GET /api/v1/scans/stream` (every decision as it happens, as server-sent events).
+//! `POST /api/v1/scans` (a decision; PassEntry's body is `scans_passentry`'s), `GET /api/v1/scans`
+//! (the audit log, with PassEntry's `included`), and `GET /api/v1/scans/stream` (every decision
+//! as it happens, as server-sent events).
 
+use super::scans_passentry::{self, AnyScanBody};
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::idempotency::IdempotencyKey;
-use crate::server::json::JsonBody;
 use crate::server::query::{time_param, QueryParams};
 use crate::server::scan_queue::PendingScan;
 use crate::server::state::{AppState, StreamEvent};
@@ -13,13 +14,15 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use passdesk_core::api_keys::Role;
-use passdesk_core::loyalty::{self, LoyaltyError, Operation, RewardRef};
+use passdesk_core::loyalty::{self, LoyaltyError, OpResult, Operation, RewardRef};
 use passdesk_core::reader::{Direction, Reader};
 use passdesk_core::scan::{Medium, ReaderId, ScanInput};
 use passdesk_core::scan_log::{self, ScanFilter, ScanRecord};
-use passdesk_core::{Decision, Timestamp, Verdict};
+use passdesk_core::store::{Store, StoreResult};
+use passdesk_core::{catalog, pass_store, passentry, Decision, Timestamp, Verdict};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio_stream::wrappers::BroadcastStream;
@@ -53,14 +56,27 @@ pub struct ScanLoyalty {
     pub redeem_tier: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer", path = "/scans", tag = "scans", params(("Idempotency-Key" = Option<String>, Header, description = "With a loyalty change: its operation id (a UUID): the same key and body again answers the first result")), request_body = ScanRequest, responses((status = 201, description = "The decision, recorded", body = crate::server::schemas::ScanDoc), crate::server::openapi::Errors))]
+#[utoipa::path(post, operation_id = "postScan", summary = "Scan a value: decide, record and answer (Passdesk's body or PassEntry's)", description = "Two bodies, told apart by PassEntry's top-level `scan` key: Passdesk's own (`value`, `readerId`, …) answers the decision as a `scan` resource; PassEntry's (`{\"scan\": {\"readerId\", \"passId\", \"scanType\", \"loyalty\": {\"balance\"}}}`) answers PassEntry's `validationResponse` and `scanInfo`.", path = "/scans", tag = "scans", params(("Idempotency-Key" = Option<String>, Header, description = "With a loyalty change: its operation id (a UUID): the same key and body again answers the first result")), request_body = crate::server::schemas::ScanRequestBody, responses((status = 201, description = "The decision, recorded: a `scan` resource for Passdesk's body, PassEntry's answer for PassEntry's", body = crate::server::schemas::ScanAnswer), crate::server::openapi::Errors))]
 pub async fn post(
     State(state): State<AppState>,
     caller: Caller,
     key: IdempotencyKey,
-    JsonBody(req): JsonBody<ScanRequest>,
+    body: AnyScanBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Reader)?;
+    match body {
+        AnyScanBody::Passdesk(req) => post_passdesk(&state, &caller, &key, req).await,
+        AnyScanBody::PassEntry(req) => scans_passentry::post(&state, &caller, &key, req).await,
+    }
+}
+
+/// Passdesk's own body (the screens send it): the decision, and its loyalty change in `meta`.
+async fn post_passdesk(
+    state: &AppState,
+    caller: &Caller,
+    key: &IdempotencyKey,
+    req: ScanRequest,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let loyalty_op = match &req.loyalty {
         None => None,
         Some(l) => {
@@ -92,7 +108,7 @@ pub async fn post(
         .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_direction", e).at("/direction"))?;
     if let Some(asked) = direction {
-        direction_allowed(&state, &reader_id, asked).await?;
+        direction_allowed(state, &reader_id, asked).await?;
     }
     let input = ScanInput {
         value: req.value.into_bytes(),
@@ -101,12 +117,14 @@ pub async fn post(
         direction,
         at: Timestamp::now(),
     };
-    let decision = decide(&state, input).await?;
+    let decision = decide(state, input).await?;
     let mut doc = json!({ "data": scan_resource(&decision) });
     if let (Some((op, permission)), Some(pass_id), true) =
         (loyalty_op, &decision.pass_id, decision.accepted())
     {
-        doc["meta"] = json!({ "loyalty": loyalty_after_scan(&state, &key, &decision.reader_id, pass_id, op, permission).await });
+        let after =
+            loyalty_after_scan(state, key, &decision.reader_id, pass_id, op, permission).await;
+        doc["meta"] = json!({ "loyalty": after.to_meta() });
     }
     Ok((StatusCode::CREATED, Json(doc)))
 }
@@ -132,9 +150,12 @@ async fn direction_allowed(
 
 /// Which reader permission a loyalty change needs.
 #[derive(Clone, Copy)]
-enum Permission {
+pub(super) enum Permission {
     AddPoints,
     Redeem,
+    /// Points taken off the balance (PassEntry's negative `balance`): `redeemEnabled`, as
+    /// PassEntry's readers redeem balance.
+    Subtract,
 }
 
 fn loyalty_operation(l: &ScanLoyalty) -> ApiResult<(LoyaltyChange, Permission)> {
@@ -162,22 +183,46 @@ fn loyalty_operation(l: &ScanLoyalty) -> ApiResult<(LoyaltyChange, Permission)> 
     })
 }
 
-enum LoyaltyChange {
+pub(super) enum LoyaltyChange {
     Earn(Option<i64>, Option<i64>),
     Stamp(i64),
     Redeem(String),
+    /// Points off (negative) with the ledger's reason.
+    Adjust(i64, String),
+}
+
+/// What a scan's loyalty change did. The scan stands either way.
+pub(super) enum AfterScan {
+    Applied(OpResult),
+    /// Not applied: why, as a code and in words.
+    Refused {
+        code: String,
+        message: String,
+    },
+}
+
+impl AfterScan {
+    /// Passdesk's `meta.loyalty`: the operation and the balance, or the error.
+    fn to_meta(&self) -> Value {
+        match self {
+            Self::Applied(r) => json!({ "operation": r, "balance": r.account.points }),
+            Self::Refused { code, message } => {
+                json!({ "error": { "code": code, "message": message } })
+            }
+        }
+    }
 }
 
 /// Applies the change to the pass the scan admitted. The scan stands whatever happens here; the
-/// answer says what the loyalty change did (`operation`) or why not (`error`).
-async fn loyalty_after_scan(
+/// answer says what the loyalty change did or why not.
+pub(super) async fn loyalty_after_scan(
     state: &AppState,
     key: &IdempotencyKey,
     reader_id: &str,
     pass_id: &str,
     change: LoyaltyChange,
     permission: Permission,
-) -> Value {
+) -> AfterScan {
     // The key was checked before the scan was decided: a bad one refused the whole request.
     let op_id = key.op_id();
     let pass = pass_id.to_owned();
@@ -191,6 +236,11 @@ async fn loyalty_after_scan(
         LoyaltyChange::Redeem(tier) => Operation::RewardRedeem {
             reward: RewardRef::Tier { pass, tier },
         },
+        LoyaltyChange::Adjust(points, reason) => Operation::Adjust {
+            pass,
+            points,
+            reason,
+        },
     };
     let (node_id, reader) = (state.node.node_id.clone(), reader_id.to_owned());
     let zone = state.config.time_zone;
@@ -201,12 +251,13 @@ async fn loyalty_after_scan(
             let r = passdesk_core::catalog::get_reader(s.conn(), &reader)?;
             let allowed = r.is_some_and(|r| match permission {
                 Permission::AddPoints => r.add_points_enabled,
-                Permission::Redeem => r.redeem_enabled,
+                Permission::Redeem | Permission::Subtract => r.redeem_enabled,
             });
             if !allowed {
                 let (what, setting) = match permission {
                     Permission::AddPoints => ("add points or stamps", "addPointsEnabled"),
                     Permission::Redeem => ("redeem rewards", "redeemEnabled"),
+                    Permission::Subtract => ("subtract points", "redeemEnabled"),
                 };
                 return Ok(Err(format!(
                     "reader {reader} may not {what} ({setting} is off; a manager can enable it)"
@@ -222,15 +273,22 @@ async fn loyalty_after_scan(
             )?))
         })
         .await;
+    let refused = |code: &str, message: String| AfterScan::Refused {
+        code: code.to_owned(),
+        message,
+    };
     match result {
-        Ok(Ok(Ok(r))) => json!({ "operation": r, "balance": r.account.points }),
-        Ok(Ok(Err(message))) => {
-            json!({ "error": { "code": "reader_not_allowed", "message": message } })
+        Ok(Ok(Ok(r))) => {
+            // The operation's ledger entries go up to the hub.
+            state.sync.push();
+            AfterScan::Applied(r)
         }
-        Ok(Err(e)) => json!({ "error": { "code": e.code(), "message": e.to_string() } }),
-        Err(_) => {
-            json!({ "error": { "code": "internal", "message": "the loyalty change failed; nothing was changed" } })
-        }
+        Ok(Ok(Err(message))) => refused("reader_not_allowed", message),
+        Ok(Err(e)) => refused(e.code(), e.to_string()),
+        Err(_) => refused(
+            "internal",
+            "the loyalty change failed; nothing was changed".to_owned(),
+        ),
     }
 }
 
@@ -264,9 +322,65 @@ pub fn scan_resource(d: &Decision) -> Value {
     json!({ "type": "scan", "id": d.scan_id, "attributes": d })
 }
 
-/// A row of the audit log, as `GET /scans` and `GET /scans/today` list it.
-fn scan_record_resource(s: &ScanRecord) -> Value {
-    json!({ "type": "scanRecord", "id": s.id, "attributes": s })
+/// A row of the audit log, as `GET /scans` and `GET /scans/today` list it and `POST /scans/log`
+/// answers it, related to its pass (none for a value no pass has) and its reader, as
+/// PassEntry's documents relate theirs.
+pub(super) fn scan_record_resource(s: &ScanRecord) -> Value {
+    json!({
+        "type": "scanRecord",
+        "id": s.id,
+        "attributes": s,
+        "relationships": {
+            "pass": { "data": s.pass_id.as_ref().map(|id| json!({ "id": id, "type": "pass" })) },
+            "reader": { "data": { "id": s.reader_id, "type": "reader" } },
+        },
+    })
+}
+
+/// PassEntry's `included` for a page of scans: each pass and reader the page refers to, once,
+/// in order of first mention (passes, then readers). A pass this counter does not hold (a
+/// logged scan's unknown pass) and another node's reader (its id names a reader there) are
+/// related but not included.
+fn included_of(store: &Store, own_node: &str, scans: &[ScanRecord]) -> StoreResult<Vec<Value>> {
+    let conn = store.conn();
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    let mut name_of = |kind: &str, id: &str| -> StoreResult<Option<String>> {
+        let key = format!("{kind}/{id}");
+        if let Some(n) = names.get(&key) {
+            return Ok(n.clone());
+        }
+        let name = match kind {
+            "template" => catalog::get_template(conn, id)?.map(|t| t.name),
+            _ => catalog::get_event(conn, id)?.map(|e| e.name),
+        };
+        names.insert(key, name.clone());
+        Ok(name)
+    };
+    let (mut passes, mut readers) = (Vec::new(), Vec::new());
+    let (mut seen_passes, mut seen_readers) = (HashSet::new(), HashSet::new());
+    for scan in scans {
+        if let Some(id) = scan.pass_id.as_deref().filter(|id| seen_passes.insert(*id)) {
+            if let Some(p) = pass_store::get_pass(conn, id)? {
+                let template = name_of("template", &p.template_id)?;
+                let event = match &p.event_id {
+                    Some(e) => name_of("event", e)?,
+                    None => None,
+                };
+                passes.push(passentry::pass_resource(
+                    &p,
+                    template.as_deref(),
+                    event.as_deref(),
+                ));
+            }
+        }
+        if scan.node_id == own_node && seen_readers.insert(scan.reader_id.as_str()) {
+            if let Some(r) = catalog::get_reader(conn, &scan.reader_id)? {
+                readers.push(super::catalog::reader_resource(&r));
+            }
+        }
+    }
+    passes.extend(readers);
+    Ok(passes)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -280,7 +394,7 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, operation_id = "listScans", summary = "The scan log, newest first, with totals", path = "/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first", body = crate::server::schemas::ScanRecordList), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "listScans", summary = "The scan log, newest first, with totals", path = "/scans", tag = "scans", params(ListQuery), responses((status = 200, description = "The audit log, newest first; each scan related to its pass and reader, which `included` holds once each", body = crate::server::schemas::ScanRecordList), crate::server::openapi::Errors))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -302,19 +416,21 @@ pub async fn list(
         until: None,
         limit: q.limit.unwrap_or(100).min(1000),
     };
-    let (scans, totals) = state
+    let own_node = state.node.node_id.clone();
+    let (scans, totals, included) = state
         .db
         .read(move |s| -> passdesk_core::store::StoreResult<_> {
-            Ok((
-                scan_log::list(s.conn(), &filter)?,
-                scan_log::totals(s.conn(), &filter)?,
-            ))
+            let scans = scan_log::list(s.conn(), &filter)?;
+            let included = included_of(s, &own_node, &scans)?;
+            Ok((scans, scan_log::totals(s.conn(), &filter)?, included))
         })
         .await??;
     let data: Vec<Value> = scans.iter().map(scan_record_resource).collect();
-    Ok(Json(
-        json!({ "data": data, "meta": { "count": data.len(), "totals": totals } }),
-    ))
+    Ok(Json(json!({
+        "data": data,
+        "included": included,
+        "meta": { "count": data.len(), "totals": totals },
+    })))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -375,7 +491,7 @@ pub async fn today(
     })))
 }
 
-#[utoipa::path(get, operation_id = "streamScans", summary = "Every decision as it happens (server-sent events)", path = "/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]
+#[utoipa::path(get, operation_id = "streamScans", summary = "Every decision as it happens (server-sent events)", path = "/scans/stream", tag = "scans", responses((status = 200, description = "Server-sent events: decision, scanLogged (a scan validated elsewhere, recorded: its scanRecord), tapFailed, device", content_type = "text/event-stream"), crate::server::openapi::Errors))]
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
