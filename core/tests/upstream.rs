@@ -306,6 +306,22 @@ fn scans_and_loyalty_made_here_become_requests_with_the_cursor_once() {
     let accepted = scan(&mut t.store, b"QR-card", T0 + MIN + 250);
     scan(&mut t.store, b"QR-local", T0 + 2 * MIN);
     scan(&mut t.store, b"NOT-A-PASS", T0 + 3 * MIN);
+    // A scan PassEntry's own reader validated, logged here: PassEntry knows it already.
+    let elsewhere = scan_log::ElsewhereScan {
+        reader_id: "pe-gate",
+        pass_ref: Some("card"),
+        value: Some("QR-card"),
+        verdict: Verdict::Accept,
+        reason: None,
+        detail: Some("Valid"),
+        at: at(T0 + 3 * MIN + 1),
+        kind: "scan",
+        balance_change: None,
+        logged_at: at(T0 + 3 * MIN + 2),
+    };
+    t.store
+        .write(|tx| scan_log::record_elsewhere(tx, &node, &elsewhere))
+        .unwrap();
     let earn = Operation::Earn {
         pass: "QR-card".into(),
         amount_minor: None,
@@ -353,7 +369,7 @@ fn scans_and_loyalty_made_here_become_requests_with_the_cursor_once() {
         .store
         .write(|tx| queue::enqueue(tx, &node, 100, at(T0 + 8 * MIN)))
         .unwrap();
-    assert_eq!((made.events, made.requests, made.more), (7, 3, false));
+    assert_eq!((made.events, made.requests, made.more), (8, 3, false));
     let again = t
         .store
         .write(|tx| queue::enqueue(tx, &node, 100, at(T0 + 8 * MIN)))

@@ -275,9 +275,12 @@ fn request_for(
             let Some(pass_id) = scan.pass_id.clone() else {
                 return Ok(None);
             };
-            // Decided here (another node's scan is its own to report), a first tap (a repeat
-            // within the duplicate window counts nothing), of a pass PassEntry has.
+            // Decided here (another node's scan is its own to report; one validated
+            // elsewhere, logged through `POST /scans/log`, is known where it was decided), a
+            // first tap (a repeat within the duplicate window counts nothing), of a pass
+            // PassEntry has.
             if scan.node_id != node_id
+                || scan.validated_elsewhere
                 || scan.duplicate_of.is_some()
                 || !known_upstream(conn, &pass_id)?
             {

@@ -34,6 +34,8 @@ struct Account {
     patches: Vec<(String, Value)>,
     /// Scan logs of this pass are refused (422).
     refuse: Option<String>,
+    /// This page of passes is answered with this body instead.
+    broken_page: Option<(usize, String)>,
 }
 
 type Fake = Arc<Mutex<Account>>;
@@ -72,6 +74,14 @@ async fn list(
     let n = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
     let (p, per) = (n("page", 1), n("perPage", 100));
     let a = f.lock().unwrap();
+    if let Some((n, body)) = &a.broken_page {
+        if *n == p {
+            return Ok((
+                StatusCode::OK,
+                Json(serde_json::from_str(body).unwrap_or(json!(body))),
+            ));
+        }
+    }
     let items = a
         .passes
         .iter()
@@ -240,6 +250,22 @@ impl Counter {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    async fn cached(&self) -> u64 {
+        self.db
+            .read(|s| pass_store::count_passes(s.conn()))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn status(&self) -> passdesk_core::upstream::state::UpstreamStatus {
+        self.db
+            .read(|s| passdesk_core::upstream::state::status(s.conn(), true))
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     async fn drain(&self, client: &PassEntryClient) -> PushSummary {
@@ -465,4 +491,50 @@ async fn a_request_found_sending_is_read_back_and_never_sent_twice() {
         (RequestState::Uncertain, Some(30))
     );
     assert_eq!(f.lock().unwrap().patches.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_page_is_refused_whole_and_the_pull_resumes_there_once_it_is_good() {
+    let ids: Vec<String> = (1..=8).map(|i| format!("p{i}")).collect();
+    let (url, f) = fake(Account {
+        passes: ids,
+        ..Account::default()
+    })
+    .await;
+    let c = counter();
+    let cfg = config(&url, KEY);
+    // Page 2 (p4..p6): one pass without its id, a meta that lies, not JSON:API.
+    let p5_without_id = serde_json::to_string(&json!({"data": [resource("p4"), {"type": "pass", "attributes": resource("p5")["attributes"]}, resource("p6")],
+        "meta": {"totalCount": 8, "resultsPerPage": 3, "currentPage": 2, "totalPages": 3}})).unwrap();
+    let lying = serde_json::to_string(&json!({"data": [resource("p4")],
+        "meta": {"totalCount": 8, "resultsPerPage": 3, "currentPage": 2, "totalPages": 3}}))
+    .unwrap();
+    for (body, says) in [
+        (p5_without_id, "data[1]: id: missing"),
+        (lying, "page 2 of 3 holds 1 items, not 3"),
+        (r#"{"items": []}"#.to_owned(), "data: missing"),
+        // The fake sends it as a JSON string.
+        ("<html>maintenance</html>".to_owned(), "not a JSON:API list"),
+    ] {
+        f.lock().unwrap().broken_page = Some((2, body));
+        let err = pull_now(&c.db, &cfg).await.unwrap_err().to_string();
+        assert!(
+            err.contains("/api/v1/passes page 2") && err.contains(says),
+            "{says:?} not in {err}"
+        );
+        // Page 1's passes are in; nothing of page 2; the pull waits at page 2.
+        assert_eq!(c.cached().await, 3, "{says}");
+        let st = c.status().await;
+        let progress = st.pull_in_progress.unwrap();
+        assert_eq!((progress.stage.as_str(), progress.page), ("passes", 2));
+        assert!(st.last_error.unwrap().contains(says));
+    }
+    f.lock().unwrap().broken_page = None;
+    let summary = pull_now(&c.db, &cfg).await.unwrap();
+    assert_eq!(
+        summary.passes, 8,
+        "the cycle's count includes its first page: {summary:?}"
+    );
+    assert_eq!(c.cached().await, 8);
+    assert!(c.status().await.last_error.is_none());
 }
