@@ -13,7 +13,8 @@
 //! time of an installation, a removal or a void, and is the whole pass of a creation or an
 //! update. Passdesk's own outbound names (`passUpdated`, `passVoided`) are read too, so one
 //! counter can hear another; `webhookTest`, `passLoyaltyUpdated` and `passConflict` are
-//! acknowledged and change nothing (balances come with the upstream pull).
+//! acknowledged and change nothing (balances come with the upstream pull), as is a tap related
+//! to no pass.
 
 use super::{
     from_json, from_value, pass_id, scannable, Change, Content, EventRef, HookError, HookEvent,
@@ -219,10 +220,12 @@ pub fn parse(raw: &[u8]) -> Result<HookEvent, HookError> {
         }
         name::PASS_CREATED => Change::Created(needs_included(pass, &needs_pass()?)?),
         name::PASS_UPDATED => Change::Updated(needs_included(pass, &needs_pass()?)?),
-        name::PASS_TAPPED => {
-            needs_pass()?;
-            Change::Tapped(tap(&doc.included, &hook.relationships, &related)?)
-        }
+        // A tap of a value no pass has relates to no pass (Passdesk's own webhooks send
+        // that): nothing to record against a pass, acknowledged.
+        name::PASS_TAPPED if pass_ref.is_none() => Change::Noted {
+            why: "a tap of a value no pass has".into(),
+        },
+        name::PASS_TAPPED => Change::Tapped(tap(&doc.included, &hook.relationships, &related)?),
         name::WEBHOOK_TEST | name::PASS_LOYALTY_UPDATED | name::PASS_CONFLICT => Change::Noted {
             why: format!("{event_name}: nothing in the cache to change"),
         },
@@ -507,6 +510,12 @@ mod tests {
             assert!(matches!(e.change, Change::Noted { .. }), "{noted}");
             assert_eq!(e.pass, None);
         }
+        // A tap related to no pass.
+        let mut v: Value = serde_json::from_str(&tapped()).unwrap();
+        v["data"]["relationships"]["pass"]["data"] = Value::Null;
+        let e = parse(v.to_string().as_bytes()).unwrap();
+        assert!(matches!(e.change, Change::Noted { .. }), "{:?}", e.change);
+        assert_eq!(e.pass, None);
     }
 
     #[test]
