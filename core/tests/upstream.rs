@@ -8,6 +8,7 @@ mod common;
 use common::{scan_input, TestStore, DAY, MIN, T0};
 use passdesk_core::local_day::TimeZone;
 use passdesk_core::loyalty::{self, Operation};
+use passdesk_core::outbox::{self, topic};
 use passdesk_core::pass::PassStatus;
 use passdesk_core::scan::Medium;
 use passdesk_core::upstream::page::{self, Kind, Page};
@@ -365,11 +366,25 @@ fn scans_and_loyalty_made_here_become_requests_with_the_cursor_once() {
         T0 + 7 * MIN,
     );
 
+    // An event of ours that cannot be read (a payload from a future version): refused, shown.
+    outbox::append(
+        t.store.conn(),
+        topic::PASS_LOYALTY_UPDATED,
+        "card",
+        &json!({"what": "?"}),
+        at(T0 + 7 * MIN + 1),
+    )
+    .unwrap();
     let made = t
         .store
         .write(|tx| queue::enqueue(tx, &node, 100, at(T0 + 8 * MIN)))
         .unwrap();
-    assert_eq!((made.events, made.requests, made.more), (8, 3, false));
+    assert_eq!((made.events, made.requests, made.more), (9, 4, false));
+    let shown = queue::needing_attention(t.store.conn(), 10).unwrap();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].state, RequestState::Refused);
+    let why = shown[0].answer.as_deref().unwrap();
+    assert!(why.contains("not a loyalty result"), "{why}");
     let again = t
         .store
         .write(|tx| queue::enqueue(tx, &node, 100, at(T0 + 8 * MIN)))

@@ -190,6 +190,8 @@ pub struct NewRequest {
     pub method: &'static str,
     pub path: String,
     pub body: Value,
+    /// Why the event could not be read: the row is made `refused` with this, never sent.
+    pub unreadable: Option<String>,
 }
 
 /// Turns at most `limit` outbox events after the cursor into requests and moves the cursor past
@@ -228,10 +230,16 @@ pub fn enqueue(
             continue;
         };
         let body = request.body.to_string();
+        let state = if request.unreadable.is_some() {
+            "refused"
+        } else {
+            "pending"
+        };
         made += conn
             .prepare_cached(
-                "INSERT INTO upstream_requests (outbox_id, kind, pass_id, method, path, body, state, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)
+                "INSERT INTO upstream_requests (outbox_id, kind, pass_id, method, path, body, state,
+                     created_at, last_error, answer, done_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?9 IS NULL THEN NULL ELSE ?8 END)
                  ON CONFLICT (outbox_id) DO NOTHING",
             )?
             .execute(params![
@@ -241,7 +249,9 @@ pub fn enqueue(
                 request.method,
                 request.path,
                 body,
-                at
+                state,
+                at,
+                request.unreadable,
             ])? as u64;
     }
     state::set_push_cursor(conn, last)?;
@@ -293,18 +303,31 @@ fn request_for(
             if !known_upstream(conn, pass_id)? {
                 return Ok(None);
             }
-            let change = loyalty_change(&row.payload).map_err(|detail| StoreError::Corrupt {
-                what: "outbox event",
-                detail: format!("event {}: {detail}", row.id),
-            })?;
+            let path = format!("/api/v1/passes/{}/loyalty", encode_segment(pass_id));
+            let change = match loyalty_change(&row.payload) {
+                Ok(change) => change,
+                // Never a queue stuck on one event: a change that cannot be read is recorded
+                // refused, with why, for a person to see; the rest go on.
+                Err(detail) => {
+                    return Ok(Some(NewRequest {
+                        kind: RequestKind::Loyalty,
+                        pass_id: pass_id.clone(),
+                        method: "PATCH",
+                        path,
+                        body: json!({}),
+                        unreadable: Some(format!("outbox event {}: {detail}", row.id)),
+                    }))
+                }
+            };
             match change {
                 Some(c) if c.node_id.as_deref().is_none_or(|n| n == node_id) => {
                     Ok(c.body().map(|body| NewRequest {
                         kind: RequestKind::Loyalty,
                         pass_id: pass_id.clone(),
                         method: "PATCH",
-                        path: format!("/api/v1/passes/{}/loyalty", encode_segment(pass_id)),
+                        path,
                         body,
+                        unreadable: None,
                     }))
                 }
                 _ => Ok(None),
@@ -339,6 +362,7 @@ pub fn scan_log_request(scan: &ScanRecord, pass_id: &str) -> NewRequest {
         method: "POST",
         path: "/api/v1/scans/log".into(),
         body,
+        unreadable: None,
     }
 }
 
