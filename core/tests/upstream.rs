@@ -661,3 +661,38 @@ fn attaching_starts_at_the_outbox_end_and_only_a_new_account_starts_afresh() {
     assert_eq!(status.base_url.as_deref(), Some("https://other.example"));
     assert!(!status.configured);
 }
+
+#[test]
+fn a_pass_passentry_created_by_webhook_has_its_scans_sent_before_a_pull_lists_it() {
+    let mut t = attached();
+    cycle(&mut t.store, &["card"], 10, &[], T0);
+    let body = json!({
+        "data": {
+            "id": "018d8e07-beaa-7634-80a8-647cd33d6bb9",
+            "type": "webhook",
+            "attributes": { "timeStamp": "2022-01-01T00:00:00Z", "webhookType": "passCreated" },
+            "relationships": { "pass": { "data": { "id": "hooked", "type": "pass" } } }
+        },
+        "included": [resource("hooked", "Jane Smith")]
+    });
+    let event = passdesk_core::hooks::passentry::parse(body.to_string().as_bytes()).unwrap();
+    passdesk_core::hooks::apply::apply(&mut t.store, &event, at(T0 + MIN)).unwrap();
+    let node = t.node.node_id.clone();
+    let scanned = checkin(
+        &mut t.store,
+        &node,
+        &scan_input(b"QR-hooked", Medium::Qr, "till-1", T0 + 2 * MIN),
+    )
+    .unwrap();
+    assert_eq!(scanned.verdict, Verdict::Accept);
+    t.store
+        .write(|tx| queue::enqueue(tx, &node, 100, at(T0 + 3 * MIN)))
+        .unwrap();
+    let first = queue::next(t.store.conn())
+        .unwrap()
+        .expect("the scan became a request");
+    assert_eq!(
+        (first.kind, first.pass_id.as_str()),
+        (RequestKind::ScanLog, "hooked")
+    );
+}

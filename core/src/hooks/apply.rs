@@ -190,6 +190,11 @@ pub fn apply_in(
             }
         }
     };
+    if let (Provider::PassEntry, Some(id), "created" | "updated") =
+        (event.provider, pass_id.as_deref(), outcome)
+    {
+        crate::upstream::pull::remember_hooked_pass(conn, id)?;
+    }
     record(conn, event, pass_id.as_deref(), outcome, detail, now)?;
     Ok(Applied::Done {
         outcome,

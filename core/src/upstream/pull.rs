@@ -261,6 +261,19 @@ fn apply_item(
     Ok(())
 }
 
+/// A pass PassEntry told us of by webhook (`passCreated`, `passUpdated`) is PassEntry's before
+/// the next pull lists it: remembered now, as seen by the latest cycle, so scans of it go up to
+/// PassEntry from the first one (the queue sends only passes PassEntry has).
+pub fn remember_hooked_pass(conn: &Connection, pass_id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO upstream_passes (pass_id, seen_cycle)
+         SELECT ?1, cycle FROM upstream_state WHERE one = 1
+         ON CONFLICT (pass_id) DO UPDATE SET gone_at = NULL",
+    )?
+    .execute(params![pass_id])?;
+    Ok(())
+}
+
 /// A pass names a template (and maybe an event) the catalog may not have yet: made from the
 /// names the pass carries, as the import does. One the catalog has is left as it is.
 fn ensure_catalog(

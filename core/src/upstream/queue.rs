@@ -105,7 +105,7 @@ pub struct Request {
 pub const ANSWER_LIMIT: usize = 2000;
 
 /// The longest a failing request waits before its next attempt.
-pub const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+pub const MAX_BACKOFF_MS: i64 = 60 * 1000;
 
 /// The wait before attempt `attempts + 1` after `attempts` failed ones: 1 s, doubled each
 /// time, at most [`MAX_BACKOFF_MS`].

@@ -493,10 +493,32 @@ export interface paths {
         get: operations["listScans"];
         put?: never;
         /**
-         * Scan a value: decide, record and answer
-         * @description Needs a reader key or one with a higher role.
+         * Scan a value: decide, record and answer (Passdesk's body or PassEntry's)
+         * @description Two bodies, told apart by PassEntry's top-level `scan` key: Passdesk's own (`value`, `readerId`, …) answers the decision as a `scan` resource; PassEntry's (`{"scan": {"readerId", "passId", "scanType", "loyalty": {"balance"}}}`) answers PassEntry's `validationResponse` and `scanInfo`.
+         *
+         *     Needs a reader key or one with a higher role.
          */
         post: operations["postScan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a scan validated elsewhere (PassEntry's scan log)
+         * @description Needs a reader key or one with a higher role.
+         */
+        post: operations["logScan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -623,6 +645,50 @@ export interface paths {
          *     Needs a manager key or one with a higher role.
          */
         post: operations["syncNow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/upstream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This counter's PassEntry account: last pull, queue, refused requests
+         * @description Whether `[upstream.passentry]` is configured and its worker runs, the last complete pull (when, how many passes), a pull in progress (cycle, stage, page), the passes from PassEntry in the cache, the requests waiting to go, the last error; and `included`: the requests PassEntry refused (with its status and answer) and those a read-back after a crash could not settle (`uncertain`, with the balance before, expected and found), the newest first (at most 50). Neither is ever sent again.
+         *
+         *     Needs a manager key or one with a higher role.
+         */
+        get: operations["getUpstream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/upstream/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A pull from PassEntry now
+         * @description Wakes the upstream worker: it pulls every template, event and pass of the account now (resuming a pull left unfinished) and sends what waits. Answers at once with the state as it is; the pull's progress shows in `GET /upstream`.
+         *
+         *     Needs a manager key or one with a higher role.
+         */
+        post: operations["upstreamPull"];
         delete?: never;
         options?: never;
         head?: never;
@@ -807,6 +873,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hooks/passcreator/{secret}/{event}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Passcreator's pass hooks in, one URL per event
+         * @description Subscribe one target URL per event. `secret` is `[hooks.passcreator] secret`; a wrong one, or none configured, is 404.
+         *
+         *     No key needed.
+         */
+        post: operations["receivePasscreatorHook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/passentry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * PassEntry's webhooks in (passInstalled, passRemoved, passTapped, passCreated, …)
+         * @description Signed with `X-Webhook-Signature`: the hex HMAC-SHA256 of the raw body keyed by `[upstream.passentry] webhook_secret`. 404 while that secret is not set.
+         *
+         *     No key needed.
+         */
+        post: operations["receivePassEntryWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/skycore/{secret}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skycore's postbacks in: the XML pass postback (both forms) and the wallet JSON postback
+         * @description XML or JSON by content. `secret` is `[hooks.skycore] secret`; a wrong one, or none configured, is 404.
+         *
+         *     No key needed.
+         */
+        post: operations["receiveSkycorePostback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/p/{token}": {
         parameters: {
             query?: never;
@@ -863,6 +995,8 @@ export interface components {
             /** Format: int64 */
             balance: number;
         };
+        /** @enum {string} */
+        BalanceOperation: "add" | "subtract";
         Barcode: {
             type: string;
             value: string;
@@ -1106,6 +1240,22 @@ export interface components {
          * @enum {string}
          */
         Format: "passentry" | "passcreator" | "skycore-xml" | "skycore-json" | "standard";
+        /** @description A pass, as `GET /passes/{id}` shows it. */
+        IncludedPass: {
+            type: components["schemas"]["IncludedPassType"];
+            id: string;
+            attributes: components["schemas"]["PassAttributes"];
+        };
+        /** @enum {string} */
+        IncludedPassType: "pass";
+        /** @description A reader, as `GET /readers/{id}` shows it. */
+        IncludedReader: {
+            type: components["schemas"]["IncludedReaderType"];
+            id: string;
+            attributes: components["schemas"]["ReaderAttributes"];
+        };
+        /** @enum {string} */
+        IncludedReaderType: "reader";
         LedgerEntry: {
             id: string;
             opId: string;
@@ -1137,6 +1287,17 @@ export interface components {
             start: components["schemas"]["Timestamp"];
             end: components["schemas"]["Timestamp"];
             timeZone: components["schemas"]["TimeZone"];
+        };
+        /** @description A scan validated elsewhere, as recorded. */
+        LoggedScanDoc: {
+            data: components["schemas"]["ScanRecordResource"];
+            meta: components["schemas"]["LoggedScanMeta"];
+        };
+        LoggedScanMeta: {
+            /** @description The same scan was logged before: this is that row, and nothing was recorded. */
+            replayed: boolean;
+            /** @description The pass is in this counter's cache; false: recorded under the id given. */
+            knownPass: boolean;
         };
         /** @description A pass's loyalty with its whole ledger, oldest entry first, in `included`. */
         LoyaltyDoc: {
@@ -1286,6 +1447,93 @@ export interface components {
             data: components["schemas"]["PassResource"];
             meta?: null | components["schemas"]["PassMeta"];
         };
+        /** @description `{"balance": ±N}`: positive adds, negative subtracts (PassEntry's loyalty `balance`). */
+        PassEntryLoyalty: {
+            /**
+             * Format: int64
+             * @description Positive adds, negative subtracts; never 0.
+             */
+            balance: number;
+        };
+        /** @description PassEntry's scan: `{"scan": {"readerId", "passId", "scanType", "loyalty": {"balance"}}}`. */
+        PassEntryScanBody: {
+            scan: components["schemas"]["PassEntryScanFields"];
+        };
+        /** @description PassEntry's answer to a scan. */
+        PassEntryScanDoc: {
+            data: components["schemas"]["PassEntryScanResult"];
+        };
+        PassEntryScanFields: {
+            /**
+             * @description The reader (registered scan only on first sight, like any reader id).
+             * @example south-gate-1
+             */
+            readerId: string;
+            /**
+             * @description What the reader read: matched like any scanned value (barcode, NFC value, then pass id
+             *     and extId, which only a reader with `acceptIds` admits).
+             */
+            passId: string;
+            scanType: components["schemas"]["PassEntryScanType"];
+            loyalty?: null | components["schemas"]["PassEntryLoyalty"];
+        };
+        /**
+         * @description PassEntry's scan log: a scan validated elsewhere, to be recorded here.
+         *     `{"scan": {"readerId", "passId", "scanValue", "scanType", "status", "statusDetail",
+         *     "scannedAt", "loyalty"}}`.
+         */
+        PassEntryScanLogBody: {
+            scan: components["schemas"]["PassEntryScanLogFields"];
+        };
+        PassEntryScanLogFields: {
+            readerId: string;
+            /**
+             * @description The pass the other system matched (its id, as PassEntry gives it); null when it matched
+             *     none. One of `passId` and `scanValue` is needed.
+             */
+            passId?: string | null;
+            /** @description What the reader read. */
+            scanValue?: string | null;
+            scanType: components["schemas"]["PassEntryScanType"];
+            /** @description The other system's verdict. */
+            status: components["schemas"]["PassEntryScanStatus"];
+            /**
+             * @description Its reason: one of this API's reason codes (`already_used`…) is kept as the scan's
+             *     `reason`; any other text as its detail only.
+             */
+            statusDetail?: string | null;
+            /**
+             * @description When it was scanned there (RFC 3339).
+             * @example 2024-05-01T19:42:00Z
+             */
+            scannedAt: string;
+            loyalty?: null | components["schemas"]["PassEntryLoyalty"];
+        };
+        /**
+         * @description The scan's id and type, with PassEntry's two members beside them, where PassEntry's tools
+         *     read them (`data.validationResponse`, `data.scanInfo`).
+         */
+        PassEntryScanResult: {
+            /** @description The scan's id (`scanInfo.scanId`). */
+            id: string;
+            /** @description `scan`. */
+            type: string;
+            validationResponse: components["schemas"]["ValidationResponse"];
+            scanInfo: components["schemas"]["ScanInfo"];
+        };
+        /**
+         * @description PassEntry's verdict words.
+         * @enum {string}
+         */
+        PassEntryScanStatus: "successful" | "failed";
+        /**
+         * @description What a PassEntry reader asks for, in the words of its permissions.
+         * @enum {string}
+         */
+        PassEntryScanType: "scan" | "redeem" | "addPoints";
+        PassLinkage: {
+            data?: null | components["schemas"]["ResourceIdentifier"];
+        };
         PassMeta: {
             loyalty?: null | components["schemas"]["LoyaltyView"];
             /** @description Asked for with `includePassSource`: whether a wallet file is available. */
@@ -1340,6 +1588,18 @@ export interface components {
             at: components["schemas"]["Timestamp"];
             readerId: string;
             readerName: string;
+        };
+        /** @description A pull that has started and not finished: its cycle and the page it reached. */
+        PullProgress: {
+            /** Format: int64 */
+            cycle: number;
+            /** @description `templates`, `events`, `passes` or `sweep` (confirming passes a cycle did not see). */
+            stage: string;
+            /**
+             * Format: int64
+             * @description The next page of the stage to ask for.
+             */
+            page: number;
         };
         /**
          * @description A reader as configured. Permission names follow PassEntry's reader object; `acceptIds` and
@@ -1410,6 +1670,13 @@ export interface components {
             mifareClassicNfcEnabled?: boolean | null;
             ndefTagScanningEnabled?: boolean | null;
         };
+        ReaderInstructions: {
+            /** @description The gate's words: "Valid", "Already used 19:42 UTC at Gate B" (times in UTC). */
+            message: string;
+        };
+        ReaderLinkage: {
+            data: components["schemas"]["ResourceIdentifier"];
+        };
         ReaderList: {
             data: components["schemas"]["ReaderResource"][];
         };
@@ -1423,6 +1690,62 @@ export interface components {
          * @enum {string}
          */
         Reason: "malformed_value" | "unknown_pass" | "voided" | "expired" | "not_yet_valid" | "wrong_event" | "already_used" | "not_checked_in" | "reader_not_allowed" | "typed_id_not_accepted" | "invalid_token" | "revoked";
+        /** @description One request row. */
+        Request: {
+            /** Format: int64 */
+            id: number;
+            /** @description The outbox event it was made for. */
+            outboxId: string;
+            kind: components["schemas"]["RequestKind"];
+            passId: string;
+            method: string;
+            /** @description The path under the API host (the pass id percent-encoded). */
+            path: string;
+            /** @description The JSON body sent. */
+            body: string;
+            state: components["schemas"]["RequestState"];
+            /** Format: int64 */
+            attempts: number;
+            nextAttemptAt?: null | components["schemas"]["Timestamp"];
+            /**
+             * Format: int64
+             * @description Loyalty: PassEntry's balance before it, as read when sending.
+             */
+            balanceBefore?: number | null;
+            /**
+             * Format: int64
+             * @description Loyalty: the balance once it is applied.
+             */
+            balanceExpected?: number | null;
+            /**
+             * Format: int64
+             * @description Loyalty read-back: what PassEntry had instead (uncertain).
+             */
+            balanceFound?: number | null;
+            /**
+             * Format: int64
+             * @description The last answer's HTTP status.
+             */
+            status?: number | null;
+            /** @description The last answer's body (at most [`ANSWER_LIMIT`] bytes). */
+            answer?: string | null;
+            lastError?: string | null;
+            createdAt: components["schemas"]["Timestamp"];
+            sentAt?: null | components["schemas"]["Timestamp"];
+            doneAt?: null | components["schemas"]["Timestamp"];
+        };
+        /**
+         * @description What a request is.
+         * @enum {string}
+         */
+        RequestKind: "scanLog" | "loyalty";
+        /** @enum {string} */
+        RequestState: "pending" | "sending" | "acknowledged" | "refused" | "uncertain";
+        /** @description `{"id", "type"}`: a resource named, not shown. */
+        ResourceIdentifier: {
+            id: string;
+            type: string;
+        };
         ReverseBody: {
             reason?: string | null;
         };
@@ -1441,6 +1764,8 @@ export interface components {
         RewardStatus: "available" | "redeemed" | "deleted";
         /** @enum {string} */
         RewardUnit: "points" | "stamps";
+        /** @description The decision as a scan resource (Passdesk's body), or PassEntry's answer (PassEntry's body). */
+        ScanAnswer: components["schemas"]["ScanDoc"] | components["schemas"]["PassEntryScanDoc"];
         /** @description A gate's day: its latest scans, newest first, and the day's totals. */
         ScanDay: {
             data: components["schemas"]["ScanRecordResource"][];
@@ -1471,6 +1796,28 @@ export interface components {
             meta?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * @description A pass or a reader a page of scans refers to, told apart by `type` (a reader's attributes
+         *     would also pass for a sparse pass's).
+         */
+        ScanIncluded: components["schemas"]["IncludedPass"] | components["schemas"]["IncludedReader"];
+        /** @description The scan as recorded. */
+        ScanInfo: {
+            scanId: string;
+            scanType: components["schemas"]["PassEntryScanType"];
+            /** @description What the reader sent as `passId`. */
+            scanValue: string;
+            /** @description `internal`: validated by this counter, as PassEntry's readers' `validationType`. */
+            validationType: string;
+            /** @description The scan's own verdict. */
+            status: components["schemas"]["PassEntryScanStatus"];
+            scannedAt: components["schemas"]["Timestamp"];
+            /** @description The pass matched (null: none; a typed number refused at a gate still names it). */
+            passId?: string | null;
+            /** @description Its extId (null when the pass is not shown). */
+            passExtId?: string | null;
+            readerId: string;
         };
         ScanListMeta: {
             /**
@@ -1512,16 +1859,34 @@ export interface components {
             counted: boolean;
             duplicateOf?: string | null;
             viaToken: boolean;
+            /**
+             * @description Validated by another system (a PassEntry reader offline, another counter software) and
+             *     recorded here through `POST /scans/log`: the verdict is that system's, the entry rules
+             *     count it like one of ours. Not a column: such a scan's medium is
+             *     [`ELSEWHERE_MEDIUM`] (how it was read there is not known here), which sync carries too.
+             */
+            validatedElsewhere: boolean;
         };
-        /** @description The audit log, newest first. */
+        /** @description The audit log, newest first, with the passes and readers it refers to. */
         ScanRecordList: {
             data: components["schemas"]["ScanRecordResource"][];
+            /**
+             * @description Each pass and reader the scans relate to, once (a pass not in the cache and another
+             *     node's reader are not included).
+             */
+            included: components["schemas"]["ScanIncluded"][];
             meta: components["schemas"]["ScanListMeta"];
         };
         ScanRecordResource: {
             type: string;
             id: string;
             attributes: components["schemas"]["ScanRecord"];
+            relationships: components["schemas"]["ScanRelationships"];
+        };
+        /** @description A scan's pass and reader (PassEntry's `relationships`). */
+        ScanRelationships: {
+            pass: components["schemas"]["PassLinkage"];
+            reader: components["schemas"]["ReaderLinkage"];
         };
         ScanRequest: {
             value: string;
@@ -1534,6 +1899,8 @@ export interface components {
             direction?: string | null;
             loyalty?: null | components["schemas"]["ScanLoyalty"];
         };
+        /** @description The body of `POST /scans`: Passdesk's own, or PassEntry's (`{"scan": {…}}`). */
+        ScanRequestBody: components["schemas"]["ScanRequest"] | components["schemas"]["PassEntryScanBody"];
         /**
          * @description `{"type": "scan", "id", "attributes": Decision}`: `POST /scans` answers it, and the stream's
          *     `decision` events carry it as their data.
@@ -1585,6 +1952,11 @@ export interface components {
             devices: components["schemas"]["DeviceStatus"][];
             /** @description This counter's sync with its hub (`joined` false when it has none). */
             sync: components["schemas"]["SyncStatus"];
+            /**
+             * @description This counter's PassEntry account (`configured` false when it has none): the last pull,
+             *     the requests waiting, refused and uncertain.
+             */
+            upstream: components["schemas"]["UpstreamAttributes"];
         };
         StatusDoc: {
             data: components["schemas"]["StatusResource"];
@@ -1720,6 +2092,97 @@ export interface components {
             expiresAt?: string | null;
             locations?: Record<string, unknown>[] | null;
             beacons?: Record<string, unknown>[] | null;
+        };
+        /**
+         * @description The upstream state on `GET /upstream`, `POST /upstream/pull` and `/status`:
+         *     `UpstreamStatus` and whether the worker runs.
+         */
+        UpstreamAttributes: {
+            /** @description `[upstream.passentry]` is in passdesk.toml. */
+            configured: boolean;
+            /** @description The worker runs in this service (configured and `enabled`). */
+            running: boolean;
+            /** @description The account's API host this store is attached to. */
+            baseUrl?: string | null;
+            lastPullAt?: null | components["schemas"]["Timestamp"];
+            /**
+             * Format: int64
+             * @description Passes the last complete pull saw.
+             */
+            lastPullPasses?: number | null;
+            /**
+             * Format: int64
+             * @description Passes from PassEntry in the cache (voided ones included).
+             */
+            passes: number;
+            pullInProgress?: null | components["schemas"]["PullProgress"];
+            /**
+             * Format: int64
+             * @description Requests waiting to go to PassEntry (pending and sending).
+             */
+            queueLength: number;
+            /**
+             * Format: int64
+             * @description Requests PassEntry refused: shown, never retried.
+             */
+            refused: number;
+            /**
+             * Format: int64
+             * @description Requests a read-back after a crash could not settle: shown, never resent.
+             */
+            uncertain: number;
+            lastError?: string | null;
+            lastErrorAt?: null | components["schemas"]["Timestamp"];
+            lastPushAt?: null | components["schemas"]["Timestamp"];
+        };
+        UpstreamDoc: {
+            data: components["schemas"]["UpstreamResource"];
+            /** @description `GET /upstream`: the refused and uncertain requests, newest first (at most 50). */
+            included?: components["schemas"]["UpstreamRequestResource"][] | null;
+        };
+        /** @description A request to PassEntry that needs a person: refused (its status and answer) or uncertain. */
+        UpstreamRequestResource: {
+            /** @description `upstreamRequest`. */
+            type: string;
+            id: string;
+            attributes: components["schemas"]["Request"];
+        };
+        UpstreamResource: {
+            /** @description `upstream`. */
+            type: string;
+            /** @description `passentry`. */
+            id: string;
+            attributes: components["schemas"]["UpstreamAttributes"];
+        };
+        /** @description PassEntry's loyalty numbers, as strings. */
+        ValidationLoyalty: {
+            /**
+             * @description The size of the change ("5").
+             * @example 5
+             */
+            balanceChange: string;
+            /**
+             * @description The balance after it ("17").
+             * @example 17
+             */
+            updatedBalance: string;
+            operation: components["schemas"]["BalanceOperation"];
+        };
+        /** @description What the reader shows and did. */
+        ValidationResponse: {
+            /**
+             * @description `successful`, or `failed`: the scan was refused, or admitted but its loyalty change was
+             *     not.
+             */
+            status: components["schemas"]["PassEntryScanStatus"];
+            /**
+             * @description `valid` for an admission; else the refusal's code (`already_used`, `voided`,
+             *     `unknown_pass`, `typed_id_not_accepted`…, or a loyalty refusal's: `reader_not_allowed`,
+             *     `insufficient_points`…).
+             */
+            statusDetail: string;
+            readerInstructions: components["schemas"]["ReaderInstructions"];
+            loyalty?: null | components["schemas"]["ValidationLoyalty"];
         };
         /** @enum {string} */
         Verdict: "accept" | "reject";
@@ -5837,7 +6300,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The audit log, newest first */
+            /** @description The audit log, newest first; each scan related to its pass and reader, which `included` holds once each */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5962,17 +6425,143 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ScanRequest"];
+                "application/json": components["schemas"]["ScanRequestBody"];
             };
         };
         responses: {
-            /** @description The decision, recorded */
+            /** @description The decision, recorded: a `scan` resource for Passdesk's body, PassEntry's answer for PassEntry's */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScanDoc"];
+                    "application/json": components["schemas"]["ScanAnswer"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    logScan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PassEntryScanLogBody"];
+            };
+        };
+        responses: {
+            /** @description The scan as recorded */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggedScanDoc"];
                 };
             };
             /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
@@ -6088,7 +6677,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-sent events: decision, tapFailed, device */
+            /** @description Server-sent events: decision, scanLogged (a scan validated elsewhere, recorded: its scanRecord), tapFailed, device */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6717,6 +7306,250 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SyncDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    getUpstream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The state and the requests that need a person */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpstreamDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    upstreamPull: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The worker is woken; the state as it is now */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpstreamDoc"];
                 };
             };
             /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
@@ -8093,6 +8926,344 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The service is up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    receivePasscreatorHook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `[hooks.passcreator] secret` */
+                secret: string;
+                /** @description pass_created, pass_updated, pass_voided, first_pushnotification_registered, pushnotification_registered or pushnotification_unregistered */
+                event: string;
+            };
+            cookie?: never;
+        };
+        /** @description Passcreator's flat pass hook body */
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description Applied, or applied before: `{"status": "ok"}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    receivePassEntryWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Hex HMAC-SHA256 of the raw body */
+                "X-Webhook-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description PassEntry's webhook: a JSON:API document whose `data` is the webhook and whose `included` holds its pass */
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description Applied, or applied before: `{"status": "ok"}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    receiveSkycorePostback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `[hooks.skycore] secret` */
+                secret: string;
+            };
+            cookie?: never;
+        };
+        /** @description `<POSTBACK>` (GENERATE_PASS), or the wallet JSON postback (`status-code` N801 … N807) */
+        requestBody: {
+            content: {
+                "application/xml": string;
+            };
+        };
+        responses: {
+            /** @description Applied, or applied before: `{"status": "ok"}` */
             200: {
                 headers: {
                     [name: string]: unknown;
