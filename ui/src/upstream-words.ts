@@ -3,52 +3,13 @@
 // PassEntry's answer; uncertain, with the balances a read-back found). Pure: the screen passes
 // the time in, the tests pin it.
 //
-// The shapes are `GET /api/v1/upstream`'s (`UpstreamDoc` in the OpenAPI document). They are
-// written here until `src/api/schema.d.ts` is generated again with them; then these become
-// aliases in `src/api/types.ts` like every other shape.
+// The shapes are `GET /api/v1/upstream`'s (`UpstreamDoc` in the OpenAPI document), aliased in
+// `src/api/types.ts`.
 
 import { localTime } from './format';
+import type { UpstreamAttributes, UpstreamDoc, UpstreamRequest } from './api/types';
 
-export interface UpstreamAttributes {
-  configured: boolean;
-  running: boolean;
-  baseUrl?: string | null;
-  lastPullAt?: string | null;
-  lastPullPasses?: number | null;
-  passes: number;
-  pullInProgress?: { cycle: number; stage: string; page: number } | null;
-  queueLength: number;
-  refused: number;
-  uncertain: number;
-  lastError?: string | null;
-  lastErrorAt?: string | null;
-  lastPushAt?: string | null;
-}
-
-export interface UpstreamRequest {
-  id: number;
-  outboxId: string;
-  kind: 'scanLog' | 'loyalty';
-  passId: string;
-  method: string;
-  path: string;
-  body: string;
-  state: 'pending' | 'sending' | 'acknowledged' | 'refused' | 'uncertain';
-  attempts: number;
-  balanceBefore?: number | null;
-  balanceExpected?: number | null;
-  balanceFound?: number | null;
-  status?: number | null;
-  answer?: string | null;
-  lastError?: string | null;
-  createdAt: string;
-  doneAt?: string | null;
-}
-
-export interface UpstreamDoc {
-  data: { type: string; id: string; attributes: UpstreamAttributes };
-  included?: { type: string; id: string; attributes: UpstreamRequest }[] | null;
-}
+export type { UpstreamAttributes, UpstreamDoc, UpstreamRequest };
 
 /** "1,204" in the screen's locale (en: a comma every three digits). */
 export function count(n: number): string {

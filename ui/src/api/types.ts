@@ -83,3 +83,10 @@ export type WebhookDeliveryPage = S['WebhookDeliveryPage'];
 export type WebhookDeliveryDetailDoc = S['WebhookDeliveryDetailDoc'];
 /** A webhook's line on `/status`: its health, and its host only. */
 export type WebhookStatus = S['WebhookStatus'];
+
+// ---- PassEntry as upstream ----------------------------------------------------------------
+/** `GET /api/v1/upstream` and `/status`'s `upstream`: the account's pull and push state. */
+export type UpstreamAttributes = S['UpstreamAttributes'];
+export type UpstreamDoc = S['UpstreamDoc'];
+/** A request to PassEntry that needs a person: refused (with PassEntry's answer) or uncertain. */
+export type UpstreamRequest = S['Request'];
