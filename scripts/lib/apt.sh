@@ -10,7 +10,9 @@
 #   postgresql: the hub's engine for a chain; the sync tests start a throwaway cluster of it
 #   (initdb + pg_ctl in a temp dir, as the postgres user: never the system service).
 #   faketime: runs a counter under a clock that is wrong by minutes, for the sync tests.
-passdesk_apt_packages="pkg-config libpcsclite-dev pcscd vsmartcard-vpcd socat libclang-dev postgresql faketime"
+#   openssl: the provider webhook tests sign PassEntry's bodies with `openssl dgst -hmac`, a
+#   signer that shares no code with ours.
+passdesk_apt_packages="pkg-config libpcsclite-dev pcscd vsmartcard-vpcd socat libclang-dev postgresql faketime openssl"
 
 # passdesk_apt_ensure PKG...: installs those of the packages that are missing (apt-get as root,
 # or through sudo); says which and fails when it cannot. ui.sh and tauri.sh use it too.
