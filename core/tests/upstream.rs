@@ -696,3 +696,24 @@ fn a_pass_passentry_created_by_webhook_has_its_scans_sent_before_a_pull_lists_it
         (RequestKind::ScanLog, "hooked")
     );
 }
+
+#[test]
+fn a_pass_voided_here_stays_voided_when_the_next_pull_lists_it_active() {
+    let mut t = attached();
+    cycle(&mut t.store, &["a", "b"], 10, &[], T0);
+    t.store
+        .write(|tx| pass_store::set_status(tx, "a", PassStatus::Voided, at(T0 + MIN)))
+        .unwrap();
+    cycle(&mut t.store, &["a", "b"], 10, &[], T0 + DAY);
+    let a = pass_store::get_pass(t.store.conn(), "a").unwrap().unwrap();
+    assert!(a.is_voided(), "a manager's void is not undone by a pull");
+    let d = checkin(
+        &mut t.store,
+        &t.node.node_id,
+        &scan_input(b"QR-a", Medium::Qr, "gate-1", T0 + DAY + MIN),
+    )
+    .unwrap();
+    assert_eq!(d.verdict, Verdict::Reject);
+    let b = pass_store::get_pass(t.store.conn(), "b").unwrap().unwrap();
+    assert!(!b.is_voided());
+}

@@ -323,8 +323,16 @@ enum Written {
 
 /// Writes a pulled pass unless the cache holds it as it is (a pass without `updatedAt` takes
 /// the pull's time, which alone is no change).
-fn write_pass(conn: &Connection, pass: &Pass) -> StoreResult<Written> {
+fn write_pass(conn: &Connection, pulled: &Pass) -> StoreResult<Written> {
+    let mut pass = pulled.clone();
     if let Some(cached) = pass_store::get_pass(conn, &pass.id)? {
+        // A void stays a void: a manager voided this pass here for a reason PassEntry may not
+        // know (a pass voided at another counter and pulled from the hub stays voided the same
+        // way). PassEntry's other fields still apply.
+        if cached.is_voided() && !pass.is_voided() {
+            pass.status = cached.status;
+            pass.deactivated_at = cached.deactivated_at;
+        }
         let as_cached = Pass {
             updated_at: cached.updated_at,
             ..pass.clone()
@@ -333,7 +341,7 @@ fn write_pass(conn: &Connection, pass: &Pass) -> StoreResult<Written> {
             return Ok(Written::Unchanged);
         }
     }
-    match pass_store::upsert_pass(conn, pass) {
+    match pass_store::upsert_pass(conn, &pass) {
         Ok(()) => Ok(Written::Yes),
         // SQLite undoes the failed statement alone: the page's other passes stay.
         Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)))
