@@ -24,12 +24,13 @@ test('money: minor units as text, and back, without floats', () => {
 });
 
 test('already used: said in local time with the reader name', () => {
+  // 12:05 of the local day the test runs on: said without a date whatever the zone and hour.
   const today = new Date();
-  const at = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), 11, 5));
-  const local = `${String(at.getHours()).padStart(2, '0')}:05`;
+  const at = new Date(today.getFullYear(), today.getMonth(), today.getDate(), 12, 5);
+  const local = '12:05';
   const d = {
     reason: 'already_used',
-    message: 'Already used 11:05 UTC at Gate B',
+    message: `Already used ${String(at.getUTCHours()).padStart(2, '0')}:05 UTC at Gate B`,
     previousUse: { scanId: 's', at: at.toISOString(), readerId: 'gate-b', readerName: 'Gate B' },
     warnings: [],
   };
