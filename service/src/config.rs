@@ -59,6 +59,65 @@ pub struct Config {
     /// `[upstream.passentry] webhook_secret`).
     #[serde(default)]
     pub hooks: HooksConfig,
+    /// Wallet passes made at the counter (`[wallet]`, `[wallet.apple]`, `[wallet.google]`).
+    #[serde(default)]
+    pub wallet: WalletConfig,
+}
+
+/// `[wallet]`: Apple Wallet and Google Wallet passes built on the counter. Without a provider's
+/// table, issuance still works with the QR, and the API and screens say that wallet is not set
+/// up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalletConfig {
+    /// The address a customer's phone reaches this counter's holder pages at, on the shop's LAN
+    /// (`http://192.168.1.20:8917`): the manager screen shows it as a QR. Unset: the listen
+    /// address.
+    pub holder_base_url: Option<String>,
+    pub apple: Option<AppleWalletConfig>,
+    pub google: Option<GoogleWalletConfig>,
+}
+
+/// `[wallet.apple]`: the merchant's Pass Type ID certificate that signs each `.pkpass`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppleWalletConfig {
+    /// `pass.com.example.store`: also the pass type id our VAS readers ask phones for.
+    pub pass_type_id: String,
+    pub team_id: String,
+    pub organization_name: String,
+    /// The Pass Type ID certificate and its private key, PEM files; or `p12` + `p12_password`.
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    #[serde(default)]
+    pub p12: Option<PathBuf>,
+    #[serde(default)]
+    pub p12_password: Option<ConfigSecret>,
+    /// Apple's WWDR intermediate certificate, PEM.
+    pub wwdr: PathBuf,
+    /// The pass update web service's base URL written into `pass.json` (`webServiceURL`); unset:
+    /// passes carry none and are not updated on phones.
+    #[serde(default)]
+    pub web_service_url: Option<String>,
+    /// Send APNs pushes for updated passes when online (needs the internet and the same
+    /// certificate). Off: updates wait until the phone asks.
+    #[serde(default)]
+    pub push: bool,
+}
+
+/// `[wallet.google]`: the Google Wallet issuer whose service account signs "Add to Google
+/// Wallet" links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleWalletConfig {
+    pub issuer_id: String,
+    /// The service account's JSON key file (as Google's console downloads it).
+    pub service_account_key: PathBuf,
+    /// Web origins allowed to show the save button (the JWT's `origins`).
+    #[serde(default)]
+    pub origins: Vec<String>,
 }
 
 /// A secret read from `passdesk.toml` (an API key, a webhook secret): its `Debug` never shows
@@ -799,6 +858,7 @@ impl Default for Config {
             sync: SyncConfig::default(),
             upstream: UpstreamConfig::default(),
             hooks: HooksConfig::default(),
+            wallet: WalletConfig::default(),
         }
     }
 }
