@@ -27,6 +27,7 @@ pub mod sync;
 pub mod time;
 pub mod token;
 pub mod upstream;
+pub mod wallet;
 pub mod webhook;
 
 pub use checkin::{checkin, checkin_batch};

@@ -1,0 +1,309 @@
+//! The `.pkpass` signature: a detached CMS (PKCS #7) SignedData over `manifest.json`, signed
+//! by the merchant's Pass Type ID certificate's key, with content type, message digest
+//! (SHA-256) and signing time as signed attributes, the certificate and Apple's WWDR
+//! intermediate in `certificates`. RustCrypto's `cms` builder does the encoding, `rsa` (or
+//! `p256`) the signature: nothing here is hand-made crypto.
+
+use super::WalletError;
+use crate::time::Timestamp;
+use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
+use cms::cert::x509::attr::{Attribute, AttributeValue};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
+use const_oid::db::{rfc5911, rfc5912};
+use der::asn1::{GeneralizedTime, SetOfVec, UtcTime};
+use der::referenced::OwnedToRef;
+use der::{Decode, DecodePem, Encode};
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::{Keypair, RandomizedSigner, Signer};
+use sha2::{Digest, Sha256};
+use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier};
+use std::time::Duration;
+use x509_cert::Certificate;
+
+/// The credentials that sign passes: the Pass Type ID certificate, its private key (RSA, as
+/// Apple issues them; a P-256 key is accepted too), and the WWDR intermediate that issued the
+/// certificate. Made once at start; signing borrows it. `Debug` shows the certificate's
+/// subject, never the key.
+pub struct PassSigner {
+    certificate: Certificate,
+    wwdr: Certificate,
+    key: SigningKey,
+}
+
+enum SigningKey {
+    Rsa(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
+    P256(p256::ecdsa::SigningKey),
+}
+
+impl std::fmt::Debug for PassSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassSigner")
+            .field(
+                "subject",
+                &self.certificate.tbs_certificate.subject.to_string(),
+            )
+            .field("wwdr", &self.wwdr.tbs_certificate.subject.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+/// OID of the `UID` attribute (RFC 4519 `userId`): Apple puts the Pass Type ID there.
+const UID: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.1");
+
+impl PassSigner {
+    /// Reads the certificate, its key and the WWDR certificate. Each certificate is PEM (the
+    /// first `CERTIFICATE` block, so a file `openssl pkcs12 -nodes` wrote serves for both
+    /// certificate and key) or DER (as Apple's portal downloads them); the key is PEM or DER,
+    /// PKCS #8, PKCS #1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`), not encrypted. Checks
+    /// that the key is the certificate's and that the WWDR certificate issued it.
+    pub fn from_pem(certificate: &[u8], key: &[u8], wwdr: &[u8]) -> Result<Self, WalletError> {
+        let certificate = read_certificate("certificate", certificate)?;
+        let wwdr = read_certificate("wwdr", wwdr)?;
+        let key = read_key(key)?;
+        let spki = &certificate.tbs_certificate.subject_public_key_info;
+        let matches = match &key {
+            SigningKey::Rsa(k) => rsa::RsaPublicKey::try_from(spki.owned_to_ref())
+                .is_ok_and(|public| k.verifying_key().as_ref() == &public),
+            SigningKey::P256(k) => spki
+                .to_der()
+                .ok()
+                .and_then(|der| {
+                    use p256::pkcs8::DecodePublicKey;
+                    p256::PublicKey::from_public_key_der(&der).ok()
+                })
+                .is_some_and(|public| public == p256::PublicKey::from(k.verifying_key())),
+        };
+        if !matches {
+            return Err(WalletError::KeyMismatch);
+        }
+        if certificate.tbs_certificate.issuer != wwdr.tbs_certificate.subject {
+            return Err(WalletError::WrongIntermediate {
+                issuer: certificate.tbs_certificate.issuer.to_string(),
+                wwdr: wwdr.tbs_certificate.subject.to_string(),
+            });
+        }
+        Ok(Self {
+            certificate,
+            wwdr,
+            key,
+        })
+    }
+
+    /// The certificate's subject, RFC 4514 (for status lines and logs).
+    pub fn subject(&self) -> String {
+        self.certificate.tbs_certificate.subject.to_string()
+    }
+
+    /// The Pass Type ID the certificate was made for (its subject's `UID`), when it names one.
+    pub fn pass_type_id(&self) -> Option<String> {
+        self.certificate
+            .tbs_certificate
+            .subject
+            .0
+            .iter()
+            .flat_map(|rdn| rdn.0.iter())
+            .find(|atv| atv.oid == UID)
+            .and_then(|atv| directory_string(&atv.value))
+    }
+
+    /// When the certificate stops being valid: a pass signed after it does not install.
+    pub fn not_after(&self) -> Timestamp {
+        let d = self
+            .certificate
+            .tbs_certificate
+            .validity
+            .not_after
+            .to_unix_duration();
+        Timestamp::from_unix_ms(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// The detached signature over `manifest` (DER `ContentInfo`), signed `at`.
+    pub fn sign_manifest(&self, manifest: &[u8], at: Timestamp) -> Result<Vec<u8>, WalletError> {
+        let sign_err = |e: &dyn std::fmt::Display| WalletError::Sign(e.to_string());
+        let digest = Sha256::digest(manifest);
+        let content = EncapsulatedContentInfo {
+            econtent_type: rfc5911::ID_DATA,
+            econtent: None,
+        };
+        let digest_algorithm = AlgorithmIdentifierOwned {
+            oid: rfc5912::ID_SHA_256,
+            parameters: None,
+        };
+        let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: self.certificate.tbs_certificate.issuer.clone(),
+            serial_number: self.certificate.tbs_certificate.serial_number.clone(),
+        });
+        let mut data = SignedDataBuilder::new(&content);
+        data.add_digest_algorithm(digest_algorithm.clone())
+            .and_then(|d| {
+                d.add_certificate(CertificateChoices::Certificate(self.certificate.clone()))
+            })
+            .and_then(|d| d.add_certificate(CertificateChoices::Certificate(self.wwdr.clone())))
+            .map_err(|e| sign_err(&e))?;
+        let time = signing_time(at)?;
+        match &self.key {
+            SigningKey::Rsa(key) => {
+                let signer = BlindedRsa(key);
+                let mut info =
+                    SignerInfoBuilder::new(&signer, sid, digest_algorithm, &content, Some(&digest))
+                        .map_err(|e| sign_err(&e))?;
+                info.add_signed_attribute(time).map_err(|e| sign_err(&e))?;
+                data.add_signer_info::<_, rsa::pkcs1v15::Signature>(info)
+                    .map_err(|e| sign_err(&e))?;
+            }
+            SigningKey::P256(key) => {
+                let mut info =
+                    SignerInfoBuilder::new(key, sid, digest_algorithm, &content, Some(&digest))
+                        .map_err(|e| sign_err(&e))?;
+                info.add_signed_attribute(time).map_err(|e| sign_err(&e))?;
+                data.add_signer_info::<_, p256::ecdsa::DerSignature>(info)
+                    .map_err(|e| sign_err(&e))?;
+            }
+        }
+        let signed = data.build().map_err(|e| sign_err(&e))?;
+        signed.to_der().map_err(|e| sign_err(&e))
+    }
+}
+
+/// RFC 5652's `signingTime`: UTCTime from 1950 to 2049, GeneralizedTime outside.
+fn signing_time(at: Timestamp) -> Result<Attribute, WalletError> {
+    let err = |e: der::Error| WalletError::Sign(format!("signing time {at}: {e}"));
+    let secs = u64::try_from(at.unix_ms().div_euclid(1000))
+        .map_err(|_| WalletError::Sign(format!("signing time {at} is before 1970")))?;
+    let when = der::DateTime::from_unix_duration(Duration::from_secs(secs)).map_err(err)?;
+    let encoded = if (1950..=2049).contains(&when.year()) {
+        UtcTime::from_date_time(when).and_then(|t| t.to_der())
+    } else {
+        GeneralizedTime::from_date_time(when).to_der()
+    }
+    .map_err(err)?;
+    let mut values = SetOfVec::new();
+    values
+        .insert(AttributeValue::from_der(&encoded).map_err(err)?)
+        .map_err(err)?;
+    Ok(Attribute {
+        oid: rfc5911::ID_SIGNING_TIME,
+        values,
+    })
+}
+
+/// The RSA key signing with blinding (a fresh random blinding factor per signature), so the
+/// time a signature takes says nothing about the key: `cms` calls the plain `Signer`, this
+/// answers it with `RandomizedSigner`.
+struct BlindedRsa<'a>(&'a rsa::pkcs1v15::SigningKey<Sha256>);
+
+impl Keypair for BlindedRsa<'_> {
+    type VerifyingKey = rsa::pkcs1v15::VerifyingKey<Sha256>;
+    fn verifying_key(&self) -> Self::VerifyingKey {
+        self.0.verifying_key()
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for BlindedRsa<'_> {
+    fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
+        self.0.signature_algorithm_identifier()
+    }
+}
+
+impl Signer<rsa::pkcs1v15::Signature> for BlindedRsa<'_> {
+    fn try_sign(&self, msg: &[u8]) -> Result<rsa::pkcs1v15::Signature, rsa::signature::Error> {
+        self.0.try_sign_with_rng(&mut rand_core::OsRng, msg)
+    }
+}
+
+fn credential(what: &'static str, detail: impl std::fmt::Display) -> WalletError {
+    WalletError::Credential {
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+/// PEM text, when the bytes are text holding a `-----BEGIN` line.
+fn pem_text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+}
+
+/// The text from `-----BEGIN {label}-----` to its `-----END {label}-----`, inclusive.
+fn pem_block<'a>(pem: &'a str, label: &str) -> Option<&'a str> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin)?;
+    let stop = start + pem[start..].find(&end)? + end.len();
+    Some(&pem[start..stop])
+}
+
+fn read_certificate(what: &'static str, bytes: &[u8]) -> Result<Certificate, WalletError> {
+    match pem_text(bytes) {
+        Some(pem) => {
+            let block = pem_block(pem, "CERTIFICATE")
+                .ok_or_else(|| credential(what, "no CERTIFICATE block in the PEM"))?;
+            Certificate::from_pem(block.as_bytes()).map_err(|e| credential(what, e))
+        }
+        None => Certificate::from_der(bytes)
+            .map_err(|e| credential(what, format!("neither PEM nor a DER certificate: {e}"))),
+    }
+}
+
+fn read_key(bytes: &[u8]) -> Result<SigningKey, WalletError> {
+    let rsa = |k: rsa::RsaPrivateKey| SigningKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(k)));
+    let ec = |k: p256::SecretKey| SigningKey::P256(p256::ecdsa::SigningKey::from(k));
+    // Errors never echo the input: it is a secret.
+    let Some(pem) = pem_text(bytes) else {
+        return rsa::RsaPrivateKey::from_pkcs8_der(bytes)
+            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(bytes))
+            .map(rsa)
+            .or_else(|_| p256::SecretKey::from_pkcs8_der(bytes).map(ec))
+            .or_else(|_| p256::SecretKey::from_sec1_der(bytes).map(ec))
+            .map_err(|_| {
+                credential(
+                    "key",
+                    "not an RSA or P-256 private key in PEM or DER (PKCS #8, PKCS #1, SEC1)",
+                )
+            });
+    };
+    if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || pem.contains("Proc-Type: 4,ENCRYPTED")
+    {
+        return Err(credential(
+            "key",
+            "the key is encrypted; write it unencrypted (openssl pkey -in key.pem -out plain.pem) \
+             into the 0700 data directory",
+        ));
+    }
+    if let Some(block) = pem_block(pem, "RSA PRIVATE KEY") {
+        return rsa::RsaPrivateKey::from_pkcs1_pem(block)
+            .map(rsa)
+            .map_err(|e| credential("key", format!("RSA PRIVATE KEY: {e}")));
+    }
+    if let Some(block) = pem_block(pem, "EC PRIVATE KEY") {
+        return p256::SecretKey::from_sec1_pem(block)
+            .map(ec)
+            .map_err(|e| credential("key", format!("EC PRIVATE KEY (P-256 only): {e}")));
+    }
+    if let Some(block) = pem_block(pem, "PRIVATE KEY") {
+        return rsa::RsaPrivateKey::from_pkcs8_pem(block)
+            .map(rsa)
+            .or_else(|_| p256::SecretKey::from_pkcs8_pem(block).map(ec))
+            .map_err(|_| credential("key", "PRIVATE KEY is neither RSA nor P-256"));
+    }
+    Err(credential(
+        "key",
+        "no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block in the PEM",
+    ))
+}
+
+/// A `DirectoryString`'s text (UTF8String, PrintableString, IA5String…).
+fn directory_string(value: &der::Any) -> Option<String> {
+    use der::asn1::{Ia5StringRef, PrintableStringRef, Utf8StringRef};
+    let bytes = value.to_der().ok()?;
+    Utf8StringRef::from_der(&bytes)
+        .map(|s| s.as_str().to_owned())
+        .or_else(|_| PrintableStringRef::from_der(&bytes).map(|s| s.as_str().to_owned()))
+        .or_else(|_| Ia5StringRef::from_der(&bytes).map(|s| s.as_str().to_owned()))
+        .ok()
+}
