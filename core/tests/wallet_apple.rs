@@ -908,3 +908,74 @@ fn styles_voids_and_odd_values_map_as_apple_reads_them() {
     };
     assert!(pass_json(&PassInputs::new(&identity, &p, &template, &ferry)).is_err());
 }
+
+#[test]
+fn a_p12_as_keychain_or_openssl_exports_it_signs_the_same() {
+    let ca = ca();
+    let d = ca.dir.path();
+    // OpenSSL 3's default (PBES2, AES-256) and the legacy 3DES a Keychain export uses.
+    openssl_ok(
+        d,
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "pass.key",
+            "-in",
+            "pass.pem",
+            "-name",
+            "pass",
+            "-passout",
+            "pass:s3cret",
+            "-out",
+            "pass.p12",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "pass.key",
+            "-in",
+            "pass.pem",
+            "-name",
+            "pass",
+            "-keypbe",
+            "PBE-SHA1-3DES",
+            "-certpbe",
+            "PBE-SHA1-3DES",
+            "-macalg",
+            "sha1",
+            "-passout",
+            "pass:s3cret",
+            "-out",
+            "pass-3des.p12",
+        ],
+    );
+    let (pass, template, event) = event_ticket();
+    let identity = identity();
+    let design = PassDesign::default();
+    let inputs = PassInputs {
+        event: Some(&event),
+        ..PassInputs::new(&identity, &pass, &template, &design)
+    };
+    for file in ["pass.p12", "pass-3des.p12"] {
+        let signer = PassSigner::from_p12(&ca.read(file), "s3cret", &ca.read("wwdr.pem"))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(signer.pass_type_id().as_deref(), Some(PASS_TYPE_ID));
+        let files =
+            unzip(&build_pkpass(&inputs, &PassImages::new(), &signer, Timestamp::now()).unwrap());
+        openssl_verifies(&files).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    let e =
+        PassSigner::from_p12(&ca.read("pass.p12"), "hunter2", &ca.read("wwdr.pem")).unwrap_err();
+    assert!(e.to_string().starts_with("p12: cannot be opened"), "{e}");
+    assert!(
+        !e.to_string().contains("hunter2"),
+        "the password is never shown: {e}"
+    );
+    let e = PassSigner::from_p12(&ca.read("pass.p12"), "s3cret", &ca.read("root.pem")).unwrap_err();
+    assert!(matches!(e, WalletError::WrongIntermediate { .. }), "{e}");
+}

@@ -11,7 +11,8 @@
 #   (initdb + pg_ctl in a temp dir, as the postgres user: never the system service).
 #   faketime: runs a counter under a clock that is wrong by minutes, for the sync tests.
 #   openssl: the provider webhook tests sign PassEntry's bodies with `openssl dgst -hmac`, a
-#   signer that shares no code with ours.
+#   signer that shares no code with ours; the Apple Wallet tests make their test CA with it
+#   and check each .pkpass signature with `openssl cms -verify`.
 passdesk_apt_packages="pkg-config libpcsclite-dev pcscd vsmartcard-vpcd socat libclang-dev postgresql faketime openssl"
 
 # passdesk_apt_ensure PKG...: installs those of the packages that are missing (apt-get as root,

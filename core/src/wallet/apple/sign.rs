@@ -63,6 +63,42 @@ impl PassSigner {
         let certificate = read_certificate("certificate", certificate)?;
         let wwdr = read_certificate("wwdr", wwdr)?;
         let key = read_key(key)?;
+        Self::checked(certificate, key, wwdr)
+    }
+
+    /// Reads the certificate and its key from a PKCS #12 file (`.p12`, as Keychain Access
+    /// exports them: PBES2 or the legacy 3DES / RC2 ciphers), the WWDR certificate as
+    /// [`from_pem`](Self::from_pem) does; the same checks. The first key in the file is used,
+    /// with the first certificate of its chain.
+    pub fn from_p12(p12: &[u8], password: &str, wwdr: &[u8]) -> Result<Self, WalletError> {
+        let store = p12_keystore::KeyStore::from_pkcs12(p12, password).map_err(|e| {
+            credential(
+                "p12",
+                format!("cannot be opened (a wrong p12_password, or not a PKCS #12 file): {e}"),
+            )
+        })?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or_else(|| credential("p12", "holds no private key"))?;
+        let leaf = chain
+            .chain()
+            .first()
+            .ok_or_else(|| credential("p12", "holds no certificate with its key"))?;
+        let certificate = Certificate::from_der(leaf.as_der())
+            .map_err(|e| credential("p12", format!("its certificate: {e}")))?;
+        let key = read_key(chain.key())
+            .map_err(|_| credential("p12", "its key is neither RSA nor P-256 (PKCS #8)"))?;
+        let wwdr = read_certificate("wwdr", wwdr)?;
+        Self::checked(certificate, key, wwdr)
+    }
+
+    /// The signer, once the key is known to be the certificate's and the WWDR certificate its
+    /// issuer.
+    fn checked(
+        certificate: Certificate,
+        key: SigningKey,
+        wwdr: Certificate,
+    ) -> Result<Self, WalletError> {
         let spki = &certificate.tbs_certificate.subject_public_key_info;
         let matches = match &key {
             SigningKey::Rsa(k) => rsa::RsaPublicKey::try_from(spki.owned_to_ref())
