@@ -331,9 +331,8 @@ pub fn pass_json(inputs: &PassInputs<'_>) -> Result<PassJson, WalletError> {
         .or_else(|| Some(template.name.trim().to_owned()).filter(|s| !s.is_empty()))
         .unwrap_or_else(|| identity.organization_name.clone());
     let mut structure = structure(inputs);
-    if let PassStyle::BoardingPass(_) =
-        PassStyle::for_type(pass.pass_type.as_str(), Default::default())
-    {
+    // Apple requires a boarding pass's mode.
+    if pass.pass_type.as_str() == "boardingPass" {
         structure.transit_type =
             Some(transit_type(design.transit_type.as_deref()).map_err(refuse)?);
     }
@@ -711,5 +710,172 @@ impl Rows {
             RowName::Auxiliary => s.auxiliary_fields.push(field),
             RowName::Back => s.back_fields.push(field),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pass::PassType;
+
+    fn identity() -> AppleIdentity {
+        AppleIdentity {
+            pass_type_id: "pass.com.example.t".into(),
+            team_id: "TEAM000001".into(),
+            organization_name: "Shop".into(),
+        }
+    }
+
+    fn loyalty(balance: i64, stamps: i64, card: Option<i64>) -> LoyaltyView {
+        LoyaltyView {
+            balance,
+            reserved_points: 0,
+            stamps,
+            card_size: card,
+            stamps_on_card: card.map(|c| if stamps == 0 { 0 } else { (stamps - 1) % c + 1 }),
+            rewards: vec![],
+            claimable: vec![],
+        }
+    }
+
+    fn json(inputs: &PassInputs<'_>) -> serde_json::Value {
+        serde_json::to_value(pass_json(inputs).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn design_fields_take_content_then_loyalty_then_defaults() {
+        let t0 = Timestamp::from_unix_ms(1_800_000_000_000);
+        let mut pass = Pass::new("p1", "t1", PassType::new("storeCard"), t0);
+        let content = serde_json::json!({
+            "fullName": "Jane", "visits": 7, "vip": true, "nfc": {"enabled": true}, "blank": " "
+        });
+        pass.pass_content = content.as_object().unwrap().clone();
+        let template = Template {
+            id: "t1".into(),
+            name: "Beans".into(),
+            pass_type: PassType::new("storeCard"),
+        };
+        let design = PassDesign {
+            header: vec![FieldDef::new("points", "Beans")],
+            primary: vec![FieldDef::new("fullName", "Member")],
+            secondary: vec![
+                FieldDef::new("visits", "Visits"),
+                FieldDef::new("vip", "VIP"),
+                FieldDef::new("nfc", "NFC"),
+                FieldDef {
+                    default_value: Some("none".into()),
+                    ..FieldDef::new("blank", "Blank")
+                },
+                FieldDef::new("missing", "Missing"),
+            ],
+            // The same key twice: Apple wants keys unique.
+            back: vec![FieldDef::new("fullName", "Name again")],
+            ..PassDesign::default()
+        };
+        let l = loyalty(42, 0, None);
+        let identity = identity();
+        let v = json(&PassInputs {
+            loyalty: Some(&l),
+            ..PassInputs::new(&identity, &pass, &template, &design)
+        });
+        let s = &v["storeCard"];
+        assert_eq!(
+            s["headerFields"],
+            serde_json::json!([{"key": "points", "label": "Beans", "value": 42,
+                "changeMessage": "Beans: %@"}])
+        );
+        assert_eq!(s["primaryFields"][0]["value"], "Jane");
+        let secondary: Vec<(&str, &serde_json::Value)> = s["secondaryFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["key"].as_str().unwrap(), &f["value"]))
+            .collect();
+        assert_eq!(
+            secondary,
+            [
+                ("visits", &serde_json::json!(7)),
+                ("vip", &serde_json::json!("Yes")),
+                ("blank", &serde_json::json!("none")),
+            ]
+        );
+        assert_eq!(s["backFields"][0]["key"], "fullName-2");
+        // The balance is placed by the design: not added again; no stamps, no rewards.
+        assert!(s.get("auxiliaryFields").is_none(), "{s:#}");
+        assert_eq!(v["logoText"], "Shop");
+        assert_eq!(v["description"], "Beans");
+    }
+
+    #[test]
+    fn a_store_card_designed_without_its_balance_still_shows_it() {
+        let t0 = Timestamp::from_unix_ms(1_800_000_000_000);
+        let mut pass = Pass::new("p1", "t1", PassType::new("storeCard"), t0);
+        pass.latest_message = Some("Double points on Friday".into());
+        let template = Template {
+            id: "t1".into(),
+            name: "Card".into(),
+            pass_type: PassType::new("storeCard"),
+        };
+        let design = PassDesign {
+            primary: vec![FieldDef {
+                default_value: Some("Welcome".into()),
+                ..FieldDef::new("greeting", "Hello")
+            }],
+            ..PassDesign::default()
+        };
+        let l = loyalty(5, 10, Some(10));
+        let identity = identity();
+        let v = json(&PassInputs {
+            loyalty: Some(&l),
+            ..PassInputs::new(&identity, &pass, &template, &design)
+        });
+        let s = &v["storeCard"];
+        assert_eq!(s["primaryFields"][0]["key"], "greeting");
+        assert_eq!(s["headerFields"][0]["key"], "balance");
+        assert_eq!(s["headerFields"][0]["value"], 5);
+        assert_eq!(
+            s["auxiliaryFields"][0]["value"], "10 / 10",
+            "a full card shows full"
+        );
+        assert_eq!(s["backFields"][0]["key"], "latestMessage");
+        assert_eq!(s["backFields"][0]["changeMessage"], "%@");
+    }
+
+    #[test]
+    fn a_pass_without_name_or_design_shows_its_template() {
+        let t0 = Timestamp::from_unix_ms(1_800_000_000_000);
+        let pass = Pass::new("p1", "t1", PassType::new("coupon"), t0);
+        let template = Template {
+            id: "t1".into(),
+            name: "10% off".into(),
+            pass_type: PassType::new("coupon"),
+        };
+        let identity = identity();
+        let design = PassDesign::default();
+        let v = json(&PassInputs::new(&identity, &pass, &template, &design));
+        assert_eq!(
+            v["coupon"]["primaryFields"],
+            serde_json::json!([{"key": "title", "value": "10% off"}])
+        );
+        assert!(v.get("barcodes").is_none() && v.get("nfc").is_none());
+        assert!(v.get("expirationDate").is_none() && v.get("voided").is_none());
+    }
+
+    #[test]
+    fn an_empty_identity_is_refused() {
+        let t0 = Timestamp::from_unix_ms(1_800_000_000_000);
+        let pass = Pass::new("p1", "t1", PassType::default(), t0);
+        let template = Template {
+            id: "t1".into(),
+            name: "x".into(),
+            pass_type: PassType::default(),
+        };
+        let identity = AppleIdentity {
+            team_id: " ".into(),
+            ..identity()
+        };
+        let design = PassDesign::default();
+        let e = pass_json(&PassInputs::new(&identity, &pass, &template, &design)).unwrap_err();
+        assert_eq!(e.to_string(), "pass p1: [wallet.apple] team_id is empty");
     }
 }
