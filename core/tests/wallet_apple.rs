@@ -979,3 +979,53 @@ fn a_p12_as_keychain_or_openssl_exports_it_signs_the_same() {
     let e = PassSigner::from_p12(&ca.read("pass.p12"), "s3cret", &ca.read("root.pem")).unwrap_err();
     assert!(matches!(e, WalletError::WrongIntermediate { .. }), "{e}");
 }
+
+#[test]
+fn a_self_issued_signer_signs_passes_openssl_verifies_against_its_own_wwdr() {
+    let signer = PassSigner::self_issued(PASS_TYPE_ID, TEAM_ID, Timestamp::now()).unwrap();
+    assert_eq!(signer.pass_type_id().as_deref(), Some(PASS_TYPE_ID));
+    assert!(signer.subject().contains(TEAM_ID), "{}", signer.subject());
+    let (pass, template, loyalty) = store_card();
+    let identity = identity();
+    let design = PassDesign::default();
+    let inputs = PassInputs {
+        loyalty: Some(&loyalty),
+        ..PassInputs::new(&identity, &pass, &template, &design)
+    };
+    let files =
+        unzip(&build_pkpass(&inputs, &PassImages::new(), &signer, Timestamp::now()).unwrap());
+    assert_eq!(manifest_mismatches(&files), Vec::<String>::new());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("wwdr.der"), signer.wwdr_der()).unwrap();
+    std::fs::write(d.join("signature"), &files["signature"]).unwrap();
+    std::fs::write(d.join("manifest.json"), &files["manifest.json"]).unwrap();
+    openssl_ok(
+        d,
+        &[
+            "x509", "-inform", "DER", "-in", "wwdr.der", "-out", "wwdr.pem",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "signature",
+            "-content",
+            "manifest.json",
+            "-CAfile",
+            "wwdr.pem",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    // Its made-up WWDR is no one else's: the test CA's root does not vouch for it.
+    assert!(openssl_verifies(&files).is_err());
+}

@@ -128,6 +128,76 @@ impl PassSigner {
         })
     }
 
+    /// A signer with a made-up WWDR (a self-signed P-256 CA) and a fresh RSA-2048 Pass Type ID
+    /// certificate from it, valid from a day before `now` for a year: no phone trusts its
+    /// passes. For benches, demos and tests that need a signer without Apple's certificates;
+    /// [`wwdr_der`](Self::wwdr_der) is the root to verify its signatures against.
+    pub fn self_issued(
+        pass_type_id: &str,
+        team_id: &str,
+        now: Timestamp,
+    ) -> Result<Self, WalletError> {
+        use std::str::FromStr;
+        use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+        use x509_cert::name::Name;
+        use x509_cert::serial_number::SerialNumber;
+        let fail = |e: &dyn std::fmt::Display| credential("self-issued certificate", e);
+        let validity = x509_cert::time::Validity {
+            not_before: x509_time(now.minus_ms(86_400_000)).map_err(|e| fail(&e))?,
+            not_after: x509_time(now.plus_ms(365 * 86_400_000)).map_err(|e| fail(&e))?,
+        };
+        let wwdr_key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let wwdr_name = Name::from_str("CN=Passdesk self-issued WWDR (not Apple's),O=Passdesk")
+            .map_err(|e| fail(&e))?;
+        let wwdr_spki = spki::SubjectPublicKeyInfoOwned::from_key(*wwdr_key.verifying_key())
+            .map_err(|e| fail(&e))?;
+        let wwdr = CertificateBuilder::new(
+            Profile::Root,
+            SerialNumber::from(1u32),
+            validity,
+            wwdr_name.clone(),
+            wwdr_spki,
+            &wwdr_key,
+        )
+        .and_then(|b| b.build::<p256::ecdsa::DerSignature>())
+        .map_err(|e| fail(&e))?;
+        let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| fail(&e))?;
+        let spki =
+            spki::SubjectPublicKeyInfoOwned::from_key(key.to_public_key()).map_err(|e| fail(&e))?;
+        // RFC 4514 lists the last RDN first; the UID attribute by its OID. Values are escaped.
+        let subject = Name::from_str(&format!(
+            "O=Passdesk self-issued,OU={},CN=Pass Type ID: {},{UID}={}",
+            rfc4514_escape(team_id),
+            rfc4514_escape(pass_type_id),
+            rfc4514_escape(pass_type_id),
+        ))
+        .map_err(|e| fail(&e))?;
+        let certificate = CertificateBuilder::new(
+            Profile::Leaf {
+                issuer: wwdr_name,
+                enable_key_agreement: false,
+                enable_key_encipherment: false,
+            },
+            SerialNumber::from(2u32),
+            validity,
+            subject,
+            spki,
+            &wwdr_key,
+        )
+        .and_then(|b| b.build::<p256::ecdsa::DerSignature>())
+        .map_err(|e| fail(&e))?;
+        Self::checked(
+            certificate,
+            SigningKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(key))),
+            wwdr,
+        )
+    }
+
+    /// The WWDR certificate, DER.
+    pub fn wwdr_der(&self) -> Vec<u8> {
+        self.wwdr.to_der().expect("a decoded certificate encodes")
+    }
+
     /// The certificate's subject, RFC 4514 (for status lines and logs).
     pub fn subject(&self) -> String {
         self.certificate.tbs_certificate.subject.to_string()
@@ -202,6 +272,31 @@ impl PassSigner {
         let signed = data.build().map_err(|e| sign_err(&e))?;
         signed.to_der().map_err(|e| sign_err(&e))
     }
+}
+
+/// An X.509 time: UTCTime to 2049, GeneralizedTime after (RFC 5280).
+fn x509_time(at: Timestamp) -> der::Result<x509_cert::time::Time> {
+    let secs = u64::try_from(at.unix_ms().div_euclid(1000)).unwrap_or(0);
+    let when = der::DateTime::from_unix_duration(Duration::from_secs(secs))?;
+    Ok(if when.year() <= 2049 {
+        x509_cert::time::Time::UtcTime(UtcTime::from_date_time(when)?)
+    } else {
+        x509_cert::time::Time::GeneralTime(GeneralizedTime::from_date_time(when))
+    })
+}
+
+/// A value escaped for an RFC 4514 string.
+fn rfc4514_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        let edge =
+            (i == 0 && (c == ' ' || c == '#')) || (i + 1 == value.chars().count() && c == ' ');
+        if edge || matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// RFC 5652's `signingTime`: UTCTime from 1950 to 2049, GeneralizedTime outside.
@@ -342,4 +437,27 @@ fn directory_string(value: &der::Any) -> Option<String> {
         .or_else(|_| PrintableStringRef::from_der(&bytes).map(|s| s.as_str().to_owned()))
         .or_else(|_| Ia5StringRef::from_der(&bytes).map(|s| s.as_str().to_owned()))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc4514_values_are_escaped() {
+        assert_eq!(rfc4514_escape("pass.com.example"), "pass.com.example");
+        assert_eq!(rfc4514_escape("a,b+c=d"), "a\\,b\\+c\\=d");
+        assert_eq!(rfc4514_escape(" #x "), "\\ #x\\ ");
+        assert_eq!(rfc4514_escape("#x"), "\\#x");
+    }
+
+    #[test]
+    fn signing_time_switches_to_generalized_time_after_2049() {
+        let attr = |t: &str| {
+            let a = signing_time(Timestamp::parse_rfc3339(t).unwrap()).unwrap();
+            der::Tagged::tag(a.values.get(0).unwrap())
+        };
+        assert_eq!(attr("2027-01-15T08:00:00Z"), der::Tag::UtcTime);
+        assert_eq!(attr("2050-01-01T00:00:00Z"), der::Tag::GeneralizedTime);
+    }
 }
