@@ -214,3 +214,32 @@ fn bench_upstream_pulls_every_pass_and_reports_pages() {
         "{report}"
     );
 }
+
+/// `bench wallet` builds signed `.pkpass` files with a signer it makes, and reports the whole
+/// build and its parts.
+#[test]
+fn bench_wallet_reports_pkpass_builds_and_their_parts() {
+    let node = Node::empty();
+    let report = node.ok(&["bench", "wallet", "--builds", "20"]);
+    assert_eq!(report["bench"], "wallet", "{report}");
+    assert_eq!(report["builds"], 20, "{report}");
+    assert!(
+        report["pkpassPerSecond"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert!(report["meanBytes"].as_f64().unwrap() > 1000.0, "{report}");
+    let kinds: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["pkpass", "pass_json_manifest", "signature"]);
+    for r in report["results"].as_array().unwrap() {
+        assert_eq!(r["count"], 20, "{r}");
+        assert!(
+            r["p50Ms"].as_f64().unwrap() <= r["p99Ms"].as_f64().unwrap(),
+            "{r}"
+        );
+    }
+}

@@ -49,6 +49,8 @@ pub enum Cmd {
     Sync(super::bench_sync::Args),
     /// PassEntry pulled into an empty cache from the stand-in: passes per second, pages.
     Upstream(super::bench_upstream::Args),
+    /// Apple Wallet .pkpass files built per second, signing included.
+    Wallet(super::bench_wallet::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +91,7 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Webhooks(args) => return super::bench_webhooks::run(ctx, args),
         Cmd::Sync(args) => return super::bench_sync::run(ctx, args),
         Cmd::Upstream(args) => return super::bench_upstream::run(ctx, args),
+        Cmd::Wallet(args) => return super::bench_wallet::run(ctx, args),
     };
     ensure!(args.passes >= 100, "--passes must be at least 100");
     let path = bench_db(ctx, &format!("checkin-{}", args.passes))?;

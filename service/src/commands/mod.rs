@@ -8,6 +8,7 @@ pub mod bench_nfc;
 pub mod bench_qr;
 pub mod bench_sync;
 pub mod bench_upstream;
+pub mod bench_wallet;
 pub mod bench_webhooks;
 pub mod camera;
 pub mod demo;
