@@ -1,11 +1,14 @@
-//! Wallet passes made on the counter, as pure functions: bytes out, no I/O.
+//! Wallet passes made on the counter: bytes out, and no I/O but one SQLite table.
 //!
 //! `design`: how a template looks on a phone (colours, the fields of each row), in PassEntry's
 //! template vocabulary, shared by both wallets. `apple`: the signed `.pkpass` (pass.json,
-//! manifest.json, the detached CMS signature, the zip). Where the certificates come from and
-//! where the file goes (routes, the holder page, the update web service) is the service's.
+//! manifest.json, the detached CMS signature, the zip), pure. `apple_token`: each pass's
+//! `authenticationToken` for Apple's pass update web service (`wallet_apple_tokens`). Where
+//! the certificates come from and where the file goes (routes, the holder page, the update
+//! web service) is the service's.
 
 pub mod apple;
+pub mod apple_token;
 pub mod design;
 
 pub use design::{DesignError, FieldDef, HexColor, PassDesign};
