@@ -12,4 +12,5 @@ pub mod output;
 pub mod pipeline;
 pub mod qr_image;
 pub mod server;
+pub mod wallet;
 pub mod workers;

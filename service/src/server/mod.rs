@@ -60,6 +60,7 @@ pub fn state(
     let (scans, queue) = scan_queue::spawn(db.clone(), node.node_id.clone(), events.clone());
     let limits = rate_limit::RateLimits::new(&config.rate_limit);
     let key_use = key_use::KeyUse::spawn(db.clone());
+    let wallets = Arc::new(crate::wallet::Wallets::load(&config));
     let state = AppState(Arc::new(Inner {
         db,
         node,
@@ -75,6 +76,7 @@ pub fn state(
         webhooks: Arc::new(tokio::sync::Notify::new()),
         sync: Arc::default(),
         upstream: Arc::default(),
+        wallets,
     }));
     (state, queue)
 }

@@ -551,6 +551,8 @@ pub struct StatusAttributes {
     /// This counter's PassEntry account (`configured` false when it has none): the last pull,
     /// the requests waiting, refused and uncertain.
     upstream: UpstreamAttributes,
+    /// Apple Wallet and Google Wallet on this counter, and the holder pages' address.
+    wallet: crate::wallet::WalletStatus,
 }
 
 /// A webhook subscription on `/status`.

@@ -41,6 +41,9 @@ pub struct Inner {
     /// Wakes the upstream worker (`workers::upstream`): `push()` after writing something that
     /// may go to PassEntry without a decision (loyalty, issuance), `pull()` for a pull now.
     pub upstream: Arc<crate::workers::upstream::UpstreamSignals>,
+    /// Apple Wallet and Google Wallet as loaded at start (`[wallet]`): ready, not configured,
+    /// or broken and why.
+    pub wallets: Arc<crate::wallet::Wallets>,
 }
 
 /// One server-sent event: `decision`, `tapFailed`, `device` or `sync`, and its JSON.

@@ -65,6 +65,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 "devices": state.devices.list(),
                 "sync": sync,
                 "upstream": super::upstream::status_resource(&upstream, state.upstream.running())["attributes"],
+                "wallet": state.wallets.status(),
             }
         }
     })))

@@ -1,0 +1,187 @@
+//! Wallet passes served by the counter (`[wallet]`): the Apple Pass Type ID signer and the
+//! Google Wallet issuer, loaded once at start, and the two things the routes ask of them: a
+//! pass's signed `.pkpass`, and its "Add to Google Wallet" link.
+//!
+//! A wallet that is not configured, or whose files do not load, leaves the counter running:
+//! issuance still works with the QR, and `/status`, the API and the screens say plainly which
+//! wallet is not set up and why. Building a file never blocks the store's writer: the pass is
+//! read first, the signing happens outside it.
+
+use crate::config::Config;
+use crate::server::db::{Db, DbError};
+use passdesk_core::store::StoreError;
+use passdesk_core::wallet::apple::{AppleIdentity, PassSigner, WalletError};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Both wallets as this counter has them, and the address phones reach its holder pages at.
+pub struct Wallets {
+    pub apple: Readiness<AppleWallet>,
+    pub google: Readiness<GoogleWallet>,
+    /// `[wallet] holder_base_url`, without a trailing `/`.
+    pub holder_base_url: Option<String>,
+}
+
+/// A wallet's state on this counter.
+pub enum Readiness<T> {
+    /// No `[wallet.apple]` / `[wallet.google]` table.
+    NotConfigured,
+    /// Configured, but it did not load: why, in the manager's words (never key material).
+    Broken(String),
+    Ready(T),
+}
+
+impl<T> Readiness<T> {
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Readiness::Ready(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn line(&self, wallet: &str) -> WalletLine {
+        match self {
+            Readiness::NotConfigured => WalletLine {
+                state: WalletState::NotConfigured,
+                detail: Some(format!(
+                    "{wallet} is not set up on this counter ([wallet.{}] in passdesk.toml)",
+                    if wallet == "Apple Wallet" {
+                        "apple"
+                    } else {
+                        "google"
+                    }
+                )),
+            },
+            Readiness::Broken(why) => WalletLine {
+                state: WalletState::Broken,
+                detail: Some(format!("{wallet} is set up but cannot be used: {why}")),
+            },
+            Readiness::Ready(_) => WalletLine {
+                state: WalletState::Ready,
+                detail: None,
+            },
+        }
+    }
+}
+
+/// What signs `.pkpass` files here.
+pub struct AppleWallet {
+    pub signer: PassSigner,
+    pub identity: AppleIdentity,
+    /// The public half of the VAS reader key (`[nfc] vas_key_files`, the first): written into
+    /// each pass's `nfc.encryptionPublicKey`, so our own readers decrypt its taps. `None`: the
+    /// passes carry no `nfc` dictionary.
+    pub nfc_key: Option<p256::PublicKey>,
+    /// `[wallet.apple] web_service_url`, without a trailing `/`.
+    pub web_service_url: Option<String>,
+}
+
+/// What signs "Add to Google Wallet" links here (filled by the Google part of #16).
+pub struct GoogleWallet {}
+
+/// Why a wallet file or link could not be made for a pass.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletServeError {
+    /// The wallet is not configured, or did not load: the line `/status` shows.
+    #[error("{0}")]
+    NotSetUp(String),
+    #[error("no pass {0:?}")]
+    NoSuchPass(String),
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// `/status`'s `wallet`: each wallet's state and the holder pages' address.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletStatus {
+    pub apple: WalletLine,
+    pub google: WalletLine,
+    /// Where phones reach the holder pages (`[wallet] holder_base_url`); null: not set, so the
+    /// manager screen cannot show a QR a phone can follow.
+    pub holder_base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletLine {
+    pub state: WalletState,
+    /// Why it cannot be used; null when ready.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WalletState {
+    Ready,
+    NotConfigured,
+    Broken,
+}
+
+impl Wallets {
+    /// Loads what `[wallet]` names. Never fails: a wallet that does not load is `Broken`, and
+    /// the reason is logged once here and shown on `/status`.
+    pub fn load(config: &Config) -> Self {
+        let apple = match &config.wallet.apple {
+            None => Readiness::NotConfigured,
+            Some(_) => Readiness::Broken("loading is not built yet".into()),
+        };
+        let google = match &config.wallet.google {
+            None => Readiness::NotConfigured,
+            Some(_) => Readiness::Broken("loading is not built yet".into()),
+        };
+        Self {
+            apple,
+            google,
+            holder_base_url: config
+                .wallet
+                .holder_base_url
+                .as_deref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+        }
+    }
+
+    pub fn status(&self) -> WalletStatus {
+        WalletStatus {
+            apple: self.apple.line("Apple Wallet"),
+            google: self.google.line("Google Wallet"),
+            holder_base_url: self.holder_base_url.clone(),
+        }
+    }
+
+    /// The pass's signed `.pkpass` (`application/vnd.apple.pkpass`), as of now.
+    pub async fn apple_pkpass(
+        &self,
+        _db: &Arc<Db>,
+        _pass_id: &str,
+    ) -> Result<Vec<u8>, WalletServeError> {
+        self.apple_ready().map(|_| Vec::new())
+    }
+
+    /// The pass's "Add to Google Wallet" link (`https://pay.google.com/gp/v/save/<jwt>`).
+    pub async fn google_save_url(
+        &self,
+        _db: &Arc<Db>,
+        _pass_id: &str,
+    ) -> Result<String, WalletServeError> {
+        match &self.google {
+            Readiness::Ready(_) => Ok(String::new()),
+            other => Err(WalletServeError::NotSetUp(
+                other.line("Google Wallet").detail.unwrap_or_default(),
+            )),
+        }
+    }
+
+    fn apple_ready(&self) -> Result<&AppleWallet, WalletServeError> {
+        match &self.apple {
+            Readiness::Ready(a) => Ok(a),
+            other => Err(WalletServeError::NotSetUp(
+                other.line("Apple Wallet").detail.unwrap_or_default(),
+            )),
+        }
+    }
+}
