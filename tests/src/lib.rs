@@ -14,6 +14,7 @@ pub mod socat;
 pub mod standin;
 pub mod sysfs;
 pub mod vpcd;
+pub mod wallet_ca;
 pub mod watch;
 
 use passdesk_core::{OpenMode, Store};

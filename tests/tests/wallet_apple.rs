@@ -13,120 +13,13 @@ use passdesk_core::wallet::apple::{
 };
 use passdesk_core::wallet::PassDesign;
 use passdesk_core::Timestamp;
+use passdesk_tests::wallet_ca::{
+    manifest_mismatches, openssl_ok, openssl_verifies, test_ca as ca, unzip, PASS_TYPE_ID, TEAM_ID,
+};
 use std::collections::BTreeMap;
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
-const PASS_TYPE_ID: &str = "pass.com.example.passdesk";
-const TEAM_ID: &str = "TEAM123456";
 /// A VAS reader's key (the one hardware's key tests publish the id of).
 const VAS_D: &str = "3d1547f23cd78ad052a58860f1219e8fb791ec4dfe33769f5b9bfa627a656ca1";
-
-/// The test CA, made once per test binary.
-struct Ca {
-    dir: tempfile::TempDir,
-}
-
-impl Ca {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.path(name)).unwrap()
-    }
-
-    fn signer(&self) -> PassSigner {
-        PassSigner::from_pem(
-            &self.read("pass.pem"),
-            &self.read("pass.key"),
-            &self.read("wwdr.pem"),
-        )
-        .unwrap()
-    }
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl CLI (Debian's openssl package) runs");
-    out
-}
-
-fn openssl_ok(dir: &Path, args: &[&str]) -> String {
-    let out = openssl(dir, args);
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ca() -> &'static Ca {
-    static CA: OnceLock<Ca> = OnceLock::new();
-    CA.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::write(
-            d.join("ext.cnf"),
-            "[ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
-             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n\
-             [leaf]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
-             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
-        )
-        .unwrap();
-        openssl_ok(
-            d,
-            &[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out",
-                "root.pem", "-days", "3650", "-subj", "/O=Passdesk Test/CN=Passdesk Test Root CA",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
-        // The "WWDR" intermediate, as Apple's Worldwide Developer Relations CA.
-        openssl_ok(
-            d,
-            &[
-                "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "wwdr.key", "-out",
-                "wwdr.csr", "-subj",
-                "/O=Passdesk Test/OU=G4/CN=Passdesk Test Worldwide Developer Relations CA",
-            ],
-        );
-        openssl_ok(
-            d,
-            &[
-                "x509", "-req", "-in", "wwdr.csr", "-CA", "root.pem", "-CAkey", "root.key",
-                "-set_serial", "2", "-days", "3650", "-extfile", "ext.cnf", "-extensions", "ca",
-                "-out", "wwdr.pem",
-            ],
-        );
-        // The Pass Type ID certificate, its subject as Apple writes it.
-        let subject =
-            format!("/UID={PASS_TYPE_ID}/CN=Pass Type ID: {PASS_TYPE_ID}/OU={TEAM_ID}/O=Passdesk Test/C=GB");
-        openssl_ok(
-            d,
-            &[
-                "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "pass.key", "-out",
-                "pass.csr", "-subj", &subject,
-            ],
-        );
-        openssl_ok(
-            d,
-            &[
-                "x509", "-req", "-in", "pass.csr", "-CA", "wwdr.pem", "-CAkey", "wwdr.key",
-                "-set_serial", "0x5a17", "-days", "365", "-extfile", "ext.cnf", "-extensions",
-                "leaf", "-out", "pass.pem",
-            ],
-        );
-        Ca { dir }
-    })
-}
 
 fn identity() -> AppleIdentity {
     AppleIdentity {
@@ -221,79 +114,6 @@ fn event_ticket() -> (Pass, Template, Event) {
 }
 
 /// The files of a `.pkpass`, by name.
-fn unzip(pkpass: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(pkpass)).unwrap();
-    let mut files = BTreeMap::new();
-    for i in 0..archive.len() {
-        let mut f = archive.by_index(i).unwrap();
-        assert_eq!(
-            f.compression(),
-            zip::CompressionMethod::Deflated,
-            "{}",
-            f.name()
-        );
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).unwrap();
-        files.insert(f.name().to_owned(), bytes);
-    }
-    files
-}
-
-/// Every file but manifest.json and signature is in the manifest with its SHA-1, and nothing
-/// else is. Returns the names that do not match.
-fn manifest_mismatches(files: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
-    let manifest: BTreeMap<String, String> =
-        serde_json::from_slice(&files["manifest.json"]).unwrap();
-    let listed: Vec<&String> = manifest.keys().collect();
-    let present: Vec<&String> = files
-        .keys()
-        .filter(|n| *n != "manifest.json" && *n != "signature")
-        .collect();
-    assert_eq!(
-        listed, present,
-        "the manifest lists exactly the package's files"
-    );
-    manifest
-        .iter()
-        .filter(|(name, hash)| sha1_hex(&files[*name]) != **hash)
-        .map(|(name, _)| name.clone())
-        .collect()
-}
-
-/// `openssl cms -verify` of the detached signature over the manifest, against the test root.
-fn openssl_verifies(files: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
-    let ca = ca();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("signature"), &files["signature"]).unwrap();
-    std::fs::write(dir.path().join("manifest.json"), &files["manifest.json"]).unwrap();
-    let root = ca.path("root.pem");
-    let out = openssl(
-        dir.path(),
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "signature",
-            "-content",
-            "manifest.json",
-            "-CAfile",
-            root.to_str().unwrap(),
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-        ],
-    );
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 /// Apple's required top-level keys, and exactly one style key.
 fn assert_apple_required_keys(pass: &serde_json::Value, style: &str) {
     for key in [
@@ -626,7 +446,7 @@ fn a_tampered_manifest_or_pass_json_fails() {
 #[test]
 fn an_ec_pass_certificate_signs_too() {
     let ca = ca();
-    let d = ca.dir.path();
+    let d = ca.dir();
     let subject = format!("/UID={PASS_TYPE_ID}/CN=EC pass/OU={TEAM_ID}");
     openssl_ok(
         d,
@@ -690,7 +510,7 @@ fn an_ec_pass_certificate_signs_too() {
 #[test]
 fn credentials_are_read_in_their_usual_forms_and_checked() {
     let ca = ca();
-    let d = ca.dir.path();
+    let d = ca.dir();
     // DER certificates, as Apple's portal downloads them; a PKCS #1 key.
     openssl_ok(
         d,
@@ -912,7 +732,7 @@ fn styles_voids_and_odd_values_map_as_apple_reads_them() {
 #[test]
 fn a_p12_as_keychain_or_openssl_exports_it_signs_the_same() {
     let ca = ca();
-    let d = ca.dir.path();
+    let d = ca.dir();
     // OpenSSL 3's default (PBES2, AES-256) and the legacy 3DES a Keychain export uses.
     openssl_ok(
         d,
