@@ -411,6 +411,47 @@ fn the_command_line_writes_the_same_pkpass_and_checks_the_certificates() {
     let (_, pass) = checked_package(&pkpass);
     assert_eq!(pass["serialNumber"], written["passId"]);
     assert_eq!(pass["barcodes"][0]["message"], "BEAN-0001");
+
+    // The template's design (a PassEntry template document in templates.design) colours it;
+    // one that does not read leaves the default layout and the pass still made.
+    let set_design = |design: &str| {
+        node.store()
+            .conn()
+            .execute(
+                "UPDATE templates SET design = ?1 WHERE id = 'tpl-bean-there'",
+                [design],
+            )
+            .unwrap();
+    };
+    set_design(
+        r##"{"data": {"attributes": {"backgroundColor": "#EFEFEF", "textColor": "#29323A"}}}"##,
+    );
+    node.ok(&[
+        "wallet",
+        "pkpass",
+        "BEAN-0001",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (_, designed) = checked_package(&std::fs::read(&out).unwrap());
+    assert_eq!(designed["backgroundColor"], "rgb(239, 239, 239)");
+    assert_eq!(designed["foregroundColor"], "rgb(41, 50, 58)");
+    set_design(r##"{"backgroundColor": "beige"}"##);
+    let made = node.run(&[
+        "wallet",
+        "pkpass",
+        "BEAN-0001",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", describe(&made));
+    assert!(
+        describe(&made).contains("tpl-bean-there"),
+        "the warning names the template"
+    );
+    let (_, plain) = checked_package(&std::fs::read(&out).unwrap());
+    assert!(plain.get("backgroundColor").is_none(), "{plain:#}");
+
     let unknown = node.run(&["wallet", "pkpass", "NO-SUCH-PASS"]);
     assert!(!unknown.status.success());
     assert!(
