@@ -100,13 +100,16 @@ export const manager: Screen = {
       clear(
         issued,
         h(
+          'div.issued-codes',
+          h(
           'div.passcard.printable',
           h('h2', nameOf(p)),
           h('div.sub', [p.attributes.passTemplateName, p.attributes.eventName, p.attributes.status].filter(Boolean).join(' · ')),
           value ? qrSvg(value, `QR code for ${nameOf(p)}`) : h('p', 'This pass has no barcode.'),
           h('code.qrvalue', { 'data-testid': 'qr-value' }, value),
+          ),
+          holderPanel(p),
         ),
-        holderPanel(p),
         h(
           'div.row',
           h('button.btn.btn-primary', { type: 'button', onclick: () => window.print() }, 'Print'),
