@@ -9389,7 +9389,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The holder's pass page */
+            /** @description The holder's pass page: the admission QR, and a button for each wallet this counter has ready that the device takes, by its User-Agent (Android: Google Wallet; iPhone, iPad: Apple Wallet; anything else: both, and a QR of the page to open it on a phone). Varies by User-Agent */
             200: {
                 headers: {
                     [name: string]: unknown;

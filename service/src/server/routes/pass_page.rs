@@ -148,7 +148,7 @@ async fn pass_by_link(
 /// The holder's page. Not found is a plain page too: a person, not a program, reads it.
 #[utoipa::path(get, operation_id = "getPassPage", path = "/p/{token}", tag = "passes",
     params(("token" = String, Path, description = "The token of the pass's holder link (its downloadUrl): 32 hex digits, never the pass id or extId")),
-    responses((status = 200, description = "The holder's pass page", content_type = "text/html"),
+    responses((status = 200, description = "The holder's pass page: the admission QR, and a button for each wallet this counter has ready that the device takes, by its User-Agent (Android: Google Wallet; iPhone, iPad: Apple Wallet; anything else: both, and a QR of the page to open it on a phone). Varies by User-Agent", content_type = "text/html"),
               (status = 404, description = "No pass has this link (a page for a person; the same for any other path)", content_type = "text/html"),
               (status = 429, description = "Too many requests from this address", body = crate::server::openapi::ErrorDoc)))]
 pub async fn page(
