@@ -1957,6 +1957,8 @@ export interface components {
              *     the requests waiting, refused and uncertain.
              */
             upstream: components["schemas"]["UpstreamAttributes"];
+            /** @description Apple Wallet and Google Wallet on this counter, and the holder pages' address. */
+            wallet: components["schemas"]["WalletStatus"];
         };
         StatusDoc: {
             data: components["schemas"]["StatusResource"];
@@ -2186,6 +2188,23 @@ export interface components {
         };
         /** @enum {string} */
         Verdict: "accept" | "reject";
+        WalletLine: {
+            state: components["schemas"]["WalletState"];
+            /** @description Why it cannot be used; null when ready. */
+            detail?: string | null;
+        };
+        /** @enum {string} */
+        WalletState: "ready" | "notConfigured" | "broken";
+        /** @description `/status`'s `wallet`: each wallet's state and the holder pages' address. */
+        WalletStatus: {
+            apple: components["schemas"]["WalletLine"];
+            google: components["schemas"]["WalletLine"];
+            /**
+             * @description Where phones reach the holder pages (`[wallet] holder_base_url`); null: not set, so the
+             *     manager screen cannot show a QR a phone can follow.
+             */
+            holderBaseUrl?: string | null;
+        };
         /**
          * @description Something the cashier should know about an accepted scan.
          * @enum {string}
@@ -9370,7 +9389,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The holder's pass page */
+            /** @description The holder's pass page: the admission QR, and a button for each wallet this counter has ready that the device takes, by its User-Agent (Android: Google Wallet; iPhone, iPad: Apple Wallet; anything else: both, and a QR of the page to open it on a phone). Varies by User-Agent */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -90,3 +90,10 @@ export type UpstreamAttributes = S['UpstreamAttributes'];
 export type UpstreamDoc = S['UpstreamDoc'];
 /** A request to PassEntry that needs a person: refused (with PassEntry's answer) or uncertain. */
 export type UpstreamRequest = S['Request'];
+
+// ---- Wallets ------------------------------------------------------------------------------
+/** `/status`'s `wallet`: Apple Wallet's and Google Wallet's state (and why, when not ready), and
+ * the address phones reach the holder pages at. */
+export type WalletStatus = S['WalletStatus'];
+export type WalletLine = S['WalletLine'];
+export type WalletState = S['WalletState'];

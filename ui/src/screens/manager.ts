@@ -1,4 +1,5 @@
-// Manager: issue a pass (its QR large on screen, printable), search passes (name, email, extId,
+// Manager: issue a pass (its QR large on screen, printable, and a QR of its holder page for the
+// customer's phone, with what is missing for Apple / Google Wallet), search passes (name, email, extId,
 // code), void one, a pass's history (scans and loyalty), and today's scans with their flags.
 // Opens with a manager's key: the station's when it is one (a manager's own tablet), else a
 // manager signs in on top of a till's key; every request here is then theirs.
@@ -26,6 +27,7 @@ import { qrSvg } from '../qr';
 import { conflictWords } from '../sync-words';
 import { panel as upstreamPanel, requestWords, type UpstreamDoc } from '../upstream-words';
 import { watchDay } from '../today';
+import { holderAddress, missingWallets, type WalletStatus } from '../wallet-words';
 
 const contentOf = (p: PassResource) => p.attributes.passContent ?? {};
 const nameOf = (p: PassResource) =>
@@ -98,11 +100,15 @@ export const manager: Screen = {
       clear(
         issued,
         h(
+          'div.issued-codes',
+          h(
           'div.passcard.printable',
           h('h2', nameOf(p)),
           h('div.sub', [p.attributes.passTemplateName, p.attributes.eventName, p.attributes.status].filter(Boolean).join(' · ')),
           value ? qrSvg(value, `QR code for ${nameOf(p)}`) : h('p', 'This pass has no barcode.'),
           h('code.qrvalue', { 'data-testid': 'qr-value' }, value),
+          ),
+          holderPanel(p),
         ),
         h(
           'div.row',
@@ -111,6 +117,45 @@ export const manager: Screen = {
         ),
       );
       issued.scrollIntoView({ block: 'start' });
+    };
+
+    /** The counter's wallets as `/status` told them at mount (they change only with a restart);
+     * until it answers, the holder panel waits for it. */
+    let resolveWallet: (w: WalletStatus | null) => void = () => {};
+    const wallet = new Promise<WalletStatus | null>((ok) => (resolveWallet = ok));
+
+    /** Under the pass card: a QR of the pass's holder page at an address the customer's phone
+     * reaches (where it adds the pass to Apple or Google Wallet), or the sentence saying what to
+     * set for one; then a line per wallet that is not ready, saying what is missing. */
+    const holderPanel = (p: PassResource): HTMLElement => {
+      const panel = h('div.holder', { 'data-testid': 'holder' });
+      const link = p.attributes.downloadUrl;
+      if (!link) return panel;
+      void wallet.then((w) => {
+        const address = holderAddress(link, w?.holderBaseUrl, window.location);
+        const missing = missingWallets(w);
+        clear(
+          panel,
+          h('h3', 'On the customer’s phone'),
+          address.url
+            ? h(
+                'div.holder-qr',
+                { 'data-testid': 'holder-qr' },
+                qrSvg(address.url, `QR code of the pass page for ${nameOf(p)}`),
+                h('p.small', 'The customer scans this with their phone’s camera to add the pass to Apple Wallet or Google Wallet.'),
+                h('code.qrvalue', { 'data-testid': 'holder-url' }, address.url),
+              )
+            : h('p.holder-note', { 'data-testid': 'holder-note' }, address.note),
+          missing.length
+            ? h(
+                'ul.wallet-missing',
+                { 'data-testid': 'wallet-missing' },
+                ...missing.map((m) => h('li', { 'data-wallet': m.wallet, 'data-state': m.state }, m.text)),
+              )
+            : null,
+        );
+      });
+      return panel;
     };
 
     /** The issue that got no answer: sending the same form again is a retry of it, under the
@@ -420,9 +465,13 @@ export const manager: Screen = {
     loadUpstream();
     app
       .api<StatusDoc>('GET', '/api/v1/status')
-      .then((st) => (nodeId = st.data.attributes.nodeId))
+      .then((st) => {
+        nodeId = st.data.attributes.nodeId;
+        resolveWallet(st.data.attributes.wallet ?? null);
+      })
       .catch(() => {})
       .finally(() => {
+        resolveWallet(null);
         if (unmounted) return;
         todayWatch = watchDay(
           () => app.api<ScanDay>('GET', '/api/v1/scans/today?limit=100'),

@@ -1,5 +1,5 @@
-// Status: the node, its cache and outbox, devices (readers, camera) connected or not, the
-// configured readers, the live connection, sound volume, sign out.
+// Status: the node, its cache and outbox, the wallets (Apple, Google: ready or what is missing),
+// devices (readers, camera) connected or not, the configured readers, the live connection, sound volume, sign out.
 
 import { setKey } from '../api/client';
 import type { StatusDoc, WebhookStatus } from '../api/types';
@@ -9,6 +9,7 @@ import { getVolume, play, setVolume } from '../sound';
 import { backlogWords, formatName, health, healthWords, lastSuccessWords } from '../webhook-words';
 import { banner, type SyncStatus } from '../sync-words';
 import { cameraPreview } from './camera-preview';
+import { walletRows } from '../wallet-words';
 
 export const status: Screen = {
   title: 'Status',
@@ -74,6 +75,7 @@ export const status: Screen = {
           ['Scans today', String(s.scansToday)],
           ['Waiting to send', String(s.outboxPending)],
           ...syncRows((s as unknown as { sync?: SyncStatus }).sync),
+          ...walletRows(s.wallet),
           ['This station', `reader ${app.reader()}`],
         ];
         camera.setConnected(s.devices.some((d) => d.kind === 'camera' && d.connected));

@@ -3,6 +3,12 @@
 //! template. The page needs no key (it is the holder's), so it is found only by its link's
 //! unguessable token ([`passdesk_core::holder_link`]), never by the pass id or extId: anything
 //! else is the same plain 404 page, whether or not such a pass exists, without a lookup.
+//!
+//! The page offers the wallets this counter has ready ("Add to Apple Wallet", "Add to Google
+//! Wallet") as PassEntry's download page does: by the phone's `User-Agent` ([`phone`]), and on
+//! anything that is not a phone both, with a QR of the page itself to open it on one.
+
+mod phone;
 
 use crate::qr_image;
 use crate::server::auth::Caller;
@@ -10,13 +16,16 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::query::QueryParams;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::uri::Authority;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use passdesk_core::api_keys::Role;
 use passdesk_core::holder_link::{self, HolderToken};
 use passdesk_core::pass::Pass;
 use passdesk_core::{catalog, pass_store, StoreError};
+use phone::Phone;
 use serde::Deserialize;
+use std::net::IpAddr;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -139,19 +148,37 @@ async fn pass_by_link(
 /// The holder's page. Not found is a plain page too: a person, not a program, reads it.
 #[utoipa::path(get, operation_id = "getPassPage", path = "/p/{token}", tag = "passes",
     params(("token" = String, Path, description = "The token of the pass's holder link (its downloadUrl): 32 hex digits, never the pass id or extId")),
-    responses((status = 200, description = "The holder's pass page", content_type = "text/html"),
+    responses((status = 200, description = "The holder's pass page: the admission QR, and a button for each wallet this counter has ready that the device takes, by its User-Agent (Android: Google Wallet; iPhone, iPad: Apple Wallet; anything else: both, and a QR of the page to open it on a phone). Varies by User-Agent", content_type = "text/html"),
               (status = 404, description = "No pass has this link (a page for a person; the same for any other path)", content_type = "text/html"),
               (status = 429, description = "Too many requests from this address", body = crate::server::openapi::ErrorDoc)))]
-pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let found = match HolderToken::parse(&token) {
-        Some(token) => pass_by_link(&state, token).await,
+pub async fn page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let token = HolderToken::parse(&token);
+    let found = match &token {
+        Some(token) => pass_by_link(&state, token.clone()).await,
         None => Ok(None),
     };
-    let response = match found {
-        Ok(Some((pass, template, event))) => {
-            Html(pass_html(&pass, template, event)).into_response()
+    let response = match (found, token) {
+        (Ok(Some((pass, template, event))), Some(token)) => {
+            let offer = WalletOffer::new(
+                Phone::from_user_agent(headers.get(header::USER_AGENT)),
+                Ready {
+                    apple: state.wallets.apple.ready().is_some(),
+                    google: state.wallets.google.ready().is_some(),
+                },
+                &token,
+                page_address(
+                    state.wallets.holder_base_url.as_deref(),
+                    headers.get(header::HOST),
+                    &token,
+                ),
+            );
+            Html(pass_html(&pass, template, event, &offer)).into_response()
         }
-        Ok(None) => (
+        (Ok(_), _) => (
             StatusCode::NOT_FOUND,
             Html(page_html(
                 "Pass not found",
@@ -159,12 +186,128 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
             )),
         )
             .into_response(),
-        Err(e) => e.into_response(),
+        (Err(e), _) => e.into_response(),
     };
-    with_page_headers(response)
+    let mut response = with_page_headers(response);
+    // The buttons depend on the device that asked.
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("User-Agent"));
+    response
 }
 
-fn pass_html(pass: &Pass, template: Option<String>, event: Option<String>) -> String {
+/// The wallets this counter can hand a pass to now.
+#[derive(Debug, Clone, Copy)]
+struct Ready {
+    apple: bool,
+    google: bool,
+}
+
+/// What a holder page offers besides the admission QR: a button per wallet the device takes
+/// and the counter has ready, and, on a device that is not a phone, the way to open the page on
+/// one.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct WalletOffer {
+    /// `/p/{token}/pass.pkpass`: the signed pass, which Safari hands to Wallet.
+    apple: Option<String>,
+    /// `/p/{token}/google`: a redirect to Google's save page.
+    google: Option<String>,
+    /// Not a phone: the page's own address as a QR, or `Unknown` when the address this
+    /// device used is one a phone cannot reach (loopback) and none is configured.
+    open_on_phone: Option<PageAddress>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum PageAddress {
+    Known(String),
+    Unknown,
+}
+
+impl WalletOffer {
+    fn new(phone: Phone, ready: Ready, token: &HolderToken, address: Option<String>) -> Self {
+        let path = token.path();
+        let apple = (ready.apple && phone != Phone::Android).then(|| format!("{path}/pass.pkpass"));
+        let google = (ready.google && phone != Phone::Apple).then(|| format!("{path}/google"));
+        let open_on_phone = (phone == Phone::Other && (ready.apple || ready.google))
+            .then(|| address.map_or(PageAddress::Unknown, PageAddress::Known));
+        Self {
+            apple,
+            google,
+            open_on_phone,
+        }
+    }
+
+    fn buttons_html(&self) -> String {
+        let button = |href: &Option<String>, wallet: &str, words: &str| {
+            href.as_ref()
+                .map(|h| {
+                    format!(
+                        "<a class=wallet data-wallet={wallet} href=\"{}\">{words}</a>",
+                        escape(h)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let buttons = button(&self.apple, "apple", "Add to Apple Wallet")
+            + &button(&self.google, "google", "Add to Google Wallet");
+        if buttons.is_empty() {
+            buttons
+        } else {
+            format!("<div class=wallets>{buttons}</div>")
+        }
+    }
+
+    fn open_on_phone_html(&self) -> String {
+        match &self.open_on_phone {
+            None => String::new(),
+            Some(PageAddress::Known(url)) => match qr_image::svg(url, 4) {
+                Ok(svg) => format!(
+                    "<div class=phone><p>To add this pass to your phone’s wallet, scan this code with the phone’s camera: it opens this page there.</p><div class=here>{}</div><p class=url>{}</p></div>",
+                    svg.trim_start_matches(SVG_PROLOGUE),
+                    escape(url)
+                ),
+                Err(_) => open_on_phone_words(),
+            },
+            Some(PageAddress::Unknown) => open_on_phone_words(),
+        }
+    }
+}
+
+fn open_on_phone_words() -> String {
+    "<div class=phone><p>To add this pass to your phone’s wallet, open this page on the phone.</p></div>".to_owned()
+}
+
+/// The address a phone opens this page at: `[wallet] holder_base_url`, else the one this
+/// request came to (its `Host`), unless that is loopback (only this PC reaches it).
+fn page_address(
+    base: Option<&str>,
+    host: Option<&HeaderValue>,
+    token: &HolderToken,
+) -> Option<String> {
+    let path = token.path();
+    if let Some(base) = base {
+        return Some(format!("{base}{path}"));
+    }
+    let authority: Authority = host?.to_str().ok()?.parse().ok()?;
+    let name = authority.host();
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    (!loopback).then(|| format!("http://{authority}{path}"))
+}
+
+/// What `qr_image::svg` starts with; the page inlines the SVG element alone.
+const SVG_PROLOGUE: &str = "<?xml version=\"1.0\" standalone=\"yes\"?>";
+
+fn pass_html(
+    pass: &Pass,
+    template: Option<String>,
+    event: Option<String>,
+    offer: &WalletOffer,
+) -> String {
     let name = pass.holder_name().unwrap_or_default();
     let what = event.or(template).unwrap_or_default();
     let body = match pass.barcode.as_ref().map(|b| qr_image::svg(&b.value, 10)) {
@@ -189,21 +332,26 @@ fn pass_html(pass: &Pass, template: Option<String>, event: Option<String>) -> St
             };
             format!(
                 "<div class=qr>{}</div>{text}",
-                svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>")
+                svg.trim_start_matches(SVG_PROLOGUE)
             )
         }
         Some(Err(_)) | None => {
             "<p>Show this page at the counter: your pass is read by NFC.</p>".to_owned()
         }
     };
-    let status = if pass.is_voided() {
-        "<p class=void>This pass has been voided.</p>"
+    // A voided pass is not handed to a wallet: it would only be refused at the reader.
+    let (status, wallets, phone) = if pass.is_voided() {
+        (
+            "<p class=void>This pass has been voided.</p>",
+            String::new(),
+            String::new(),
+        )
     } else {
-        ""
+        ("", offer.buttons_html(), offer.open_on_phone_html())
     };
     page_html(
         &escape(&what),
-        &format!("<h2>{}</h2>{status}{body}<p class=hint>Show this code at the entrance or the till.</p>", escape(&name)),
+        &format!("<h2>{}</h2>{status}{wallets}{body}<p class=hint>Show this code at the entrance or the till.</p>{phone}", escape(&name)),
     )
 }
 
@@ -211,7 +359,10 @@ fn pass_html(pass: &Pass, template: Option<String>, event: Option<String>) -> St
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;padding:1.5em;text-align:center;background:#fff;color:#111}\
     h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.2em;font-weight:normal;margin:.2em 0 1em}\
     .qr svg{width:min(85vw,420px);height:auto}.code{font-family:monospace;font-size:1.2em;letter-spacing:.1em}\
-    .void{color:#fff;background:#b00020;padding:.5em;border-radius:.3em}.hint{color:#555}";
+    .void{color:#fff;background:#b00020;padding:.5em;border-radius:.3em}.hint{color:#555}\
+    .wallets{margin:0 auto 1.2em;max-width:20em}\
+    .wallet{display:block;margin:.6em 0;padding:.85em 1em;border:1px solid #a6a6a6;border-radius:.6em;background:#000;color:#fff;font-size:1.1em;font-weight:600;text-decoration:none}\
+    .phone{margin:2.5em auto 0;max-width:24em;color:#555}.here svg{width:min(60vw,220px);height:auto}.url{font-size:.8em;word-break:break-all}";
 
 fn page_html(title: &str, body: &str) -> String {
     format!(
@@ -307,5 +458,95 @@ mod tests {
             "{style}"
         );
         assert!(page_html("t", "b").contains(&format!("<style>{STYLE}</style>")));
+    }
+
+    fn token() -> HolderToken {
+        HolderToken::parse("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    const BOTH: Ready = Ready {
+        apple: true,
+        google: true,
+    };
+
+    #[test]
+    fn a_phone_gets_its_own_wallet_and_anything_else_both_and_the_page_qr() {
+        let t = token();
+        let at = || Some("http://192.168.1.20:8917/p/0123456789abcdef0123456789abcdef".to_owned());
+        let iphone = WalletOffer::new(Phone::Apple, BOTH, &t, at());
+        assert_eq!(
+            iphone.apple.as_deref(),
+            Some("/p/0123456789abcdef0123456789abcdef/pass.pkpass")
+        );
+        assert_eq!((iphone.google, iphone.open_on_phone), (None, None));
+        let android = WalletOffer::new(Phone::Android, BOTH, &t, at());
+        assert_eq!(
+            android.google.as_deref(),
+            Some("/p/0123456789abcdef0123456789abcdef/google")
+        );
+        assert_eq!((android.apple, android.open_on_phone), (None, None));
+        let desk = WalletOffer::new(Phone::Other, BOTH, &t, at());
+        assert!(desk.apple.is_some() && desk.google.is_some());
+        assert_eq!(desk.open_on_phone, Some(PageAddress::Known(at().unwrap())));
+        let html = desk.open_on_phone_html();
+        assert!(html.contains("<svg") && !html.contains("<?xml"), "{html}");
+        // Without an address a phone reaches: words, no QR.
+        let nowhere = WalletOffer::new(Phone::Other, BOTH, &t, None);
+        assert_eq!(nowhere.open_on_phone, Some(PageAddress::Unknown));
+        assert!(!nowhere.open_on_phone_html().contains("<svg"));
+    }
+
+    #[test]
+    fn only_a_ready_wallet_gets_a_button_and_none_leaves_the_page_as_it_was() {
+        let t = token();
+        let apple_only = Ready {
+            apple: true,
+            google: false,
+        };
+        let none = Ready {
+            apple: false,
+            google: false,
+        };
+        assert_eq!(
+            WalletOffer::new(Phone::Android, apple_only, &t, None),
+            WalletOffer::default()
+        );
+        let desk = WalletOffer::new(Phone::Other, apple_only, &t, None);
+        assert!(desk.apple.is_some() && desk.google.is_none());
+        for phone in [Phone::Apple, Phone::Android, Phone::Other] {
+            let o = WalletOffer::new(phone, none, &t, Some("http://x/p/1".into()));
+            assert_eq!(o, WalletOffer::default());
+            assert_eq!(o.buttons_html() + &o.open_on_phone_html(), "");
+        }
+    }
+
+    #[test]
+    fn the_page_address_is_the_configured_one_else_a_host_a_phone_can_reach() {
+        let t = token();
+        let p = "/p/0123456789abcdef0123456789abcdef";
+        let host = |h: &str| HeaderValue::from_str(h).unwrap();
+        assert_eq!(
+            page_address(Some("http://shop.lan:8917"), Some(&host("127.0.0.1:1")), &t),
+            Some(format!("http://shop.lan:8917{p}"))
+        );
+        assert_eq!(
+            page_address(None, Some(&host("192.168.1.20:8917")), &t),
+            Some(format!("http://192.168.1.20:8917{p}"))
+        );
+        for local in [
+            "127.0.0.1:8917",
+            "localhost",
+            "LOCALHOST:80",
+            "[::1]:8917",
+            "0.0.0.0:1",
+        ] {
+            assert_eq!(page_address(None, Some(&host(local)), &t), None, "{local}");
+        }
+        for odd in ["", "a b", "x/y", "@@", "[::1"] {
+            assert_eq!(page_address(None, Some(&host(odd)), &t), None, "{odd:?}");
+        }
+        assert_eq!(page_address(None, None, &t), None);
+        let not_text = HeaderValue::from_bytes(b"\xffhost").unwrap();
+        assert_eq!(page_address(None, Some(&not_text), &t), None);
     }
 }
