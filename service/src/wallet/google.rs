@@ -198,3 +198,65 @@ impl GoogleWallet {
         Ok(url)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn config(key: PathBuf) -> GoogleWalletConfig {
+        GoogleWalletConfig {
+            issuer_id: "3388000000012345678".into(),
+            service_account_key: key,
+            origins: vec![],
+            issuer_name: None,
+            logo_url: None,
+        }
+    }
+
+    #[test]
+    fn origins_are_scheme_and_host_only() {
+        assert_eq!(
+            origin("https://shop.example/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            origin(" http://10.0.0.5:8917 ").unwrap(),
+            "http://10.0.0.5:8917"
+        );
+        for bad in [
+            "shop.example",
+            "https://",
+            "https://shop.example/page",
+            "ftp://x",
+        ] {
+            let e = origin(bad).unwrap_err().to_string();
+            assert!(e.starts_with("origins: "), "{e}");
+        }
+        assert!(is_https("https://cdn.example/logo.png"));
+        assert!(!is_https("http://cdn.example/logo.png"));
+        assert!(!is_https("https://"));
+    }
+
+    #[test]
+    fn each_wrong_setting_is_named() {
+        let missing = PathBuf::from("/nonexistent/passdesk-google-key.json");
+        let e = load(&config(missing)).err().unwrap().to_string();
+        assert!(
+            e.starts_with(
+                "service_account_key /nonexistent/passdesk-google-key.json: cannot be read"
+            ),
+            "{e}"
+        );
+        let mut bad_issuer = config(PathBuf::from("/nonexistent"));
+        bad_issuer.issuer_id = "my-shop".into();
+        let e = load(&bad_issuer).err().unwrap().to_string();
+        assert!(e.starts_with("issuer_id: \"my-shop\""), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key.json");
+        std::fs::write(&file, b"{\"type\": \"service_account\"}").unwrap();
+        let e = load(&config(file)).err().unwrap().to_string();
+        assert_eq!(e, "service account key file: client_email: missing");
+    }
+}
