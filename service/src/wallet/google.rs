@@ -63,6 +63,12 @@ pub fn load(cfg: &GoogleWalletConfig) -> Result<GoogleWallet, GoogleLoadError> {
             })
         }
     };
+    if logo_url.is_none() {
+        tracing::warn!(
+            "[wallet.google] has no logo_url: Google requires a loyalty card's logo, so store \
+             cards' Add to Google Wallet links will be refused until one is set"
+        );
+    }
     let origins = cfg
         .origins
         .iter()
