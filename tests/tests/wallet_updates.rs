@@ -4,21 +4,28 @@
 //! balance changed over the loyalty API, the change found by `passesUpdatedSince` and the new
 //! balance in the latest `.pkpass`. Every refusal is checked to change nothing.
 
+use axum::response::IntoResponse as _;
 use base64::Engine as _;
 use passdesk_tests::events::until;
 use passdesk_tests::service::{Reply, TestApp};
 use passdesk_tests::wallet_ca::{test_ca, unzip, PASS_TYPE_ID};
 use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 const WEB_SERVICE_URL: &str = "https://counter.example/wallet/apple";
 const DEVICE: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const PUSH_TOKEN: &str = "8c97f3e1aa0b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5";
 
-fn start() -> TestApp {
-    let toml = format!(
+/// A counter with Apple Wallet set up (and pushing to `apns`, when given).
+fn start(apns: Option<&str>) -> TestApp {
+    let mut toml = format!(
         "{}web_service_url = \"{WEB_SERVICE_URL}\"\n",
         test_ca().apple_config_toml()
     );
+    if let Some(url) = apns {
+        toml.push_str(&format!("push = true\napns_url = \"{url}\"\n"));
+    }
     TestApp::with_config(&toml)
 }
 
@@ -125,9 +132,8 @@ fn registrations(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-#[test]
-fn a_phone_registers_sees_the_balance_change_and_gets_the_new_pass() {
-    let app = start();
+/// A store card issued over the API with its `.pkpass`: its id and `pass.json`.
+fn issue_store_card(app: &TestApp) -> (String, Value) {
     let issued = app.call(
         "POST",
         "/api/v1/passes?includePassSource=apple",
@@ -147,6 +153,13 @@ fn a_phone_registers_sees_the_balance_change_and_gets_the_new_pass() {
     let pass = pass_json(&pkpass);
     assert_eq!(pass["serialNumber"], serial.as_str());
     assert_eq!(pass["webServiceURL"], WEB_SERVICE_URL);
+    (serial, pass)
+}
+
+#[test]
+fn a_phone_registers_sees_the_balance_change_and_gets_the_new_pass() {
+    let app = start(None);
+    let (serial, pass) = issue_store_card(&app);
     let first_balance = balance_of(&pass);
     let phone = Phone {
         app: &app,
@@ -429,4 +442,183 @@ fn without_apple_wallet_every_call_is_404_and_changes_nothing() {
         assert!(r.body["errors"][0]["detail"].is_string(), "{r:?}");
     }
     assert_eq!(app.node.fingerprint(), before);
+}
+
+/// One request the fake APNs took.
+#[derive(Debug, Clone)]
+struct ApnsRequest {
+    version: String,
+    path: String,
+    topic: String,
+    body: Vec<u8>,
+    answered: u16,
+}
+
+/// A loopback APNs, written from Apple's documented request (`POST /3/device/<token>`,
+/// `apns-topic`, a JSON body; answers 200, or a status with `{"reason": …}`). It speaks h2c
+/// (HTTP/2 with prior knowledge over plain TCP): the worker's TLS client certificate is not
+/// exercised here, its HTTP/2 request is. Each token answers its scripted statuses in turn,
+/// then 200.
+struct FakeApns {
+    url: String,
+    requests: Arc<Mutex<Vec<ApnsRequest>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+type Script = Arc<Mutex<HashMap<String, VecDeque<(u16, &'static str)>>>>;
+
+impl FakeApns {
+    fn start(script: &[(&str, &[(u16, &'static str)])]) -> Self {
+        let requests: Arc<Mutex<Vec<ApnsRequest>>> = Arc::default();
+        let script: Script = Arc::new(Mutex::new(
+            script
+                .iter()
+                .map(|(t, answers)| (t.to_string(), answers.iter().copied().collect()))
+                .collect(),
+        ));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let recorded = requests.clone();
+        let app = axum::Router::new().route(
+            "/3/device/{token}",
+            axum::routing::post(
+                move |axum::extract::Path(token): axum::extract::Path<String>,
+                      req: axum::extract::Request| {
+                    let (recorded, script) = (recorded.clone(), script.clone());
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = axum::body::to_bytes(body, 1 << 16)
+                            .await
+                            .unwrap_or_default();
+                        let (status, reason) = script
+                            .lock()
+                            .unwrap()
+                            .get_mut(&token)
+                            .and_then(VecDeque::pop_front)
+                            .unwrap_or((200, ""));
+                        recorded.lock().unwrap().push(ApnsRequest {
+                            version: format!("{:?}", parts.version),
+                            path: parts.uri.path().to_owned(),
+                            topic: parts
+                                .headers
+                                .get("apns-topic")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned(),
+                            body: body.to_vec(),
+                            answered: status,
+                        });
+                        let status = axum::http::StatusCode::from_u16(status).unwrap();
+                        if reason.is_empty() {
+                            status.into_response()
+                        } else {
+                            (status, axum::Json(json!({ "reason": reason }))).into_response()
+                        }
+                    }
+                },
+            ),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Self {
+            url,
+            requests,
+            _runtime: runtime,
+        }
+    }
+
+    fn requests(&self) -> Vec<ApnsRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+const TOKEN_A: &str = "aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000";
+const TOKEN_B: &str = "bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000";
+
+fn apple_status(app: &TestApp) -> Value {
+    let r = app.get("/api/v1/status", &app.reader_key);
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["data"]["attributes"]["wallet"]["apple"].clone()
+}
+
+#[test]
+fn a_changed_pass_is_pushed_to_its_phones_and_a_dead_token_is_dropped() {
+    // Phone A's first push meets APNs unavailable (503), then goes; phone B's token is dead.
+    let apns = FakeApns::start(&[
+        (TOKEN_A, &[(503, "ServiceUnavailable")]),
+        (TOKEN_B, &[(410, "Unregistered")]),
+    ]);
+    let mut app = start(Some(&apns.url));
+    let (serial, pass) = issue_store_card(&app);
+    let token = pass["authenticationToken"].as_str().unwrap().to_owned();
+    for (device, push) in [("device-a", TOKEN_A), ("device-b", TOKEN_B)] {
+        let r = app.send(
+            "POST",
+            &format!("/wallet/apple/v1/devices/{device}/registrations/{PASS_TYPE_ID}/{serial}"),
+            None,
+            &[("Authorization", &format!("ApplePass {token}"))],
+            Some(json!({ "pushToken": push }).to_string().into_bytes()),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+    }
+    // Registered as the pass is now: nothing is due.
+    assert_eq!(apple_status(&app)["pushBacklog"], 0);
+
+    let earn = app.post(
+        &format!("/api/v1/passes/{serial}/loyalty/earn"),
+        &app.cashier_key,
+        json!({"points": 10}),
+    );
+    assert_eq!(earn.status, 200, "{earn:?}");
+
+    until(
+        "phone A's push delivered and phone B's token dropped",
+        || {
+            let done = apns.requests().iter().any(|r| r.answered == 200)
+                && registrations(&app) == 1
+                && apple_status(&app)["pushBacklog"] == 0;
+            done.then_some(())
+        },
+    );
+    let requests = apns.requests();
+    for r in &requests {
+        assert_eq!(r.version, "HTTP/2.0", "{r:?}");
+        assert_eq!(r.topic, PASS_TYPE_ID, "{r:?}");
+        assert_eq!(r.body, b"{}", "{r:?}");
+    }
+    let to_a: Vec<u16> = requests
+        .iter()
+        .filter(|r| r.path == format!("/3/device/{TOKEN_A}"))
+        .map(|r| r.answered)
+        .collect();
+    assert_eq!(to_a, [503, 200], "A: retried after APNs was unavailable");
+    let to_b: Vec<u16> = requests
+        .iter()
+        .filter(|r| r.path == format!("/3/device/{TOKEN_B}"))
+        .map(|r| r.answered)
+        .collect();
+    assert_eq!(to_b, [410], "B: once, then forgotten");
+    let remaining: String = app
+        .node
+        .store()
+        .conn()
+        .query_row(
+            "SELECT device_library_id FROM wallet_apple_registrations",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(remaining, "device-a");
+    let status = apple_status(&app);
+    assert!(status.get("pushError").is_none(), "{status}");
+    assert!(
+        app.stop().success(),
+        "a clean shutdown with the APNs worker"
+    );
 }

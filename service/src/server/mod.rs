@@ -77,6 +77,7 @@ pub fn state(
         sync: Arc::default(),
         upstream: Arc::default(),
         wallets,
+        apns: Arc::default(),
     }));
     (state, queue)
 }
