@@ -105,6 +105,9 @@ pub struct AppleWalletConfig {
     /// certificate). Off: updates wait until the phone asks.
     #[serde(default)]
     pub push: bool,
+    /// Where pushes go (`https://api.push.apple.com`, Apple's production APNs, when unset).
+    #[serde(default)]
+    pub apns_url: Option<String>,
 }
 
 /// `[wallet.google]`: the Google Wallet issuer whose service account signs "Add to Google

@@ -11,6 +11,7 @@ use crate::data_dir::DataDirLock;
 use crate::pipeline::{camera, pcsc, serial, DeviceStatus};
 use crate::server::scan_queue::ScanQueue;
 use crate::server::{self, state::AppState};
+use crate::workers::apns;
 use crate::workers::sync::{self as sync_worker, SyncWorker};
 use crate::workers::upstream::{self as upstream_worker, UpstreamWorker};
 use crate::workers::webhooks::{self, WebhookWorker};
@@ -88,6 +89,7 @@ pub struct Running {
     webhooks: Option<WebhookWorker>,
     sync: Option<SyncWorker>,
     upstream: Option<UpstreamWorker>,
+    apns: Option<apns::ApnsWorker>,
     pcsc: Option<pcsc::PcscReaders>,
     serial: Option<serial::SerialReaders>,
     camera: Option<camera::Camera>,
@@ -176,7 +178,8 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
     let sync_enabled = config.sync.enabled;
     // The PassEntry worker runs for a configured, enabled account.
     let passentry = config.upstream.passentry.clone().filter(|p| p.enabled);
-    let (state, scan_queue, webhook_worker, sync, upstream) = {
+    let apple_push = config.wallet.apple.clone().filter(|a| a.push);
+    let (state, scan_queue, webhook_worker, sync, upstream, apns) = {
         let _guard = runtime.enter();
         let (state, scan_queue) = server::state(db.clone(), node, config, streams_stopped);
         let worker = webhooks::spawn(
@@ -209,7 +212,23 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
                 )
             })
             .transpose()?;
-        (state, scan_queue, worker, sync, upstream)
+        // The APNs worker runs where Apple Wallet is loaded and `[wallet.apple] push` is on.
+        // Its certificate not loading leaves the counter running without pushes (logged,
+        // and the reason on /status).
+        let apns = match (apple_push, state.wallets.apple.ready()) {
+            (Some(apple), Some(_)) => match apns::Settings::from_config(&apple)
+                .and_then(|settings| apns::spawn(db.clone(), settings, state.apns.clone()))
+            {
+                Ok(worker) => Some(worker),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "no APNs pushes: the worker cannot start");
+                    state.apns.not_started(format!("{e:#}"));
+                    None
+                }
+            },
+            _ => None,
+        };
+        (state, scan_queue, worker, sync, upstream, apns)
     };
     let (pcsc, serial, camera) = {
         let _guard = runtime.enter();
@@ -243,6 +262,7 @@ pub fn start(ctx: &Context, options: Options) -> anyhow::Result<Running> {
         webhooks: Some(webhook_worker),
         sync,
         upstream,
+        apns,
         pcsc,
         serial: Some(serial),
         camera,
@@ -361,6 +381,11 @@ impl Running {
         //     `sending` and is read back at the next start), a page not applied is asked again.
         if let Some(worker) = self.upstream.take() {
             steps.run("stop the upstream worker", || worker.stop());
+        }
+        // 2e. The APNs worker: a push in flight is abandoned (its pass stays due; a phone
+        //     told twice asks twice).
+        if let Some(worker) = self.apns.take() {
+            steps.run("stop the APNs worker", || worker.stop());
         }
 
         // 3. The event streams end after the last decision.

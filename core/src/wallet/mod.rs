@@ -9,6 +9,7 @@
 
 pub mod apple;
 pub mod apple_token;
+pub mod apple_updates;
 pub mod design;
 pub mod google;
 

@@ -34,7 +34,7 @@ use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
 use routes::{
     camera, catalog, hooks, loyalty, me, pass_page, passes, scans, scans_passentry, status, sync,
-    upstream, wallet, webhooks,
+    upstream, wallet, wallet_apple, webhooks,
 };
 use state::{AppState, Inner};
 use std::future::Future;
@@ -77,6 +77,7 @@ pub fn state(
         sync: Arc::default(),
         upstream: Arc::default(),
         wallets,
+        apns: Arc::default(),
     }));
     (state, queue)
 }
@@ -154,6 +155,13 @@ pub fn documented() -> Routes {
         .public(routes!(hooks::passentry))
         .public(routes!(hooks::passcreator))
         .public(routes!(hooks::skycore))
+        // Apple's pass update web service: no key, each pass's authenticationToken
+        // (routes::wallet_apple).
+        .public(routes!(wallet_apple::register))
+        .public(routes!(wallet_apple::unregister))
+        .public(routes!(wallet_apple::updated))
+        .public(routes!(wallet_apple::latest))
+        .public(routes!(wallet_apple::log))
         .nest("/api/v1", api_routes())
 }
 

@@ -44,6 +44,8 @@ pub struct Inner {
     /// Apple Wallet and Google Wallet as loaded at start (`[wallet]`): ready, not configured,
     /// or broken and why.
     pub wallets: Arc<crate::wallet::Wallets>,
+    /// The APNs worker's health (`workers::apns`), for `/status`.
+    pub apns: Arc<crate::workers::apns::ApnsSignals>,
 }
 
 /// One server-sent event: `decision`, `tapFailed`, `device` or `sync`, and its JSON.

@@ -57,14 +57,20 @@ impl<T> Readiness<T> {
                         "google"
                     }
                 )),
+                push_backlog: None,
+                push_error: None,
             },
             Readiness::Broken(why) => WalletLine {
                 state: WalletState::Broken,
                 detail: Some(format!("{wallet} is set up but cannot be used: {why}")),
+                push_backlog: None,
+                push_error: None,
             },
             Readiness::Ready(_) => WalletLine {
                 state: WalletState::Ready,
                 detail: None,
+                push_backlog: None,
+                push_error: None,
             },
         }
     }
@@ -125,6 +131,13 @@ pub struct WalletLine {
     pub state: WalletState,
     /// Why it cannot be used; null when ready.
     pub detail: Option<String>,
+    /// Apple, when ready: the phones due an APNs push (registered passes changed since their
+    /// last push), whether or not pushing is on (`[wallet.apple] push`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_backlog: Option<u64>,
+    /// Apple: why the APNs worker's last round failed (it tries again); absent when fine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -14,6 +14,7 @@ pub mod status;
 pub mod sync;
 pub mod upstream;
 pub mod wallet;
+pub mod wallet_apple;
 pub mod webhooks;
 
 use axum::Json;
