@@ -118,6 +118,14 @@ pub struct GoogleWalletConfig {
     /// Web origins allowed to show the save button (the JWT's `origins`).
     #[serde(default)]
     pub origins: Vec<String>,
+    /// The merchant's name on the passes (`issuerName`); unset: the template's logo text, else
+    /// its name.
+    #[serde(default)]
+    pub issuer_name: Option<String>,
+    /// A public `https` address of the merchant's logo, which Google fetches (a loyalty card's
+    /// `programLogo` is required by Google; the counter does not serve it).
+    #[serde(default)]
+    pub logo_url: Option<String>,
 }
 
 /// A secret read from `passdesk.toml` (an API key, a webhook secret): its `Debug` never shows

@@ -216,7 +216,7 @@ fn bench_upstream_pulls_every_pass_and_reports_pages() {
 }
 
 /// `bench wallet` builds signed `.pkpass` files with a signer it makes, and reports the whole
-/// build and its parts.
+/// build and its parts, then the same cards' Google Wallet links.
 #[test]
 fn bench_wallet_reports_pkpass_builds_and_their_parts() {
     let node = Node::empty();
@@ -234,7 +234,18 @@ fn bench_wallet_reports_pkpass_builds_and_their_parts() {
         .iter()
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["pkpass", "pass_json_manifest", "signature"]);
+    assert_eq!(
+        kinds,
+        ["pkpass", "pass_json_manifest", "signature", "google_link"]
+    );
+    assert!(
+        report["googleLinksPerSecond"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert!(
+        report["googleLongestUrlChars"].as_u64().unwrap() < 2000,
+        "{report}"
+    );
     for r in report["results"].as_array().unwrap() {
         assert_eq!(r["count"], 20, "{r}");
         assert!(

@@ -10,5 +10,6 @@
 pub mod apple;
 pub mod apple_token;
 pub mod design;
+pub mod google;
 
 pub use design::{DesignError, FieldDef, HexColor, PassDesign};

@@ -8,6 +8,10 @@
 //! icons, `manifest.json`, the detached CMS signature and the zip. The parts are timed apart
 //! too: `pass.json` with the manifest alone, and the signature alone (the RSA private-key
 //! operation is most of a build).
+//!
+//! Then the same store cards as "Add to Google Wallet" links: the loyalty class and object,
+//! the `savetowallet` JWT signed RS256 by a made-up 2048-bit service account (the size Google
+//! issues), and the link; their length is reported against Google's 2000 characters.
 
 use super::bench::{print_table, Samples};
 use crate::context::Context;
@@ -18,6 +22,10 @@ use passdesk_core::pass::{Barcode, Pass, PassType, Template};
 use passdesk_core::wallet::apple::{
     build_pkpass, manifest_json, pass_json, AppleIdentity, PassImages, PassInputs, PassSigner,
     WebService,
+};
+use passdesk_core::wallet::google::{
+    save_jwt, save_url, GoogleInputs, GoogleIssuer, GooglePass, ServiceAccountKey,
+    SAVE_URL_SOFT_LIMIT,
 };
 use passdesk_core::wallet::PassDesign;
 use passdesk_core::Timestamp;
@@ -73,10 +81,24 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         claimable: vec![],
     };
 
+    let google_key = ServiceAccountKey::generate(
+        "bench@passdesk-bench.iam.gserviceaccount.com",
+        "0123456789abcdef0123456789abcdef01234567",
+    )?;
+    let google_issuer = GoogleIssuer {
+        issuer_id: "3388000000012345678".parse()?,
+        issuer_name: Some("Passdesk Bench".into()),
+        logo_url: Some("https://counter.example/logo.png".into()),
+    };
+    let origins = vec!["https://counter.example".to_owned()];
+
     let mut full = Samples::new("pkpass");
     let mut json_part = Samples::new("pass_json_manifest");
     let mut sign_part = Samples::new("signature");
+    let mut google_link = Samples::new("google_link");
     let mut bytes = 0usize;
+    let mut url_chars = 0usize;
+    let mut longest_url = 0usize;
     let run_started = Instant::now();
     for i in 0..args.builds {
         let id = format!("bench-pass-{i:06}");
@@ -110,6 +132,21 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             Ok(manifest_json([("pass.json", pass_bytes.as_slice())]))
         })?;
         sign_part.time(|| Ok(signer.sign_manifest(&manifest, Timestamp::now())?))?;
+        let url = google_link.time(|| {
+            let now = Timestamp::now();
+            let google = GooglePass::build(&GoogleInputs {
+                issuer: &google_issuer,
+                pass: &pass,
+                template: &template,
+                design: &design,
+                loyalty: Some(&loyalty),
+                event: None,
+                now,
+            });
+            Ok(save_url(&save_jwt(&google_key, &google, &origins, now)?))
+        })?;
+        url_chars += url.len();
+        longest_url = longest_url.max(url.len());
     }
     let seconds = run_started.elapsed().as_secs_f64();
     let builds = f64::from(args.builds);
@@ -118,16 +155,27 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         s["p50Ms"].as_f64().unwrap_or(0.0)
     };
     let per_second = if p50_ms > 0.0 { 1000.0 / p50_ms } else { 0.0 };
+    let google_p50_ms = google_link.summary()["p50Ms"].as_f64().unwrap_or(0.0);
+    let google_per_second = if google_p50_ms > 0.0 {
+        1000.0 / google_p50_ms
+    } else {
+        0.0
+    };
 
     println!(
         "wallet: Apple .pkpass, store card, RSA-2048 signature, {} builds on one thread",
         args.builds
     );
     println!("signer made (RSA-2048 key generation) {signer_seconds:.2} s");
-    let results = print_table(&mut [full, json_part, sign_part]);
+    let results = print_table(&mut [full, json_part, sign_part, google_link]);
     println!(
         "{per_second:.0} .pkpass/s at the median build; {:.1} KiB each",
         bytes as f64 / builds / 1024.0
+    );
+    println!(
+        "{google_per_second:.0} Google Wallet links/s at the median build; {:.0} characters \
+         each, the longest {longest_url} (Google advises under {SAVE_URL_SOFT_LIMIT})",
+        url_chars as f64 / builds
     );
     print_json(&json!({
         "bench": "wallet",
@@ -136,6 +184,9 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         "seconds": seconds,
         "pkpassPerSecond": per_second,
         "meanBytes": bytes as f64 / builds,
+        "googleLinksPerSecond": google_per_second,
+        "googleMeanUrlChars": url_chars as f64 / builds,
+        "googleLongestUrlChars": longest_url,
         "results": results,
     }))?;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,356 @@
+//! The "Add to Google Wallet" link checked as Google would, independently of our encoder: a
+//! service account key made by the `openssl` CLI and wrapped in Google's JSON key file shape,
+//! the JWT's RS256 signature verified by `openssl dgst -sha256 -verify` over
+//! `header.payload`, its header, claims and embedded class and object read back with plain
+//! base64url + JSON. Then the counter: `[wallet.google]` loaded (or refused, saying why) on
+//! `/status`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use passdesk_core::loyalty::LoyaltyView;
+use passdesk_core::pass::{Barcode, Pass, PassType, Template};
+use passdesk_core::wallet::google::{
+    save_jwt, save_url, GoogleInputs, GoogleIssuer, GooglePass, ServiceAccountKey, SAVE_URL_PREFIX,
+};
+use passdesk_core::wallet::PassDesign;
+use passdesk_core::Timestamp;
+use passdesk_tests::service::TestApp;
+use passdesk_tests::wallet_ca::{openssl, openssl_ok};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+const ISSUER: &str = "3388000000022222222";
+const CLIENT_EMAIL: &str = "wallet-issuer@corner-coffee.iam.gserviceaccount.com";
+const KEY_ID: &str = "5f2c0e1b9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b";
+const NFC: &str = "33b680b7a5460e6cd4646dfd2c1a8c33a6fbfa5c";
+
+/// openssl's RSA key (PKCS#8 PEM, as Google writes it), its public half, and the JSON key file.
+struct Account {
+    dir: tempfile::TempDir,
+}
+
+impl Account {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.path("service-account.json")
+    }
+}
+
+fn account() -> &'static Account {
+    static ACCOUNT: OnceLock<Account> = OnceLock::new();
+    ACCOUNT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        openssl_ok(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                "key.pem",
+            ],
+        );
+        openssl_ok(d, &["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]);
+        let pem = std::fs::read_to_string(d.join("key.pem")).unwrap();
+        assert!(
+            pem.starts_with("-----BEGIN PRIVATE KEY-----"),
+            "openssl wrote PKCS#8"
+        );
+        std::fs::write(
+            d.join("service-account.json"),
+            serde_json::to_vec_pretty(&google_key_file(&pem)).unwrap(),
+        )
+        .unwrap();
+        Account { dir }
+    })
+}
+
+/// Google's service account key file, field for field.
+fn google_key_file(private_key: &str) -> Value {
+    json!({
+        "type": "service_account",
+        "project_id": "corner-coffee",
+        "private_key_id": KEY_ID,
+        "private_key": private_key,
+        "client_email": CLIENT_EMAIL,
+        "client_id": "104812345678901234567",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/wallet-issuer%40corner-coffee.iam.gserviceaccount.com",
+        "universe_domain": "googleapis.com"
+    })
+}
+
+fn service_account() -> ServiceAccountKey {
+    ServiceAccountKey::from_json(&std::fs::read(account().key_file()).unwrap()).unwrap()
+}
+
+/// `openssl dgst -sha256 -verify pub.pem -signature sig` over `header.payload`.
+fn openssl_verifies(jwt: &str) -> Result<(), String> {
+    let (signed, sig) = jwt.rsplit_once('.').ok_or("no signature part")?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|e| format!("signature is not base64url: {e}"))?;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("signed"), signed).unwrap();
+    std::fs::write(dir.path().join("sig"), sig).unwrap();
+    let public = account().path("pub.pem");
+    let out = openssl(
+        dir.path(),
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            public.to_str().unwrap(),
+            "-signature",
+            "sig",
+            "signed",
+        ],
+    );
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() && said.contains("Verified OK") {
+        Ok(())
+    } else {
+        Err(said)
+    }
+}
+
+/// One part of the JWT as JSON.
+fn part(jwt: &str, i: usize) -> Value {
+    let text = jwt.split('.').nth(i).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(text).unwrap()).unwrap()
+}
+
+fn store_card() -> (Pass, Template, LoyaltyView) {
+    let now = Timestamp::parse_rfc3339("2027-01-15T08:00:00Z").unwrap();
+    let mut pass = Pass {
+        barcode: Some(Barcode {
+            kind: "qrCode".into(),
+            value: "PD-CARD-0001".into(),
+            display_text: true,
+        }),
+        nfc: Some(NFC.into()),
+        ..Pass::new("card-1", "tpl-coffee", PassType::new("storeCard"), now)
+    };
+    pass.pass_content
+        .insert("fullName".into(), json!("Jane Smith"));
+    let template = Template {
+        id: "tpl-coffee".into(),
+        name: "Coffee card".into(),
+        pass_type: PassType::new("storeCard"),
+    };
+    let loyalty = LoyaltyView {
+        balance: 120,
+        reserved_points: 0,
+        stamps: 13,
+        card_size: Some(10),
+        stamps_on_card: Some(3),
+        rewards: vec![],
+        claimable: vec![],
+    };
+    (pass, template, loyalty)
+}
+
+fn issuer() -> GoogleIssuer {
+    GoogleIssuer {
+        issuer_id: ISSUER.parse().unwrap(),
+        issuer_name: Some("Corner Coffee".into()),
+        logo_url: Some("https://corner-coffee.example/logo.png".into()),
+    }
+}
+
+fn store_card_jwt() -> String {
+    let (pass, template, loyalty) = store_card();
+    let issuer = issuer();
+    let design = PassDesign {
+        background_color: Some("#6F4E37".parse().unwrap()),
+        ..PassDesign::default()
+    };
+    let now = Timestamp::parse_rfc3339("2027-01-15T09:30:00Z").unwrap();
+    let google = GooglePass::build(&GoogleInputs {
+        issuer: &issuer,
+        pass: &pass,
+        template: &template,
+        design: &design,
+        loyalty: Some(&loyalty),
+        event: None,
+        now,
+    });
+    save_jwt(
+        &service_account(),
+        &google,
+        &["https://corner-coffee.example".into()],
+        now,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_save_jwt_verifies_with_the_service_accounts_public_key_and_carries_the_object() {
+    let jwt = store_card_jwt();
+    openssl_verifies(&jwt).unwrap();
+    assert_eq!(
+        part(&jwt, 0),
+        json!({"typ": "JWT", "alg": "RS256", "kid": KEY_ID})
+    );
+    let claims = part(&jwt, 1);
+    assert_eq!(claims["iss"], CLIENT_EMAIL);
+    assert_eq!(claims["aud"], "google");
+    assert_eq!(claims["typ"], "savetowallet");
+    assert_eq!(claims["iat"], 1_800_005_400);
+    assert_eq!(claims["origins"], json!(["https://corner-coffee.example"]));
+    let payload = claims["payload"].as_object().unwrap();
+    let mut kinds: Vec<_> = payload.keys().map(String::as_str).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["loyaltyClasses", "loyaltyObjects"]);
+    let class = &payload["loyaltyClasses"][0];
+    assert_eq!(class["id"], format!("{ISSUER}.tpl-coffee"));
+    assert_eq!(class["issuerName"], "Corner Coffee");
+    assert_eq!(class["programName"], "Coffee card");
+    assert_eq!(class["hexBackgroundColor"], "#6F4E37");
+    assert_eq!(class["reviewStatus"], "UNDER_REVIEW");
+    assert_eq!(class["enableSmartTap"], true);
+    assert_eq!(class["redemptionIssuers"], json!([ISSUER]));
+    let object = &payload["loyaltyObjects"][0];
+    assert_eq!(object["id"], format!("{ISSUER}.card-1"));
+    assert_eq!(object["classId"], class["id"]);
+    assert_eq!(object["state"], "ACTIVE");
+    assert_eq!(object["accountName"], "Jane Smith");
+    assert_eq!(object["loyaltyPoints"]["balance"]["int"], 120);
+    assert_eq!(object["smartTapRedemptionValue"], NFC);
+    assert_eq!(
+        object["barcode"],
+        json!({"type": "QR_CODE", "value": "PD-CARD-0001", "alternateText": "PD-CARD-0001"})
+    );
+    let url = save_url(&jwt);
+    assert_eq!(url.strip_prefix(SAVE_URL_PREFIX), Some(jwt.as_str()));
+    assert!(url.len() < 2000, "{} characters", url.len());
+}
+
+#[test]
+fn a_tampered_jwt_fails_verification() {
+    let jwt = store_card_jwt();
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+    // More points than the counter gave.
+    let mut claims = part(&jwt, 1);
+    claims["payload"]["loyaltyObjects"][0]["loyaltyPoints"]["balance"]["int"] = json!(99_999);
+    parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    let forged = parts.join(".");
+    assert!(
+        openssl_verifies(&forged).is_err(),
+        "a changed payload verified"
+    );
+    // One bit of the signature.
+    let mut sig = URL_SAFE_NO_PAD
+        .decode(jwt.rsplit('.').next().unwrap())
+        .unwrap();
+    sig[10] ^= 1;
+    let (signed, _) = jwt.rsplit_once('.').unwrap();
+    let flipped = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig));
+    assert!(
+        openssl_verifies(&flipped).is_err(),
+        "a changed signature verified"
+    );
+}
+
+#[test]
+fn a_bad_key_file_says_what_is_wrong() {
+    let d = tempfile::tempdir().unwrap();
+    openssl_ok(
+        d.path(),
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "ec.pem",
+        ],
+    );
+    let ec = std::fs::read_to_string(d.path().join("ec.pem")).unwrap();
+    let rsa = std::fs::read_to_string(account().path("key.pem")).unwrap();
+    let err = |v: Value| {
+        ServiceAccountKey::from_json(v.to_string().as_bytes())
+            .unwrap_err()
+            .to_string()
+    };
+    let ec_err = err(google_key_file(&ec));
+    assert!(
+        ec_err
+            .starts_with("service account key file: private_key: not a PKCS#8 PEM RSA private key"),
+        "{ec_err}"
+    );
+    let mut no_email = google_key_file(&rsa);
+    no_email.as_object_mut().unwrap().remove("client_email");
+    assert_eq!(
+        err(no_email),
+        "service account key file: client_email: missing"
+    );
+    let mut oauth = google_key_file(&rsa);
+    oauth["type"] = json!("authorized_user");
+    assert!(err(oauth).starts_with("service account key file: type: \"authorized_user\""));
+    // Whatever is wrong, the key's body is never in the message.
+    let body: String = rsa.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut broken = google_key_file(&rsa.replace("MII", "XXX"));
+    let broken_err = err(broken.take());
+    assert!(broken_err.contains("private_key"), "{broken_err}");
+    for e in [ec_err, broken_err] {
+        assert!(!e.contains(&body[10..50]), "key material in {e}");
+    }
+}
+
+fn google_toml(key_file: &Path) -> String {
+    format!(
+        "[wallet.google]\nissuer_id = \"{ISSUER}\"\nservice_account_key = \"{}\"\n\
+         origins = [\"https://corner-coffee.example/\"]\nissuer_name = \"Corner Coffee\"\n\
+         logo_url = \"https://corner-coffee.example/logo.png\"\n",
+        key_file.display()
+    )
+}
+
+fn google_status(app: &TestApp) -> Value {
+    let reply = app.get("/api/v1/status", &app.admin_key);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.body["data"]["attributes"]["wallet"]["google"].clone()
+}
+
+#[test]
+fn the_counter_loads_the_service_account_and_says_so_on_status() {
+    let app = TestApp::with_config(&google_toml(&account().key_file()));
+    assert_eq!(
+        google_status(&app),
+        json!({"state": "ready", "detail": null})
+    );
+}
+
+#[test]
+fn a_broken_google_setup_leaves_the_counter_running_and_says_why() {
+    let d = tempfile::tempdir().unwrap();
+    let rsa = std::fs::read_to_string(account().path("key.pem")).unwrap();
+    let mut wrong = google_key_file(&rsa);
+    wrong.as_object_mut().unwrap().remove("private_key_id");
+    let wrong_file = d.path().join("wrong.json");
+    std::fs::write(&wrong_file, wrong.to_string()).unwrap();
+    let app = TestApp::with_config(&google_toml(&wrong_file));
+    let status = google_status(&app);
+    assert_eq!(status["state"], "broken", "{status}");
+    let detail = status["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("service account key file: private_key_id: missing"),
+        "{detail}"
+    );
+    let body: String = rsa.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!detail.contains(&body[10..50]));
+    // The rest of the counter works.
+    assert_eq!(app.get("/api/v1/passes", &app.manager_key).status, 200);
+}
