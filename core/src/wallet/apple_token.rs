@@ -54,6 +54,16 @@ pub fn token_for(conn: &Connection, pass_id: &str, now: Timestamp) -> StoreResul
     Ok(AppleAuthToken(token))
 }
 
+/// The pass's token if it has one, without making one (a read: the connection may be a
+/// reader's).
+pub fn token_of(conn: &Connection, pass_id: &str) -> StoreResult<Option<AppleAuthToken>> {
+    Ok(conn
+        .prepare_cached("SELECT token FROM wallet_apple_tokens WHERE pass_id = ?1")?
+        .query_row([pass_id], |r| r.get(0))
+        .optional()?
+        .map(AppleAuthToken))
+}
+
 /// True when `presented` is the pass's token (compared in constant time). A pass without a
 /// token (its `.pkpass` never built here) matches nothing.
 pub fn token_matches(conn: &Connection, pass_id: &str, presented: &str) -> StoreResult<bool> {
@@ -86,7 +96,13 @@ mod tests {
             &Pass::new("p1", "t", PassType::new("storeCard"), now),
         )
         .unwrap();
+        assert_eq!(
+            token_of(conn, "p1").unwrap(),
+            None,
+            "no token until one is made"
+        );
         let first = token_for(conn, "p1", now).unwrap();
+        assert_eq!(token_of(conn, "p1").unwrap().as_ref(), Some(&first));
         let again = token_for(conn, "p1", now).unwrap();
         assert_eq!(first, again, "a pass keeps its token");
         assert_eq!(first.as_str().len(), AppleAuthToken::LEN);

@@ -34,7 +34,7 @@ use error::ApiError;
 use passdesk_core::keys::NodeIdentity;
 use routes::{
     camera, catalog, hooks, loyalty, me, pass_page, passes, scans, scans_passentry, status, sync,
-    upstream, webhooks,
+    upstream, wallet, webhooks,
 };
 use state::{AppState, Inner};
 use std::future::Future;
@@ -147,6 +147,9 @@ pub fn documented() -> Routes {
     Routes::new(openapi::ApiDoc::openapi())
         .public(routes!(status::health))
         .public(routes!(pass_page::page))
+        // The holder's wallet files: the holder link's token is the capability, as for its page.
+        .public(routes!(wallet::holder_pkpass))
+        .public(routes!(wallet::holder_google))
         // Provider webhooks in: no key, each provider known by its own secret (routes::hooks).
         .public(routes!(hooks::passentry))
         .public(routes!(hooks::passcreator))

@@ -368,6 +368,29 @@ pub struct PassAttributes {
     /// This node's page for the holder (`/p/{token}`: an unguessable link, never the pass id or
     /// extId; the QR code, printable).
     download_url: Option<String>,
+    /// Asked for with `includePassSource`: the pass's wallet file.
+    pass_source: Option<PassSource>,
+}
+
+/// A pass's wallet file (PassEntry's `passSource`): one of the two keys.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PassSource {
+    /// The signed `.pkpass`, standard base64 (`includePassSource=apple`).
+    apple_base64: Option<String>,
+    /// The "Add to Google Wallet" link (`includePassSource=google`).
+    google_download_url: Option<String>,
+}
+
+/// Whether `data.attributes.passSource` was included, and why not.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PassSourceNote {
+    included: bool,
+    /// `apple` or `google`.
+    wallet: String,
+    /// Why it is not included (the pass is active on a device, or its file could not be made).
+    detail: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -383,8 +406,8 @@ pub struct PassResource {
 pub struct PassMeta {
     /// The pass's loyalty, when it has some.
     loyalty: Option<LoyaltyView>,
-    /// Asked for with `includePassSource`: whether a wallet file is available.
-    pass_source: Option<Map<String, Value>>,
+    /// Asked for with `includePassSource`: whether the wallet file is included.
+    pass_source: Option<PassSourceNote>,
 }
 
 /// One pass.

@@ -7,12 +7,16 @@
 //! wallet is not set up and why. Building a file never blocks the store's writer: the pass is
 //! read first, the signing happens outside it.
 
+pub mod apple;
 pub mod google;
+pub mod inputs;
 
 use crate::config::Config;
 use crate::server::db::{Db, DbError};
 use passdesk_core::store::StoreError;
 use passdesk_core::wallet::apple::{AppleIdentity, PassSigner, WalletError};
+use passdesk_core::wallet::apple_token;
+use passdesk_core::Timestamp;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -66,9 +70,16 @@ impl<T> Readiness<T> {
     }
 }
 
-/// What signs `.pkpass` files here.
+/// `.pkpass` files signed at once, service-wide: each is an RSA signature's worth of CPU, and
+/// the counter's two cores also decide scans.
+static SIGNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// What signs `.pkpass` files here. A clone is cheap (the signer is shared): the blocking
+/// task that signs takes one.
+#[derive(Clone)]
 pub struct AppleWallet {
-    pub signer: PassSigner,
+    /// Shared with the blocking tasks that sign.
+    pub signer: Arc<PassSigner>,
     pub identity: AppleIdentity,
     /// The public half of the VAS reader key (`[nfc] vas_key_files`, the first): written into
     /// each pass's `nfc.encryptionPublicKey`, so our own readers decrypt its taps. `None`: the
@@ -130,7 +141,20 @@ impl Wallets {
     pub fn load(config: &Config) -> Self {
         let apple = match &config.wallet.apple {
             None => Readiness::NotConfigured,
-            Some(_) => Readiness::Broken("loading is not built yet".into()),
+            Some(cfg) => match apple::load(cfg, &config.nfc, Timestamp::now()) {
+                Ok(wallet) => {
+                    tracing::info!(
+                        pass_type_id = %wallet.identity.pass_type_id,
+                        certificate = %wallet.signer.subject(),
+                        "Apple Wallet passes are signed on this counter"
+                    );
+                    Readiness::Ready(wallet)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Apple Wallet is set up but cannot be used");
+                    Readiness::Broken(e.to_string())
+                }
+            },
         };
         let google = match &config.wallet.google {
             None => Readiness::NotConfigured,
@@ -168,13 +192,34 @@ impl Wallets {
         }
     }
 
-    /// The pass's signed `.pkpass` (`application/vnd.apple.pkpass`), as of now.
+    /// The pass's signed `.pkpass` (`application/vnd.apple.pkpass`), as of now. `pass_id` is
+    /// the pass's id exactly. One read of the pass; a write only the first time a pass gets
+    /// its `authenticationToken` (with a web service URL set); the signing on the blocking
+    /// pool, never holding a store connection.
     pub async fn apple_pkpass(
         &self,
-        _db: &Arc<Db>,
-        _pass_id: &str,
+        db: &Arc<Db>,
+        pass_id: &str,
     ) -> Result<Vec<u8>, WalletServeError> {
-        self.apple_ready().map(|_| Vec::new())
+        let apple = self.apple_ready()?.clone();
+        let id = pass_id.to_owned();
+        let mut record = db
+            .read(move |s| inputs::read(s.conn(), &id))
+            .await??
+            .ok_or_else(|| WalletServeError::NoSuchPass(pass_id.to_owned()))?;
+        if apple.web_service_url.is_some() && record.token.is_none() {
+            let id = pass_id.to_owned();
+            record.token = Some(
+                db.write(move |s| apple_token::token_for(s.conn(), &id, Timestamp::now()))
+                    .await??,
+            );
+        }
+        // The semaphore is never closed; were it, signing would go on without a turn.
+        let _turn = SIGNING.acquire().await.ok();
+        let pkpass = tokio::task::spawn_blocking(move || apple.build(&record, Timestamp::now()))
+            .await
+            .map_err(DbError::from)??;
+        Ok(pkpass)
     }
 
     /// The pass's "Add to Google Wallet" link (`https://pay.google.com/gp/v/save/<jwt>`), as

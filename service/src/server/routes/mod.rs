@@ -13,6 +13,7 @@ pub mod scans_passentry;
 pub mod status;
 pub mod sync;
 pub mod upstream;
+pub mod wallet;
 pub mod webhooks;
 
 use axum::Json;

@@ -237,9 +237,21 @@ fn page_csp() -> &'static HeaderValue {
     &CSP
 }
 
+/// A 404 page in the pass page's style (the holder files' too: `routes::wallet`).
+pub(super) fn not_found_page(title: &str, text: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page_html(
+            &escape(title),
+            &format!("<p>{}</p>", escape(text)),
+        )),
+    )
+        .into_response()
+}
+
 /// Every answer of `/p/…`: the CSP, and nothing kept or passed on. The link is the pass, so no
 /// cache, no Referer to whatever the holder opens next, no search engine.
-fn with_page_headers(mut res: Response) -> Response {
+pub(super) fn with_page_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, page_csp().clone());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

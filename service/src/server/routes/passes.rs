@@ -1,6 +1,7 @@
 //! `/api/v1/passes`: list with PassEntry's filters and pagination, get (by id or extId), issue
 //! in store (the barcode defaults to a signed PD1 token), update and void.
 
+use super::wallet::{self, PassSource};
 use super::{doc, page_doc};
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
@@ -201,6 +202,10 @@ fn find(s: &Store, id: &str) -> Result<Option<Pass>, StoreError> {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetQuery {
+    /// `apple` or `google`: the pass's wallet file in `data.attributes.passSource`
+    /// (`appleBase64`: the signed .pkpass in base64; `googleDownloadUrl`: the Add to Google
+    /// Wallet link), unless the pass is `active` on a device (`meta.passSource` says so). 409
+    /// `appleWalletNotSetUp` / `googleWalletNotSetUp` when this counter cannot make it.
     include_pass_source: Option<String>,
     include_pass_design: Option<bool>,
     include_locations: Option<bool>,
@@ -215,6 +220,10 @@ pub async fn get(
     QueryParams(q): QueryParams<GetQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Cashier)?;
+    let source = PassSource::parse(q.include_pass_source.as_deref())?;
+    if let Some(source) = source {
+        source.require_ready(&state)?;
+    }
     let lookup = id.clone();
     let found = state
         .db
@@ -223,10 +232,10 @@ pub async fn get(
                 return Ok(None);
             };
             let view = loyalty::view(s.conn(), &p.id, &p.template_id)?;
-            Ok(Some((resource(s, &p)?, view)))
+            Ok(Some((resource(s, &p)?, view, p.id, p.status)))
         })
         .await??;
-    let (resource, view) =
+    let (resource, view, pass_id, status) =
         found.ok_or_else(|| ApiError::not_found(format!("no pass with id or extId {id:?}")))?;
     let _ = (
         q.include_pass_design,
@@ -237,27 +246,10 @@ pub async fn get(
     if let Some(v) = view {
         body["meta"] = json!({ "loyalty": v });
     }
-    pass_source_note(&mut body, q.include_pass_source.as_deref())?;
-    Ok(Json(body))
-}
-
-/// Apple / Google pass files are made by the wallet platforms; this node does not sign them
-/// yet, and says so rather than pretending.
-fn pass_source_note(body: &mut Value, requested: Option<&str>) -> ApiResult<()> {
-    match requested {
-        None => Ok(()),
-        Some("apple" | "google") => {
-            body["meta"]["passSource"] = json!({
-                "available": false,
-                "detail": "this counter does not produce Apple or Google pass files yet: give the holder the downloadUrl page or the QR code",
-            });
-            Ok(())
-        }
-        Some(other) => Err(ApiError::bad_request(format!(
-            "includePassSource must be apple or google, not {other:?}"
-        ))
-        .parameter("includePassSource")),
+    if let Some(source) = source {
+        wallet::attach(&state, &mut body, source, &pass_id, status).await?;
     }
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -266,6 +258,10 @@ fn pass_source_note(body: &mut Value, requested: Option<&str>) -> ApiResult<()> 
 pub struct CreateQuery {
     pass_template: Option<String>,
     ext_id: Option<String>,
+    /// `apple` or `google`: the pass's wallet file in `data.attributes.passSource`
+    /// (`appleBase64`: the signed .pkpass in base64; `googleDownloadUrl`: the Add to Google
+    /// Wallet link), unless the pass is `active` on a device (`meta.passSource` says so). 409
+    /// `appleWalletNotSetUp` / `googleWalletNotSetUp` when this counter cannot make it.
     include_pass_source: Option<String>,
 }
 
@@ -331,9 +327,13 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateBody>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Value>)> {
     caller.require(Role::Manager)?;
-    // Checked before anything is written: a bad parameter must not leave a pass behind.
+    // Checked before anything is written: a bad parameter, or a wallet that cannot make the
+    // file asked for, must not leave a pass behind.
+    let source = PassSource::parse(q.include_pass_source.as_deref())?;
+    if let Some(source) = source {
+        source.require_ready(&state)?;
+    }
     let mut out = json!({});
-    pass_source_note(&mut out, q.include_pass_source.as_deref())?;
     let template_id = body
         .pass_template
         .clone()
@@ -418,9 +418,9 @@ pub async fn create(
     let event_id = body.event_uuid.clone();
     let group_tag = body.group_tag.clone();
     let initial_balance = body.initial_balance;
-    let (created, replayed) = state
+    let created = state
         .db
-        .write(move |s| -> ApiResult<(Value, bool)> {
+        .write(move |s| -> ApiResult<(Value, bool, String, PassStatus)> {
             let now = Timestamp::now();
             let id = uuid::Uuid::now_v7().to_string();
             let (result, replayed) = s.write(|tx| -> ApiResult<(Pass, bool)> {
@@ -530,12 +530,25 @@ pub async fn create(
                 }
                 Ok((pass, false))
             })?;
-            Ok((resource(s, &result)?, replayed))
+            Ok((resource(s, &result)?, replayed, result.id, result.status))
         })
         .await??;
+    let (created, replayed, pass_id, status) = created;
     // The new pass goes up to the hub.
     state.sync.push();
     out["data"] = created;
+    if let Some(source) = source {
+        // The pass is issued whatever happens now: a file that cannot be made is said in
+        // `meta`, not as an error a client would retry into a second pass.
+        if let Err(e) = wallet::attach(&state, &mut out, source, &pass_id, status).await {
+            tracing::warn!(pass_id = %pass_id, error = %e.detail, "the new pass's wallet file could not be made");
+            out["meta"]["passSource"] = json!({
+                "included": false,
+                "wallet": source.name(),
+                "detail": format!("the pass is issued, but its wallet file could not be made: {}", e.detail),
+            });
+        }
+    }
     let mut headers = HeaderMap::new();
     if replayed {
         headers.insert(REPLAYED, HeaderValue::from_static("true"));
