@@ -9,13 +9,13 @@
 
 use base64::Engine as _;
 use p256::pkcs8::{DecodePublicKey as _, LineEnding};
-use passdesk_hardware::nfc::sim::{self, VirtualIPhone};
+use passdesk_hardware::nfc::sim::{self, VirtualAndroid, VirtualIPhone};
 use passdesk_tests::events::{until, WAIT};
 use passdesk_tests::service::TestApp;
 use passdesk_tests::vpcd::{ensure_pcscd, exclusive, take_away, InsertedCard, READERS};
-use passdesk_tests::wallet_ca::{test_ca, unzip, PASS_TYPE_ID};
+use passdesk_tests::wallet_ca::{openssl_ok, test_ca, unzip, PASS_TYPE_ID};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
@@ -85,10 +85,23 @@ fn apple_counter(vas: &p256::SecretKey, readers: bool) -> TestApp {
         },
         readers,
     );
+    assert_wallet_ready(&app, "apple");
     if readers {
         wait_for_reader(&app);
     }
     app
+}
+
+/// `/status` says the `wallet` ("apple" or "google") is ready on this counter.
+fn assert_wallet_ready(app: &TestApp, wallet: &str) {
+    let status = app.get("/api/v1/status", &app.reader_key);
+    let line = &status.body["data"]["attributes"]["wallet"][wallet];
+    assert_eq!(line["state"], "ready", "{wallet}: {line}");
+}
+
+/// The demo Smart Tap collector's private key (what `[nfc.smart_tap] key_file` holds).
+fn demo_collector_secret() -> p256::SecretKey {
+    p256::SecretKey::from_slice(&hex::decode(sim::DEMO_COLLECTOR_KEY_HEX).unwrap()).unwrap()
 }
 
 /// The till's reader shows as connected on `/status`: taps from now on reach the service.
@@ -119,6 +132,16 @@ fn issue_store_card(app: &TestApp, name: &str, balance: i64, source: &str) -> Va
     );
     assert_eq!(r.status, 201, "{r:?}");
     r.body
+}
+
+/// The `.pkpass` in a pass document's `passSource.appleBase64`.
+fn apple_pass_file(doc: &Value) -> Vec<u8> {
+    let b64 = doc["data"]["attributes"]["passSource"]["appleBase64"]
+        .as_str()
+        .unwrap_or_else(|| panic!("passSource.appleBase64 in {doc}"));
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("appleBase64 is base64")
 }
 
 /// What the counter made of a tap at the till: the decision, or why the tap failed.
@@ -193,45 +216,6 @@ fn random_vas_key() -> p256::SecretKey {
     p256::SecretKey::random(&mut rand_core::OsRng)
 }
 
-/// STAND-IN until the serve part's `includePassSource=apple` lands: the `.pkpass` the counter
-/// would give for the pass, built here with core's `build_pkpass` from the pass as the API
-/// shows it (its NFC value) and the reader key's public half.
-fn standin_pkpass(app: &TestApp, pass_id: &str, vas: &p256::SecretKey) -> Vec<u8> {
-    use passdesk_core::pass::{Pass, PassType, Template};
-    use passdesk_core::wallet::apple::{build_pkpass, AppleIdentity, PassImages, PassInputs};
-    use passdesk_core::wallet::PassDesign;
-    use passdesk_core::Timestamp;
-    let doc = app.get(&format!("/api/v1/passes/{pass_id}"), &app.cashier_key);
-    let a = &doc.body["data"]["attributes"];
-    let now = Timestamp::now();
-    let pass = Pass {
-        nfc: a["nfc"].as_str().map(str::to_owned),
-        ..Pass::new(
-            pass_id,
-            STORE_CARD_TEMPLATE,
-            PassType::new("storeCard"),
-            now,
-        )
-    };
-    let template = Template {
-        id: STORE_CARD_TEMPLATE.into(),
-        name: "Bean There Coffee Card".into(),
-        pass_type: PassType::new("storeCard"),
-    };
-    let identity = AppleIdentity {
-        pass_type_id: PASS_TYPE_ID.into(),
-        team_id: passdesk_tests::wallet_ca::TEAM_ID.into(),
-        organization_name: "Passdesk Test".into(),
-    };
-    let design = PassDesign::default();
-    let key = vas.public_key();
-    let inputs = PassInputs {
-        nfc_key: Some(&key),
-        ..PassInputs::new(&identity, &pass, &template, &design)
-    };
-    build_pkpass(&inputs, &PassImages::new(), &test_ca().signer(), now).unwrap()
-}
-
 /// An Apple Wallet store card issued at this counter, added to an iPhone from its `.pkpass`
 /// alone, taps at the counter's reader: accepted, named, with its balance; after points are
 /// added at the till, the next tap shows the new balance.
@@ -245,8 +229,15 @@ fn an_apple_pass_issued_here_taps_at_our_reader_with_its_balance() {
 
     let doc = issue_store_card(&app, "Tessa Tap", 40, "apple");
     let pass_id = doc["data"]["id"].as_str().unwrap().to_owned();
-    let on_phone = ApplePhonePass::from_pkpass(&standin_pkpass(&app, &pass_id, &vas));
-    assert_eq!(on_phone.pass_type_id, PASS_TYPE_ID, "{on_phone:?}");
+    let on_phone = ApplePhonePass::from_pkpass(&apple_pass_file(&doc));
+    assert_eq!(
+        (
+            on_phone.pass_type_id.as_str(),
+            Some(on_phone.message.as_str())
+        ),
+        (PASS_TYPE_ID, doc["data"]["attributes"]["nfc"].as_str()),
+        "the pass file carries this counter's pass type and the pass's NFC value"
+    );
 
     let d = tap(&events, on_phone.phone()).decision();
     let a = &d["attributes"];
@@ -288,8 +279,7 @@ fn an_apple_pass_made_for_another_reader_key_is_refused_with_the_reason() {
     let key_a = random_vas_key();
     let issuer = apple_counter(&key_a, false);
     let doc = issue_store_card(&issuer, "Otto Other", 10, "apple");
-    let pass_id = doc["data"]["id"].as_str().unwrap().to_owned();
-    let on_phone = ApplePhonePass::from_pkpass(&standin_pkpass(&issuer, &pass_id, &key_a));
+    let on_phone = ApplePhonePass::from_pkpass(&apple_pass_file(&doc));
     assert_eq!(on_phone.reader_key, key_a.public_key());
 
     let till = apple_counter(&random_vas_key(), true);
@@ -303,4 +293,134 @@ fn an_apple_pass_made_for_another_reader_key_is_refused_with_the_reason() {
         ),
         "{failed}"
     );
+}
+
+/// The issuer id the Google counter is configured with.
+const GOOGLE_ISSUER_ID: &str = "3388000000022222228";
+
+/// A service account's JSON key file as Google's console downloads it, its RSA key made by
+/// the openssl CLI here (PKCS#8 PEM, as Google's are).
+fn write_service_account_key(dir: &Path) -> PathBuf {
+    openssl_ok(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "service-account.pem",
+        ],
+    );
+    let pem = std::fs::read_to_string(dir.join("service-account.pem")).unwrap();
+    let file = dir.join("service-account.json");
+    let key = json!({
+        "type": "service_account",
+        "project_id": "passdesk-loop",
+        "private_key_id": "4c2f1e0d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e",
+        "private_key": pem,
+        "client_email": "wallet@passdesk-loop.iam.gserviceaccount.com",
+        "client_id": "108765432109876543210",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    });
+    std::fs::write(&file, serde_json::to_vec_pretty(&key).unwrap()).unwrap();
+    file
+}
+
+/// A counter that makes "Add to Google Wallet" links and reads Smart Tap as the demo
+/// collector, watching the vpcd reader as [`TILL`].
+fn google_counter() -> TestApp {
+    let reader = READERS[0].0;
+    let app = TestApp::start_with(
+        |node| {
+            let dir = node.data_dir();
+            let collector = dir.join("collector.pem");
+            write_key(&collector, &demo_collector_secret());
+            let account = write_service_account_key(dir);
+            let config = format!(
+                "[nfc]\nreader_filter = \"{reader}\"\n\n[nfc.smart_tap]\ncollector_id = {}\n\
+                 key_version = {}\nkey_file = \"{}\"\n\n[nfc.reader_ids]\n\"{reader}\" = \"{TILL}\"\n\n\
+                 [wallet.google]\nissuer_id = \"{GOOGLE_ISSUER_ID}\"\nservice_account_key = \"{}\"\n",
+                sim::DEMO_COLLECTOR_ID,
+                sim::DEMO_COLLECTOR_KEY_VERSION,
+                collector.display(),
+                account.display()
+            );
+            std::fs::write(dir.join("passdesk.toml"), config).unwrap();
+        },
+        true,
+    );
+    assert_wallet_ready(&app, "google");
+    wait_for_reader(&app);
+    app
+}
+
+/// The loyalty object an "Add to Google Wallet" link saves: the JWT after the link's last
+/// `/`, its payload decoded as the phone's Google Wallet reads it (not verified here: the
+/// google part's tests check the signature with the account's public key).
+fn google_loyalty_object(save_url: &str) -> Value {
+    let jwt = save_url.rsplit('/').next().unwrap();
+    let payload = jwt
+        .split('.')
+        .nth(1)
+        .unwrap_or_else(|| panic!("a JWT (header.payload.signature) ends {save_url}"));
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("the JWT payload is base64url"),
+    )
+    .expect("the JWT payload is JSON");
+    assert_eq!(
+        (claims["aud"].as_str(), claims["typ"].as_str()),
+        (Some("google"), Some("savetowallet")),
+        "{claims}"
+    );
+    claims["payload"]["loyaltyObjects"][0].clone()
+}
+
+/// A Google Wallet store card issued at this counter, added to an Android phone from its save
+/// link alone (the object's `smartTapRedemptionValue`), taps at the counter's reader as Smart
+/// Tap: accepted, named, with its balance.
+#[test]
+fn a_google_pass_issued_here_taps_at_our_reader_with_its_balance() {
+    let _turn = exclusive();
+    ensure_pcscd();
+    let app = google_counter();
+    let events = app.events();
+
+    let doc = issue_store_card(&app, "Gail Green", 25, "google");
+    let pass_id = doc["data"]["id"].as_str().unwrap().to_owned();
+    let url = doc["data"]["attributes"]["passSource"]["googleDownloadUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("passSource.googleDownloadUrl in {doc}"));
+    let object = google_loyalty_object(url);
+    let value = object["smartTapRedemptionValue"]
+        .as_str()
+        .unwrap_or_else(|| panic!("smartTapRedemptionValue in {object}"));
+
+    let phone = VirtualAndroid::new(
+        sim::demo_collector().verifying_key(),
+        sim::DEMO_COLLECTOR_ID,
+        value.as_bytes(),
+    );
+    let d = tap(&events, phone).decision();
+    let a = &d["attributes"];
+    assert_eq!(
+        (
+            a["verdict"].as_str(),
+            a["medium"].as_str(),
+            a["pass"]["id"].as_str(),
+            a["pass"]["holderName"].as_str(),
+        ),
+        (
+            Some("accept"),
+            Some("nfc_smart_tap"),
+            Some(pass_id.as_str()),
+            Some("Gail Green")
+        ),
+        "{d}"
+    );
+    assert_eq!(a["loyalty"]["balance"], 25, "{d}");
 }
