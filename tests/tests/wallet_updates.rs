@@ -567,8 +567,10 @@ fn a_changed_pass_is_pushed_to_its_phones_and_a_dead_token_is_dropped() {
         );
         assert_eq!(r.status, 201, "{r:?}");
     }
-    // Registered as the pass is now: nothing is due.
-    assert_eq!(apple_status(&app)["pushBacklog"], 0);
+    // Registered as the pass is now: nothing is due (once the worker has looked).
+    until("the worker's first look", || {
+        (apple_status(&app)["pushBacklog"] == 0).then_some(())
+    });
 
     let earn = app.post(
         &format!("/api/v1/passes/{serial}/loyalty/earn"),

@@ -260,62 +260,71 @@ pub struct DuePush {
     pub passes: Vec<(String, i64)>,
 }
 
+/// What is due: the first pushes, and how many are due in all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DueQueue {
+    /// At most the `limit` asked for, in device order.
+    pub pushes: Vec<DuePush>,
+    /// Pushes due in all (devices and pass types), those above included.
+    pub backlog: u64,
+}
+
 /// The registrations whose pass changed after their last push, one [`DuePush`] per device and
-/// pass type, at most `limit` of them.
-pub fn due_pushes(conn: &Connection, limit: usize) -> StoreResult<Vec<DuePush>> {
+/// pass type: the first `limit` of them, and the count of all. One pass over the
+/// registrations, each pass's change time computed once on primary keys (the APNs worker's
+/// look; `passdesk-core`'s `apple_updates::measure` times it on a large store).
+pub fn due_pushes(conn: &Connection, limit: usize) -> StoreResult<DueQueue> {
+    // Every registration in key order with its pass's change time, computed once per row (a
+    // `WHERE` on it would compute it again), and filtered here without copying a due-less row.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT device_library_id, push_token, pass_type_id, pass_id, changed FROM (
-             SELECT r.device_library_id, d.push_token, r.pass_type_id, r.pass_id,
-                    r.pushed_through, {CHANGED_AT} AS changed
-             FROM wallet_apple_registrations r
-             JOIN wallet_apple_devices d ON d.device_library_id = r.device_library_id
-             JOIN passes p ON p.id = r.pass_id)
-         WHERE changed > pushed_through
-         ORDER BY device_library_id, pass_type_id, pass_id"
+        "SELECT r.pushed_through, {CHANGED_AT}, r.device_library_id, r.pass_type_id, r.pass_id,
+                d.push_token
+         FROM wallet_apple_registrations r
+         JOIN wallet_apple_devices d ON d.device_library_id = r.device_library_id
+         JOIN passes p ON p.id = r.pass_id
+         ORDER BY r.device_library_id, r.pass_type_id, r.pass_id"
     ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    let mut due: Vec<DuePush> = Vec::new();
-    for row in rows {
-        let (device, token, pass_type_id, pass_id, changed) = row?;
-        match due.last_mut() {
-            Some(last) if last.device.0 == device && last.pass_type_id == pass_type_id => {
-                last.passes.push((pass_id, changed));
-            }
-            _ => {
-                if due.len() == limit {
-                    break;
+    let mut rows = stmt.query([])?;
+    let mut due = DueQueue::default();
+    let mut group: Option<(String, String)> = None;
+    while let Some(row) = rows.next()? {
+        let (pushed_through, changed): (i64, i64) = (row.get(0)?, row.get(1)?);
+        if changed <= pushed_through {
+            continue;
+        }
+        let (device, pass_type_id) = (text(row, 2)?, text(row, 3)?);
+        let pass_id: String = row.get(4)?;
+        if group
+            .as_ref()
+            .is_some_and(|(d, t)| d == device && t == pass_type_id)
+        {
+            // Another pass of the same push (kept while that push is one of those taken).
+            if due.backlog <= limit as u64 {
+                if let Some(push) = due.pushes.last_mut() {
+                    push.passes.push((pass_id, changed));
                 }
-                due.push(DuePush {
-                    device: DeviceLibraryId(device),
-                    push_token: PushToken(token),
-                    pass_type_id,
-                    passes: vec![(pass_id, changed)],
-                });
             }
+            continue;
+        }
+        due.backlog += 1;
+        group = Some((device.to_owned(), pass_type_id.to_owned()));
+        if due.pushes.len() < limit {
+            due.pushes.push(DuePush {
+                device: DeviceLibraryId(device.to_owned()),
+                push_token: PushToken(row.get(5)?),
+                pass_type_id: pass_type_id.to_owned(),
+                passes: vec![(pass_id, changed)],
+            });
         }
     }
     Ok(due)
 }
 
-/// How many pushes are due (devices and pass types), for `/status`.
-pub fn push_backlog(conn: &Connection) -> StoreResult<u64> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM (SELECT DISTINCT r.device_library_id, r.pass_type_id
-             FROM wallet_apple_registrations r JOIN passes p ON p.id = r.pass_id
-             WHERE {CHANGED_AT} > r.pushed_through)"
-        ))?
-        .query_row([], |r| r.get::<_, i64>(0))?
-        .try_into()
-        .unwrap_or(0))
+/// A text column borrowed from the row (no copy for a row that is then skipped).
+fn text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// Records that APNs took the push: each registration is marked pushed through the change
@@ -476,11 +485,11 @@ mod tests {
             None
         );
         assert_eq!(updated_since(c, &d, "pass.other", None).unwrap(), None);
-        assert!(
-            due_pushes(c, 10).unwrap().is_empty(),
+        assert_eq!(
+            due_pushes(c, 10).unwrap(),
+            DueQueue::default(),
             "nothing changed since"
         );
-        assert_eq!(push_backlog(c).unwrap(), 0);
 
         touch_account(c, "p2", 5_000);
         touch_account(c, "other", 6_000);
@@ -493,26 +502,105 @@ mod tests {
         assert_eq!(last_modified(c, "nope").unwrap(), None);
 
         let due = due_pushes(c, 10).unwrap();
-        assert_eq!(due.len(), 1);
-        assert_eq!(due[0].passes, [("p2".to_owned(), 5_000)]);
-        assert_eq!(push_backlog(c).unwrap(), 1);
+        assert_eq!(due.backlog, 1);
+        assert_eq!(due.pushes[0].passes, [("p2".to_owned(), 5_000)]);
         touch_account(c, "p2", 7_000);
-        pushed(c, &due[0]).unwrap();
+        pushed(c, &due.pushes[0]).unwrap();
         assert_eq!(
-            due_pushes(c, 10).unwrap()[0].passes,
+            due_pushes(c, 10).unwrap().pushes[0].passes,
             [("p2".to_owned(), 7_000)],
             "a change after the push read stays due"
         );
         let due = due_pushes(c, 10).unwrap();
-        pushed(c, &due[0]).unwrap();
-        assert_eq!(push_backlog(c).unwrap(), 0);
+        pushed(c, &due.pushes[0]).unwrap();
+        assert_eq!(due_pushes(c, 10).unwrap().backlog, 0);
 
-        touch_account(c, "p1", 8_000);
+        // Two devices due; a limit of one takes the first, with both its passes, and counts
+        // both devices.
+        let d2 = device("dev2");
+        register(c, &d2, TYPE, "p1", &token('c'), at(2_000)).unwrap();
+        touch_account(c, "p1", 7_500);
+        touch_account(c, "p2", 7_600);
+        let due = due_pushes(c, 1).unwrap();
+        assert_eq!(due.backlog, 2);
+        assert_eq!(due.pushes.len(), 1);
+        assert_eq!(due.pushes[0].device, d);
+        assert_eq!(
+            due.pushes[0].passes,
+            [("p1".to_owned(), 7_500), ("p2".to_owned(), 7_600)]
+        );
+        unregister(c, &d2, TYPE, "p1").unwrap();
+
         assert_eq!(drop_push_token(c, &token('a')).unwrap(), 1);
-        assert!(
-            due_pushes(c, 10).unwrap().is_empty(),
+        assert_eq!(
+            due_pushes(c, 10).unwrap(),
+            DueQueue::default(),
             "a dropped token's passes are gone"
         );
         assert!(!is_registered(c, &d, TYPE, "p1").unwrap());
+    }
+}
+
+#[cfg(test)]
+mod measure {
+    use super::*;
+    use crate::store::Store;
+
+    /// `cargo test -p passdesk-core --release --lib apple_updates::measure -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn the_queue_query_on_a_large_store() {
+        let mut store = Store::open_in_memory().unwrap();
+        let (passes, registered) = (200_000, 20_000);
+        store
+            .write(|tx| -> Result<(), crate::store::StoreError> {
+                tx.execute(
+                    "INSERT INTO templates (id, name, pass_type, created_at, updated_at)
+                     VALUES ('t', 'T', 'storeCard', 0, 0)",
+                    [],
+                )?;
+                for i in 0..passes {
+                    tx.execute(
+                        "INSERT INTO passes (id, status, pass_type, template_id, created_at, updated_at)
+                         VALUES (?1, 'issued', 'storeCard', 't', 1, 1)",
+                        [format!("p{i:07}")],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO loyalty_accounts (pass_id, points, updated_at) VALUES (?1, 0, 1)",
+                        [format!("p{i:07}")],
+                    )?;
+                }
+                for i in 0..registered {
+                    let pass = format!("p{:07}", i * (passes / registered));
+                    let device = DeviceLibraryId::parse(&format!("dev{i}")).unwrap();
+                    register(tx, &device, "pass.x", &pass, &PushToken::parse(&"ab".repeat(32)).unwrap(), Timestamp::from_unix_ms(2))?;
+                }
+                // One in a hundred changed since.
+                tx.execute("UPDATE loyalty_accounts SET updated_at = 5 WHERE rowid % 1000 = 0", [])
+                    .ok();
+                tx.execute(
+                    "UPDATE loyalty_accounts SET updated_at = 5 WHERE pass_id IN
+                     (SELECT pass_id FROM wallet_apple_registrations ORDER BY pass_id LIMIT 200)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let c = store.conn();
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let due = due_pushes(c, 100).unwrap();
+            let d1 = t.elapsed();
+            let t = std::time::Instant::now();
+            let since =
+                updated_since(c, &DeviceLibraryId::parse("dev5").unwrap(), "pass.x", None).unwrap();
+            let d3 = t.elapsed();
+            println!(
+                "{registered} registrations over {passes} passes: due_pushes {d1:?} ({} taken, {} due), one device's updated_since {d3:?} ({})",
+                due.pushes.len(),
+                due.backlog,
+                since.map_or(0, |s| s.serial_numbers.len())
+            );
+        }
     }
 }

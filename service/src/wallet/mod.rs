@@ -131,8 +131,8 @@ pub struct WalletLine {
     pub state: WalletState,
     /// Why it cannot be used; null when ready.
     pub detail: Option<String>,
-    /// Apple, when ready: the phones due an APNs push (registered passes changed since their
-    /// last push), whether or not pushing is on (`[wallet.apple] push`).
+    /// Apple, while the APNs worker runs (`[wallet.apple] push`): the pushes due (phones
+    /// whose registered passes changed since their last push) as of its last look.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_backlog: Option<u64>,
     /// Apple: why the APNs worker's last round failed (it tries again); absent when fine.

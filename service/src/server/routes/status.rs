@@ -22,8 +22,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
     // redemption cap (a gate bound to an event counts in the event's zone instead).
     let day = local_day(Timestamp::now(), state.config.time_zone);
     let upstream_configured = state.config.upstream.passentry.is_some();
-    let apple_ready = state.wallets.apple.ready().is_some();
-    let (passes, pending, readers, today, webhooks, sync, upstream, push_backlog) = state
+    let (passes, pending, readers, today, webhooks, sync, upstream) = state
         .db
         .read(move |s| -> passdesk_core::store::StoreResult<_> {
             let conn = s.conn();
@@ -44,11 +43,6 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 passdesk_core::sync::state::status(conn)?,
                 // The PassEntry account's backlog (queue, refused) and last pull.
                 passdesk_core::upstream::state::status(conn, upstream_configured)?,
-                // Phones due an APNs push: registrations whose pass changed since.
-                match apple_ready {
-                    true => Some(passdesk_core::wallet::apple_updates::push_backlog(conn)?),
-                    false => None,
-                },
             ))
         })
         .await??;
@@ -71,16 +65,17 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
                 "devices": state.devices.list(),
                 "sync": sync,
                 "upstream": super::upstream::status_resource(&upstream, state.upstream.running())["attributes"],
-                "wallet": wallet_status(&state, push_backlog),
+                "wallet": wallet_status(&state),
             }
         }
     })))
 }
 
-/// `[wallet]`'s lines, Apple's with its push backlog and the APNs worker's last failure.
-fn wallet_status(state: &AppState, push_backlog: Option<u64>) -> crate::wallet::WalletStatus {
+/// `[wallet]`'s lines, Apple's with the APNs worker's backlog and last failure (as of its
+/// last look: counting them here would read every registration per status call).
+fn wallet_status(state: &AppState) -> crate::wallet::WalletStatus {
     let mut wallet = state.wallets.status();
-    wallet.apple.push_backlog = push_backlog;
+    wallet.apple.push_backlog = state.apns.backlog();
     wallet.apple.push_error = state.apns.last_error();
     wallet
 }
