@@ -89,6 +89,9 @@ pub enum Command {
     /// conflicts, import passes (--database postgres://… or sqlite://PATH).
     #[command(subcommand)]
     Hub(commands::hub::Cmd),
+    /// Wallet passes: a pass's signed .pkpass to a file, and whether [wallet] loads.
+    #[command(subcommand)]
+    Wallet(commands::wallet::Cmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -118,5 +121,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(c) => commands::sync::run(&ctx, c),
         Command::Upstream(c) => commands::upstream::run(&ctx, c),
         Command::Hub(c) => commands::hub::run(&ctx, c),
+        Command::Wallet(c) => commands::wallet::run(&ctx, c),
     }
 }

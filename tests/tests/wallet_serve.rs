@@ -8,8 +8,9 @@ use base64::Engine as _;
 use p256::pkcs8::{DecodePublicKey as _, LineEnding};
 use passdesk_tests::service::{Reply, TestApp};
 use passdesk_tests::wallet_ca::{
-    manifest_mismatches, openssl_verifies, test_ca, unzip, PASS_TYPE_ID,
+    manifest_mismatches, openssl_ok, openssl_verifies, test_ca, unzip, PASS_TYPE_ID,
 };
+use passdesk_tests::{describe, last_json, Node};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -364,6 +365,253 @@ fn a_broken_apple_wallet_leaves_the_counter_running_and_says_why() {
         .to_owned();
     assert!(
         detail.contains("wwdr") && detail.contains("no-such-wwdr.pem"),
+        "{detail}"
+    );
+}
+
+/// A demo node whose passdesk.toml is `config`.
+fn node_with(config: &str) -> Node {
+    let node = Node::demo();
+    std::fs::write(node.data_dir().join("passdesk.toml"), config).unwrap();
+    node
+}
+
+/// `passdesk wallet check`'s Apple line, and whether it exited 0.
+fn check_apple(node: &Node, env: &[(&str, &str)]) -> (Value, bool) {
+    let out = node
+        .cmd()
+        .args(["wallet", "check"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        last_json(&out)["wallet"]["apple"].clone(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn the_command_line_writes_the_same_pkpass_and_checks_the_certificates() {
+    let ca = test_ca();
+    let node = node_with(&ca.apple_config_toml());
+    let (apple, ok) = check_apple(&node, &[]);
+    assert!(ok);
+    assert_eq!(apple["state"], "ready", "{apple}");
+
+    let out = node.data_dir().join("card.pkpass");
+    let written = node.ok(&[
+        "wallet",
+        "pkpass",
+        "BEAN-0001",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let pkpass = std::fs::read(&out).unwrap();
+    assert_eq!(written["bytes"], pkpass.len());
+    let (_, pass) = checked_package(&pkpass);
+    assert_eq!(pass["serialNumber"], written["passId"]);
+    assert_eq!(pass["barcodes"][0]["message"], "BEAN-0001");
+
+    // The template's design (a PassEntry template document in templates.design) colours it;
+    // one that does not read leaves the default layout and the pass still made.
+    let set_design = |design: &str| {
+        node.store()
+            .conn()
+            .execute(
+                "UPDATE templates SET design = ?1 WHERE id = 'tpl-bean-there'",
+                [design],
+            )
+            .unwrap();
+    };
+    set_design(
+        r##"{"data": {"attributes": {"backgroundColor": "#EFEFEF", "textColor": "#29323A"}}}"##,
+    );
+    node.ok(&[
+        "wallet",
+        "pkpass",
+        "BEAN-0001",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (_, designed) = checked_package(&std::fs::read(&out).unwrap());
+    assert_eq!(designed["backgroundColor"], "rgb(239, 239, 239)");
+    assert_eq!(designed["foregroundColor"], "rgb(41, 50, 58)");
+    set_design(r##"{"backgroundColor": "beige"}"##);
+    let made = node.run(&[
+        "wallet",
+        "pkpass",
+        "BEAN-0001",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", describe(&made));
+    assert!(
+        describe(&made).contains("tpl-bean-there"),
+        "the warning names the template"
+    );
+    let (_, plain) = checked_package(&std::fs::read(&out).unwrap());
+    assert!(plain.get("backgroundColor").is_none(), "{plain:#}");
+
+    let unknown = node.run(&["wallet", "pkpass", "NO-SUCH-PASS"]);
+    assert!(!unknown.status.success());
+    assert!(
+        describe(&unknown).contains("no pass"),
+        "{}",
+        describe(&unknown)
+    );
+
+    // Without [wallet.apple]: said, and nothing written.
+    let bare = Node::demo();
+    let (apple, ok) = check_apple(&bare, &[]);
+    assert!(ok, "not configured is not broken");
+    assert_eq!(apple["state"], "notConfigured");
+    let refused = bare.run(&["wallet", "pkpass", "BEAN-0001"]);
+    assert!(!refused.status.success());
+    assert!(describe(&refused).contains("Apple Wallet is not set up"));
+}
+
+/// Each way `[wallet.apple]` can fail to load is named with its file and why, and no key
+/// material is ever shown.
+#[test]
+fn every_broken_apple_wallet_names_its_file_and_why() {
+    let ca = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A Pass Type ID certificate for another pass type, from the same WWDR.
+    openssl_ok(
+        d,
+        &[
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out",
+            "other.csr", "-subj", "/UID=pass.com.example.other/CN=Pass Type ID: pass.com.example.other/OU=TEAM123456/O=Other/C=GB",
+        ],
+    );
+    openssl_ok(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "other.csr",
+            "-CA",
+            ca.path("wwdr.pem").to_str().unwrap(),
+            "-CAkey",
+            ca.path("wwdr.key").to_str().unwrap(),
+            "-set_serial",
+            "77",
+            "-days",
+            "30",
+            "-out",
+            "other.pem",
+        ],
+    );
+    // The certificate and key as Keychain Access exports them.
+    openssl_ok(
+        d,
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            ca.path("pass.key").to_str().unwrap(),
+            "-in",
+            ca.path("pass.pem").to_str().unwrap(),
+            "-out",
+            "pass.p12",
+            "-passout",
+            "pass:counter-secret",
+        ],
+    );
+    let pem_lines = |cert: &str, key: &str| {
+        format!(
+            "certificate = \"{}\"\nkey = \"{}\"\n",
+            ca.path(cert).display(),
+            ca.path(key).display()
+        )
+    };
+    let base = ca
+        .apple_config_toml()
+        .replace(&pem_lines("pass.pem", "pass.key"), "");
+    assert_ne!(base, ca.apple_config_toml());
+    let p12 = d.join("pass.p12");
+    let other = format!(
+        "certificate = \"{}\"\nkey = \"{}\"\n",
+        d.join("other.pem").display(),
+        d.join("other.key").display()
+    );
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            format!(
+                "{base}p12 = \"{}\"\np12_password = \"wrong\"\n",
+                p12.display()
+            ),
+            &["p12", "pass.p12", "p12_password"],
+        ),
+        (
+            format!("{base}{other}"),
+            &["other.pem", "pass.com.example.other", PASS_TYPE_ID],
+        ),
+        (
+            format!("{base}{}", pem_lines("pass.pem", "missing.key")),
+            &["key", "missing.key", "cannot read"],
+        ),
+        (
+            format!("{base}{}", pem_lines("wwdr.pem", "wwdr.key")).replace(
+                &format!("wwdr = \"{}\"", ca.path("wwdr.pem").display()),
+                &format!("wwdr = \"{}\"", ca.path("pass.pem").display()),
+            ),
+            &["wwdr"],
+        ),
+        (
+            format!(
+                "{base}{}p12 = \"{}\"\n",
+                pem_lines("pass.pem", "pass.key"),
+                p12.display()
+            ),
+            &["either certificate and key", "p12"],
+        ),
+    ];
+    for (apple, words) in cases {
+        let node = node_with(&apple);
+        let (line, ok) = check_apple(&node, &[]);
+        assert!(!ok, "{apple}: broken exits 1");
+        assert_eq!(line["state"], "broken", "{apple}: {line}");
+        let detail = line["detail"].as_str().unwrap();
+        for w in words {
+            assert!(detail.contains(w), "{apple}: {detail:?} should say {w:?}");
+        }
+        assert!(
+            !detail.contains("PRIVATE KEY") && !detail.contains("counter-secret"),
+            "{detail}"
+        );
+    }
+
+    // The right p12 and its password load.
+    let node = node_with(&format!(
+        "{base}p12 = \"{}\"\np12_password = \"counter-secret\"\n",
+        p12.display()
+    ));
+    let (line, ok) = check_apple(&node, &[]);
+    assert!(ok, "{line}");
+    assert_eq!(line["state"], "ready", "{line}");
+
+    // A certificate past its end (the test CA's is valid for a year): a counter whose clock
+    // is two years on says so.
+    let node = node_with(&ca.apple_config_toml());
+    let lib = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|d| d.path().join("faketime").join("libfaketime.so.1"))
+        .find(|p| p.exists())
+        .expect("libfaketime (Debian's faketime)");
+    let (line, ok) = check_apple(
+        &node,
+        &[("LD_PRELOAD", lib.to_str().unwrap()), ("FAKETIME", "+730d")],
+    );
+    assert!(!ok);
+    assert_eq!(line["state"], "broken", "{line}");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("expired") && detail.contains("pass.pem"),
         "{detail}"
     );
 }

@@ -31,4 +31,5 @@ pub mod serve;
 pub mod sync;
 pub mod token;
 pub mod upstream;
+pub mod wallet;
 pub mod webhooks;

@@ -146,7 +146,12 @@ pub fn load(
                 .public_key(),
         ),
     };
-    if nfc_key.is_some() && !nfc.vas_pass_type_ids.contains(&identity.pass_type_id) {
+    if nfc_key.is_none() {
+        tracing::info!(
+            "no [nfc] vas_key_files: Apple Wallet passes from this counter carry no nfc \
+             dictionary and are read by their QR code"
+        );
+    } else if !nfc.vas_pass_type_ids.contains(&identity.pass_type_id) {
         tracing::warn!(
             pass_type_id = %identity.pass_type_id,
             "[wallet.apple] pass_type_id is not among [nfc] vas_pass_type_ids: our readers will \

@@ -207,6 +207,8 @@ impl Wallets {
             .read(move |s| inputs::read(s.conn(), &id))
             .await??
             .ok_or_else(|| WalletServeError::NoSuchPass(pass_id.to_owned()))?;
+        // Written durably (the writer, not the background path): the phone may hold the file
+        // a second later, and a token lost to a power cut would leave it unable to update.
         if apple.web_service_url.is_some() && record.token.is_none() {
             let id = pass_id.to_owned();
             record.token = Some(
@@ -218,7 +220,7 @@ impl Wallets {
         let _turn = SIGNING.acquire().await.ok();
         let pkpass = tokio::task::spawn_blocking(move || apple.build(&record, Timestamp::now()))
             .await
-            .map_err(DbError::from)??;
+            .map_err(|e| WalletError::Sign(format!("the signing task failed: {e}")))??;
         Ok(pkpass)
     }
 

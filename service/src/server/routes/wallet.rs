@@ -167,6 +167,22 @@ fn holder_error(source: PassSource, e: WalletServeError) -> Response {
     }
 }
 
+/// The pass id as a file name in a header: ours are UUIDs; one from a provider keeps its
+/// letters, digits, `-`, `_` and `.`, anything else (a quote, a slash) becomes `_`.
+fn file_stem(pass_id: &str) -> String {
+    pass_id
+        .chars()
+        .take(128)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn pass_not_found() -> Response {
     not_found_page(
         "Pass not found",
@@ -187,7 +203,8 @@ pub async fn holder_pkpass(State(state): State<AppState>, Path(token): Path<Stri
         Ok(None) => pass_not_found(),
         Ok(Some(pass_id)) => match state.wallets.apple_pkpass(&state.db, &pass_id).await {
             Ok(pkpass) => {
-                let disposition = format!("attachment; filename=\"{pass_id}.pkpass\"");
+                let disposition =
+                    format!("attachment; filename=\"{}.pkpass\"", file_stem(&pass_id));
                 let mut res = (
                     [(
                         header::CONTENT_TYPE,
@@ -196,6 +213,7 @@ pub async fn holder_pkpass(State(state): State<AppState>, Path(token): Path<Stri
                     pkpass,
                 )
                     .into_response();
+                // Visible ASCII by construction (file_stem), so the header always parses.
                 if let Ok(v) = HeaderValue::from_str(&disposition) {
                     res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
                 }
@@ -230,4 +248,37 @@ pub async fn holder_google(State(state): State<AppState>, Path(token): Path<Stri
         },
     };
     with_page_headers(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_name_keeps_only_plain_characters() {
+        assert_eq!(
+            file_stem("0194d6a2-7b1c-7f00-8a00-000000000001"),
+            "0194d6a2-7b1c-7f00-8a00-000000000001"
+        );
+        assert_eq!(file_stem("a\"b/c\\d é.x"), "a_b_c_d__.x");
+        assert_eq!(file_stem(&"x".repeat(500)).len(), 128);
+    }
+
+    #[test]
+    fn include_pass_source_is_apple_or_google() {
+        assert_eq!(PassSource::parse(None).unwrap(), None);
+        assert_eq!(
+            PassSource::parse(Some("apple")).unwrap(),
+            Some(PassSource::Apple)
+        );
+        assert_eq!(
+            PassSource::parse(Some("Google")).unwrap(),
+            Some(PassSource::Google)
+        );
+        for bad in ["", "samsung", "apple,google"] {
+            let e = PassSource::parse(Some(bad)).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST);
+            assert_eq!(e.parameter.as_deref(), Some("includePassSource"));
+        }
+    }
 }
