@@ -354,3 +354,85 @@ fn a_broken_google_setup_leaves_the_counter_running_and_says_why() {
     // The rest of the counter works.
     assert_eq!(app.get("/api/v1/passes", &app.manager_key).status, 200);
 }
+
+/// The JWT inside a save link, verified by openssl; its claims.
+fn verified_claims(url: &str) -> Value {
+    let jwt = url
+        .strip_prefix(SAVE_URL_PREFIX)
+        .unwrap_or_else(|| panic!("not a save link: {url}"));
+    openssl_verifies(jwt).unwrap_or_else(|e| panic!("openssl dgst -verify: {e}"));
+    part(jwt, 1)
+}
+
+#[test]
+fn an_issued_store_card_comes_with_a_google_link_that_verifies_and_the_holder_is_sent_to_it() {
+    let app = TestApp::with_config(&google_toml(&account().key_file()));
+    let issued = app.post(
+        "/api/v1/passes?includePassSource=google",
+        &app.manager_key,
+        json!({
+            "passTemplate": "tpl-bean-there",
+            "pass": {"fullName": "Jane Smith", "nfc": {"enabled": true}},
+            "initialBalance": 120,
+        }),
+    );
+    assert_eq!(issued.status, 201, "{issued:?}");
+    let attrs = &issued.body["data"]["attributes"];
+    let id = issued.body["data"]["id"].as_str().unwrap().to_owned();
+    let url = attrs["passSource"]["googleDownloadUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no passSource.googleDownloadUrl: {issued:?}"));
+    let claims = verified_claims(url);
+    assert_eq!(claims["iss"], CLIENT_EMAIL);
+    assert_eq!(claims["origins"], json!(["https://corner-coffee.example"]));
+    let object = &claims["payload"]["loyaltyObjects"][0];
+    assert_eq!(object["id"], format!("{ISSUER}.{id}"));
+    assert_eq!(object["accountName"], "Jane Smith");
+    assert_eq!(object["loyaltyPoints"]["balance"]["int"], 120);
+    assert_eq!(object["barcode"]["value"], attrs["barcode"]["value"]);
+    assert!(attrs["nfc"].is_string(), "{attrs}");
+    assert_eq!(object["smartTapRedemptionValue"], attrs["nfc"]);
+    let class = &claims["payload"]["loyaltyClasses"][0];
+    assert_eq!(class["issuerName"], "Corner Coffee");
+    assert_eq!(class["enableSmartTap"], true);
+    assert_eq!(
+        class["programLogo"]["sourceUri"]["uri"],
+        "https://corner-coffee.example/logo.png"
+    );
+
+    // GET by id: the same object, as of now.
+    let got = app.get(
+        &format!("/api/v1/passes/{id}?includePassSource=google"),
+        &app.cashier_key,
+    );
+    assert_eq!(got.status, 200, "{got:?}");
+    let again = verified_claims(
+        got.body["data"]["attributes"]["passSource"]["googleDownloadUrl"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(again["payload"], claims["payload"]);
+
+    // The holder's link (no key): a 303 to a save link that verifies. Not followed: it leads
+    // to Google.
+    let page = {
+        let url = attrs["downloadUrl"].as_str().unwrap();
+        url[url.find("/p/").expect("a holder link")..].to_owned()
+    };
+    let no_redirects: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let holder = passdesk_tests::service::send(
+        &no_redirects,
+        "GET",
+        &app.url(&format!("{page}/google")),
+        None,
+        &[],
+        None,
+    );
+    assert_eq!(holder.status, 303, "{holder:?}");
+    let held = verified_claims(holder.header("location"));
+    assert_eq!(held["payload"], claims["payload"]);
+}

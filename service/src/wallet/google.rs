@@ -1,18 +1,14 @@
 //! `[wallet.google]` on the counter: the issuer's service account loaded once at start, and a
-//! pass's "Add to Google Wallet" link made from the store, offline (core's `wallet::google`
-//! builds the class, the object and the signed JWT; this reads the files and the pass).
+//! pass's "Add to Google Wallet" link made offline from what `inputs::read` found in the store
+//! (core's `wallet::google` builds the class, the object and the signed JWT).
 
+use super::inputs::PassRecord;
 use crate::config::GoogleWalletConfig;
-use passdesk_core::loyalty::{self, LoyaltyView};
-use passdesk_core::pass::{Event, Pass, Template};
-use passdesk_core::rusqlite::{Connection, OptionalExtension as _};
-use passdesk_core::store::StoreResult;
 use passdesk_core::wallet::google::{
     save_jwt, save_url, GoogleInputs, GoogleIssuer, GooglePass, GoogleWalletError,
     ServiceAccountKey, SAVE_URL_SOFT_LIMIT,
 };
-use passdesk_core::wallet::PassDesign;
-use passdesk_core::{catalog, pass_store, Timestamp};
+use passdesk_core::Timestamp;
 use std::sync::Arc;
 
 /// What signs "Add to Google Wallet" links here. A clone is cheap (the key is shared): the
@@ -63,6 +59,12 @@ pub fn load(cfg: &GoogleWalletConfig) -> Result<GoogleWallet, GoogleLoadError> {
             })
         }
     };
+    if logo_url.is_none() {
+        tracing::warn!(
+            "[wallet.google] has no logo_url: Google requires a loyalty card's logo, so store \
+             cards' Add to Google Wallet links will be refused until one is set"
+        );
+    }
     let origins = cfg
         .origins
         .iter()
@@ -107,68 +109,9 @@ fn origin(given: &str) -> Result<String, GoogleLoadError> {
     Ok(o.to_owned())
 }
 
-/// A pass and what its Google object shows.
-#[derive(Debug, Clone)]
-pub struct GoogleRecord {
-    pub pass: Pass,
-    pub template: Template,
-    pub design: PassDesign,
-    pub loyalty: Option<LoyaltyView>,
-    pub event: Option<Event>,
-}
-
-/// The pass with this id (exactly its id) and what its object shows; `None`: no such pass.
-pub fn read(conn: &Connection, pass_id: &str) -> StoreResult<Option<GoogleRecord>> {
-    let Some(pass) = pass_store::get_pass(conn, pass_id)? else {
-        return Ok(None);
-    };
-    // A template removed from under its passes: the pass's own type still picks the kind.
-    let template = catalog::get_template(conn, &pass.template_id)?.unwrap_or_else(|| Template {
-        id: pass.template_id.clone(),
-        name: String::new(),
-        pass_type: pass.pass_type.clone(),
-    });
-    let design = design(conn, &template.id)?;
-    let loyalty = loyalty::view(conn, &pass.id, &pass.template_id)?;
-    let event = match &pass.event_id {
-        Some(id) => catalog::get_event(conn, id)?,
-        None => None,
-    };
-    Ok(Some(GoogleRecord {
-        pass,
-        template,
-        design,
-        loyalty,
-        event,
-    }))
-}
-
-/// The template's design (`templates.design`); none, or one that does not read, is the
-/// default look (a warning naming the template, not a refusal: the pass is still worth saving).
-fn design(conn: &Connection, template_id: &str) -> StoreResult<PassDesign> {
-    let stored: Option<Option<String>> = conn
-        .prepare_cached("SELECT design FROM templates WHERE id = ?1")?
-        .query_row([template_id], |r| r.get(0))
-        .optional()?;
-    let Some(text) = stored.flatten().filter(|t| !t.trim().is_empty()) else {
-        return Ok(PassDesign::default());
-    };
-    let design = serde_json::from_str::<serde_json::Value>(&text)
-        .map_err(|e| e.to_string())
-        .and_then(|doc| PassDesign::from_passentry(&doc).map_err(|e| e.to_string()));
-    Ok(design.unwrap_or_else(|why| {
-        tracing::warn!(
-            template_id,
-            error = %why,
-            "the template's design does not read; its Google Wallet passes get the default look"
-        );
-        PassDesign::default()
-    }))
-}
-
 impl GoogleWallet {
     /// The pass's class and object as of `now`.
-    pub fn pass(&self, record: &GoogleRecord, now: Timestamp) -> GooglePass {
+    pub fn pass(&self, record: &PassRecord, now: Timestamp) -> GooglePass {
         GooglePass::build(&GoogleInputs {
             issuer: &self.issuer,
             pass: &record.pass,
@@ -183,18 +126,85 @@ impl GoogleWallet {
     /// The signed save link (an RSA signature: call it off the async threads).
     pub fn save_url(
         &self,
-        record: &GoogleRecord,
+        record: &PassRecord,
         now: Timestamp,
     ) -> Result<String, GoogleWalletError> {
         let jwt = save_jwt(&self.key, &self.pass(record, now), &self.origins, now)?;
         let url = save_url(&jwt);
-        if url.len() > SAVE_URL_SOFT_LIMIT {
+        // Said once a run: a counter's PD1 tokens put most of its store cards' links there.
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if url.len() > SAVE_URL_SOFT_LIMIT && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             tracing::warn!(
                 pass_id = %record.pass.id,
                 chars = url.len(),
-                "the Add to Google Wallet link is longer than Google advises; some apps may cut it"
+                limit = SAVE_URL_SOFT_LIMIT,
+                "an Add to Google Wallet link is longer than Google advises: browsers follow it, \
+                 but mail and SMS apps may cut it (said once)"
             );
         }
         Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn config(key: PathBuf) -> GoogleWalletConfig {
+        GoogleWalletConfig {
+            issuer_id: "3388000000012345678".into(),
+            service_account_key: key,
+            origins: vec![],
+            issuer_name: None,
+            logo_url: None,
+        }
+    }
+
+    #[test]
+    fn origins_are_scheme_and_host_only() {
+        assert_eq!(
+            origin("https://shop.example/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            origin(" http://10.0.0.5:8917 ").unwrap(),
+            "http://10.0.0.5:8917"
+        );
+        for bad in [
+            "shop.example",
+            "https://",
+            "https://shop.example/page",
+            "ftp://x",
+        ] {
+            let e = origin(bad).unwrap_err().to_string();
+            assert!(e.starts_with("origins: "), "{e}");
+        }
+        assert!(is_https("https://cdn.example/logo.png"));
+        assert!(!is_https("http://cdn.example/logo.png"));
+        assert!(!is_https("https://"));
+    }
+
+    #[test]
+    fn each_wrong_setting_is_named() {
+        let missing = PathBuf::from("/nonexistent/passdesk-google-key.json");
+        let e = load(&config(missing)).err().unwrap().to_string();
+        assert!(
+            e.starts_with(
+                "service_account_key /nonexistent/passdesk-google-key.json: cannot be read"
+            ),
+            "{e}"
+        );
+        let mut bad_issuer = config(PathBuf::from("/nonexistent"));
+        bad_issuer.issuer_id = "my-shop".into();
+        let e = load(&bad_issuer).err().unwrap().to_string();
+        assert!(e.starts_with("issuer_id: \"my-shop\""), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key.json");
+        std::fs::write(&file, b"{\"type\": \"service_account\"}").unwrap();
+        let e = load(&config(file)).err().unwrap().to_string();
+        assert_eq!(e, "service account key file: client_email: missing");
     }
 }

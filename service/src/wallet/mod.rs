@@ -242,7 +242,7 @@ impl Wallets {
         };
         let id = pass_id.to_owned();
         let record = db
-            .read(move |s| google::read(s.conn(), &id))
+            .read(move |s| inputs::read(s.conn(), &id))
             .await??
             .ok_or_else(|| WalletServeError::NoSuchPass(pass_id.to_owned()))?;
         let url = tokio::task::spawn_blocking(move || {

@@ -11,6 +11,9 @@ use crate::time::Timestamp;
 use crate::wallet::design::PassDesign;
 use serde::{Deserialize, Serialize};
 
+/// The longest barcode value also shown as text under the code (`alternateText`).
+pub const ALTERNATE_TEXT_MAX_CHARS: usize = 40;
+
 /// The language of the texts we write (Google's `LocalizedString` needs one).
 pub const LANGUAGE: &str = "en";
 
@@ -501,7 +504,10 @@ fn barcode(pass: &Pass) -> Option<Barcode> {
     Some(Barcode {
         kind: kind.into(),
         value: b.value.clone(),
-        alternate_text: b.display_text.then(|| b.value.clone()),
+        // Text under the code is for typing by hand; a long value (a signed PD1 token) would be
+        // unreadable there and would double its share of the link.
+        alternate_text: (b.display_text && b.value.chars().count() <= ALTERNATE_TEXT_MAX_CHARS)
+            .then(|| b.value.clone()),
     })
 }
 
