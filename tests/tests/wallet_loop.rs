@@ -345,7 +345,8 @@ fn google_counter() -> TestApp {
             let config = format!(
                 "[nfc]\nreader_filter = \"{reader}\"\n\n[nfc.smart_tap]\ncollector_id = {}\n\
                  key_version = {}\nkey_file = \"{}\"\n\n[nfc.reader_ids]\n\"{reader}\" = \"{TILL}\"\n\n\
-                 [wallet.google]\nissuer_id = \"{GOOGLE_ISSUER_ID}\"\nservice_account_key = \"{}\"\n",
+                 [wallet.google]\nissuer_id = \"{GOOGLE_ISSUER_ID}\"\nservice_account_key = \"{}\"\n\
+                 issuer_name = \"Bean There\"\nlogo_url = \"https://bean-there.example/logo.png\"\n",
                 sim::DEMO_COLLECTOR_ID,
                 sim::DEMO_COLLECTOR_KEY_VERSION,
                 collector.display(),
