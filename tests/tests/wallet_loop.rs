@@ -4,8 +4,11 @@
 //!
 //! The simulated phones know only what the pass file gave them, as a real phone does: the
 //! iPhone takes its pass type, the reader key it encrypts to and the NFC message from the
-//! `.pkpass`'s `pass.json`. Nothing here hands a phone the counter's own configuration, so a
-//! pass file that names the wrong key or the wrong message fails the tap, not just a unit test.
+//! `.pkpass`'s `pass.json`; the Android phone takes its redemption value from the object in the
+//! "Add to Google Wallet" link's JWT (the collector's public key it gets, as a real phone does,
+//! from Google, which knows the collector: here the demo collector's). Nothing here hands a
+//! phone the pass's value from the counter's API or the counter's own configuration, so a pass
+//! file that names the wrong key or the wrong value fails the tap, not just a unit test.
 
 use base64::Engine as _;
 use p256::pkcs8::{DecodePublicKey as _, LineEnding};
@@ -342,7 +345,8 @@ fn google_counter() -> TestApp {
             let config = format!(
                 "[nfc]\nreader_filter = \"{reader}\"\n\n[nfc.smart_tap]\ncollector_id = {}\n\
                  key_version = {}\nkey_file = \"{}\"\n\n[nfc.reader_ids]\n\"{reader}\" = \"{TILL}\"\n\n\
-                 [wallet.google]\nissuer_id = \"{GOOGLE_ISSUER_ID}\"\nservice_account_key = \"{}\"\n",
+                 [wallet.google]\nissuer_id = \"{GOOGLE_ISSUER_ID}\"\nservice_account_key = \"{}\"\n\
+                 issuer_name = \"Bean There\"\nlogo_url = \"https://bean-there.example/logo.png\"\n",
                 sim::DEMO_COLLECTOR_ID,
                 sim::DEMO_COLLECTOR_KEY_VERSION,
                 collector.display(),
@@ -382,7 +386,7 @@ fn google_loyalty_object(save_url: &str) -> Value {
 
 /// A Google Wallet store card issued at this counter, added to an Android phone from its save
 /// link alone (the object's `smartTapRedemptionValue`), taps at the counter's reader as Smart
-/// Tap: accepted, named, with its balance.
+/// Tap: accepted, named, with its balance; after points are added, the new balance.
 #[test]
 fn a_google_pass_issued_here_taps_at_our_reader_with_its_balance() {
     let _turn = exclusive();
@@ -423,4 +427,19 @@ fn a_google_pass_issued_here_taps_at_our_reader_with_its_balance() {
         "{d}"
     );
     assert_eq!(a["loyalty"]["balance"], 25, "{d}");
+
+    earn(&app, &pass_id, 5);
+    let phone = VirtualAndroid::new(
+        sim::demo_collector().verifying_key(),
+        sim::DEMO_COLLECTOR_ID,
+        value.as_bytes(),
+    );
+    let d = tap(&events, phone).decision();
+    let a = &d["attributes"];
+    assert_eq!(
+        (a["verdict"].as_str(), a["pass"]["id"].as_str()),
+        (Some("accept"), Some(pass_id.as_str())),
+        "{d}"
+    );
+    assert_eq!(a["loyalty"]["balance"], 30, "{d}");
 }
