@@ -959,6 +959,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/p/{token}/google": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The holder's "Add to Google Wallet": a redirect to Google's save link.
+         * @description No key needed.
+         */
+        get: operations["getHolderGoogleWallet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/p/{token}/pass.pkpass": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The holder's `.pkpass`: what an iPhone opens into Apple Wallet.
+         * @description No key needed.
+         */
+        get: operations["getHolderPkpass"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Apple Wallet: the serial numbers of a phone's passes changed since a tag
+         * @description Apple's pass update web service. 204 when none changed (or the device has none of that type). 404 while Apple Wallet is not set up.
+         *
+         *     No key needed.
+         */
+        get: operations["listUpdatedApplePasses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallet/apple/v1/devices/{deviceLibraryIdentifier}/registrations/{passTypeIdentifier}/{serialNumber}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apple Wallet: a phone registers a pass for update pushes
+         * @description Apple's pass update web service. `Authorization: ApplePass <authenticationToken>` (the pass's): without it, or wrong, 401. 404 while Apple Wallet is not set up.
+         *
+         *     No key needed.
+         */
+        post: operations["registerApplePassDevice"];
+        /**
+         * Apple Wallet: a phone unregisters a pass
+         * @description Apple's pass update web service. `Authorization: ApplePass <authenticationToken>`: without it, or wrong, 401. 404 while Apple Wallet is not set up.
+         *
+         *     No key needed.
+         */
+        delete: operations["unregisterApplePassDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallet/apple/v1/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apple Wallet: a phone reports problems with our web service
+         * @description Apple's pass update web service. Each line goes into the counter's log. 404 while Apple Wallet is not set up.
+         *
+         *     No key needed.
+         */
+        post: operations["logApplePassMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallet/apple/v1/passes/{passTypeIdentifier}/{serialNumber}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Apple Wallet: the latest version of a pass
+         * @description Apple's pass update web service. `Authorization: ApplePass <authenticationToken>`: without it, or wrong, 401. `If-Modified-Since` at or after the pass's last change: 304. 404 while Apple Wallet is not set up.
+         *
+         *     No key needed.
+         */
+        get: operations["getLatestApplePass"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1288,6 +1422,10 @@ export interface components {
             end: components["schemas"]["Timestamp"];
             timeZone: components["schemas"]["TimeZone"];
         };
+        /** @description `{"logs": ["…"]}` */
+        LogBody: {
+            logs: string[];
+        };
         /** @description A scan validated elsewhere, as recorded. */
         LoggedScanDoc: {
             data: components["schemas"]["ScanRecordResource"];
@@ -1441,6 +1579,7 @@ export interface components {
              *     extId; the QR code, printable).
              */
             downloadUrl?: string | null;
+            passSource?: null | components["schemas"]["PassSource"];
         };
         /** @description One pass. */
         PassDoc: {
@@ -1536,10 +1675,7 @@ export interface components {
         };
         PassMeta: {
             loyalty?: null | components["schemas"]["LoyaltyView"];
-            /** @description Asked for with `includePassSource`: whether a wallet file is available. */
-            passSource?: {
-                [key: string]: unknown;
-            } | null;
+            passSource?: null | components["schemas"]["PassSourceNote"];
         };
         /** @description A page of passes. */
         PassPage: {
@@ -1551,6 +1687,21 @@ export interface components {
             type: string;
             id: string;
             attributes: components["schemas"]["PassAttributes"];
+        };
+        /** @description A pass's wallet file (PassEntry's `passSource`): one of the two keys. */
+        PassSource: {
+            /** @description The signed `.pkpass`, standard base64 (`includePassSource=apple`). */
+            appleBase64?: string | null;
+            /** @description The "Add to Google Wallet" link (`includePassSource=google`). */
+            googleDownloadUrl?: string | null;
+        };
+        /** @description Whether `data.attributes.passSource` was included, and why not. */
+        PassSourceNote: {
+            included: boolean;
+            /** @description `apple` or `google`. */
+            wallet: string;
+            /** @description Why it is not included (the pass is active on a device, or its file could not be made). */
+            detail?: string | null;
         };
         /** @description The pass as the counter shows it. */
         PassSummary: {
@@ -1690,6 +1841,11 @@ export interface components {
          * @enum {string}
          */
         Reason: "malformed_value" | "unknown_pass" | "voided" | "expired" | "not_yet_valid" | "wrong_event" | "already_used" | "not_checked_in" | "reader_not_allowed" | "typed_id_not_accepted" | "invalid_token" | "revoked";
+        /** @description `{"pushToken": "…"}` */
+        RegisterBody: {
+            /** @description The APNs device token Apple gave the phone (hexadecimal). */
+            pushToken: string;
+        };
         /** @description One request row. */
         Request: {
             /** Format: int64 */
@@ -1909,6 +2065,12 @@ export interface components {
             type: string;
             id: string;
             attributes: components["schemas"]["Decision"];
+        };
+        /** @description Apple's `SerialNumbers`. */
+        SerialNumbersDoc: {
+            serialNumbers: string[];
+            /** @description Our tag: give it back as `passesUpdatedSince`. */
+            lastUpdated: string;
         };
         StampBody: {
             /** Format: int64 */
@@ -2192,6 +2354,14 @@ export interface components {
             state: components["schemas"]["WalletState"];
             /** @description Why it cannot be used; null when ready. */
             detail?: string | null;
+            /**
+             * Format: int64
+             * @description Apple, while the APNs worker runs (`[wallet.apple] push`): the pushes due (phones
+             *     whose registered passes changed since their last push) as of its last look.
+             */
+            pushBacklog?: number | null;
+            /** @description Apple: why the APNs worker's last round failed (it tries again); absent when fine. */
+            pushError?: string | null;
         };
         /** @enum {string} */
         WalletState: "ready" | "notConfigured" | "broken";
@@ -4114,6 +4284,12 @@ export interface operations {
             query?: {
                 passTemplate?: string;
                 extId?: string;
+                /**
+                 * @description `apple` or `google`: the pass's wallet file in `data.attributes.passSource`
+                 *     (`appleBase64`: the signed .pkpass in base64; `googleDownloadUrl`: the Add to Google
+                 *     Wallet link), unless the pass is `active` on a device (`meta.passSource` says so). 409
+                 *     `appleWalletNotSetUp` / `googleWalletNotSetUp` when this counter cannot make it.
+                 */
                 includePassSource?: string;
             };
             header?: {
@@ -4247,6 +4423,12 @@ export interface operations {
     getPass: {
         parameters: {
             query?: {
+                /**
+                 * @description `apple` or `google`: the pass's wallet file in `data.attributes.passSource`
+                 *     (`appleBase64`: the signed .pkpass in base64; `googleDownloadUrl`: the Add to Google
+                 *     Wallet link), unless the pass is `active` on a device (`meta.passSource` says so). 409
+                 *     `appleWalletNotSetUp` / `googleWalletNotSetUp` when this counter cannot make it.
+                 */
                 includePassSource?: string;
                 includePassDesign?: boolean;
                 includeLocations?: boolean;
@@ -9409,6 +9591,660 @@ export interface operations {
             };
             /** @description Too many requests from this address */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    getHolderGoogleWallet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token of the pass's holder link (its downloadUrl) */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the pass's Add to Google Wallet link (Location) */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No pass has this link, or Google Wallet is not set up on this counter (a page for a person) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Too many requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    getHolderPkpass: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token of the pass's holder link (its downloadUrl) */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pass's signed .pkpass */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.pkpass": unknown;
+                };
+            };
+            /** @description No pass has this link, or Apple Wallet is not set up on this counter (a page for a person) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Too many requests from this address */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    listUpdatedApplePasses: {
+        parameters: {
+            query?: {
+                /** @description The `lastUpdated` of a previous answer; absent or not ours: every pass. */
+                passesUpdatedSince?: string;
+            };
+            header?: never;
+            path: {
+                deviceLibraryIdentifier: string;
+                passTypeIdentifier: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changed passes and the tag to ask with next */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SerialNumbersDoc"];
+                };
+            };
+            /** @description No pass changed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    registerApplePassDevice: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description ApplePass <authenticationToken> */
+                Authorization: string;
+            };
+            path: {
+                deviceLibraryIdentifier: string;
+                passTypeIdentifier: string;
+                /** @description The pass id */
+                serialNumber: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterBody"];
+            };
+        };
+        responses: {
+            /** @description Already registered (the push token is updated) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    unregisterApplePassDevice: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description ApplePass <authenticationToken> */
+                Authorization: string;
+            };
+            path: {
+                deviceLibraryIdentifier: string;
+                passTypeIdentifier: string;
+                /** @description The pass id */
+                serialNumber: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unregistered (or it was not registered) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    logApplePassMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LogBody"];
+            };
+        };
+        responses: {
+            /** @description Logged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    getLatestApplePass: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description ApplePass <authenticationToken> */
+                Authorization: string;
+                /** @description An HTTP date: the `Last-Modified` of the copy the phone has */
+                "If-Modified-Since"?: string | null;
+            };
+            path: {
+                passTypeIdentifier: string;
+                /** @description The pass id */
+                serialNumber: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed pass */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.pkpass": unknown;
+                };
+            };
+            /** @description Not modified since */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
