@@ -440,8 +440,9 @@ pub fn count(conn: &Connection) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::{passcreator, passentry, seeds, skycore_json, skycore_xml, PassRef};
+    use crate::hooks::{passcreator, passentry, skycore_json, skycore_xml, PassRef};
     use crate::scan::{Medium, ScanInput};
+    use crate::testkit as seeds;
 
     const NOW: i64 = 1_800_000_000_000;
 
