@@ -2,6 +2,7 @@
 //! the outbox or its own queue, never sits on the scan path, stops cleanly on shutdown and
 //! states its backlog on `/status`.
 
+mod outline;
 pub mod sync;
 pub mod upstream;
 pub mod webhooks;
