@@ -162,36 +162,13 @@ fn apply(
 
 /// Turns a unique-index failure into words: which value already belongs to which pass.
 fn unique_conflict(conn: &rusqlite::Connection, pass: &Pass, e: StoreError) -> ApplyError {
-    let StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) = &e else {
-        return ApplyError::Store(e);
-    };
-    if f.code != rusqlite::ErrorCode::ConstraintViolation {
+    if !pass_store::is_constraint_violation(&e) {
         return ApplyError::Store(e);
     }
-    let owner = |column: &str, value: &str| -> Option<String> {
-        conn.query_row(
-            &format!("SELECT id FROM passes WHERE {column} = ?1 AND id != ?2"),
-            [value, &pass.id],
-            |r| r.get(0),
-        )
-        .ok()
-    };
-    if let Some(b) = &pass.barcode {
-        if let Some(other) = owner("barcode_value", &b.value) {
-            return ApplyError::Conflict(format!(
-                "barcode value {:?} already belongs to pass {other}",
-                b.value
-            ));
-        }
+    match pass_store::owner_of_value(conn, pass) {
+        Some(held) => ApplyError::Conflict(held.to_string()),
+        None => ApplyError::Conflict(format!("pass {}: {e}", pass.id)),
     }
-    if let Some(n) = &pass.nfc {
-        if let Some(other) = owner("nfc_value", n) {
-            return ApplyError::Conflict(format!(
-                "nfc value {n:?} already belongs to pass {other}"
-            ));
-        }
-    }
-    ApplyError::Conflict(format!("pass {}: {e}", pass.id))
 }
 
 /// Parses one line. Blank lines are `Ok(None)`.

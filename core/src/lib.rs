@@ -24,6 +24,8 @@ pub mod scan;
 pub mod scan_log;
 pub mod store;
 pub mod sync;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod time;
 pub mod token;
 pub mod upstream;

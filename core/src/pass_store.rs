@@ -190,6 +190,53 @@ const LOOKUPS: [(&str, MatchedBy); 4] = [
     ),
 ];
 
+/// A value a reader sees on a pass that another pass already holds: what the unique indexes on
+/// barcode and NFC values refuse, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeldElsewhere {
+    #[error("barcode value {value:?} already belongs to pass {owner}")]
+    Barcode { value: String, owner: String },
+    #[error("nfc value {value:?} already belongs to pass {owner}")]
+    Nfc { value: String, owner: String },
+}
+
+/// Which other pass holds one of `pass`'s unique values (its barcode first, then its NFC
+/// value): the explanation of a write of `pass` that broke a unique index. `None` when no other
+/// pass holds either, or the lookup itself fails (the caller then reports the write's own
+/// error).
+pub fn owner_of_value(conn: &Connection, pass: &Pass) -> Option<HeldElsewhere> {
+    let owner = |column: &str, value: &str| -> Option<String> {
+        conn.query_row(
+            &format!("SELECT id FROM passes WHERE {column} = ?1 AND id != ?2"),
+            [value, &pass.id],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    if let Some(b) = &pass.barcode {
+        if let Some(owner) = owner("barcode_value", &b.value) {
+            let value = b.value.clone();
+            return Some(HeldElsewhere::Barcode { value, owner });
+        }
+    }
+    let n = pass.nfc.as_ref()?;
+    let owner = owner("nfc_value", n)?;
+    Some(HeldElsewhere::Nfc {
+        value: n.clone(),
+        owner,
+    })
+}
+
+/// Whether a write failed on a constraint (a unique index, a foreign key, a check), not on the
+/// database itself.
+pub fn is_constraint_violation(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
 /// Filters for listing passes; `None` fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct PassFilter {

@@ -5,6 +5,7 @@
 //! every bad input answered with its status, the database unchanged (every row of every
 //! table) and the process still up.
 
+use passdesk_core::testkit as seeds;
 use passdesk_tests::service::{Reply, TestApp};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -25,46 +26,9 @@ fn app() -> TestApp {
 
 // ---- the seeds ----
 
-fn seed(file: &str) -> String {
-    let path = format!("{}/../../shared/seeds/{file}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn object_at(text: &str, from: usize) -> &str {
-    let start = from + text[from..].find('{').unwrap();
-    let (mut depth, mut in_string, mut escaped) = (0, false, false);
-    for (i, c) in text[start..].char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '{' if !in_string => depth += 1,
-            '}' if !in_string => {
-                depth -= 1;
-                if depth == 0 {
-                    return &text[start..=start + i];
-                }
-            }
-            _ => {}
-        }
-    }
-    panic!("unterminated object")
-}
-
-/// A PassEntry webhook body after `marker`, the page's `- ` list markers removed.
+/// A PassEntry webhook body after `marker`, as written (the page's list markers removed).
 fn passentry_seed(marker: &str) -> Value {
-    let text = seed("passentry-api.txt");
-    let at = text.find(marker).unwrap();
-    let start = at + text[at..].find("{- \"data\"").unwrap();
-    let end = start + text[start..].find("{- \"status\"").unwrap();
-    let cleaned = text[start..end]
-        .lines()
-        .map(|l| l.strip_prefix("- ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("{- ", "{")
-        .replace("}, - ", "}, ");
-    serde_json::from_str(&cleaned).unwrap()
+    serde_json::from_str(&seeds::passentry(marker)).unwrap()
 }
 
 const INSTALLED: &str = "Webhook triggered when a pass is added to the wallet by user";
@@ -97,31 +61,12 @@ fn now_rfc3339() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// The `n`th Passcreator example body, as written (valid JSON).
-fn passcreator_seed(n: usize) -> String {
-    let text = seed("passcreator-pass-webhooks.txt");
-    let mut from = 0;
-    for _ in 0..n {
-        from += text[from..].find("Webhook POST request body").unwrap() + 1;
-    }
-    let at = from + text[from..].find("Webhook POST request body").unwrap();
-    object_at(&text, at).to_owned()
-}
-
 const PC_PASS: &str = "12fd53c5-863e-4056-9dbf-2525fa175523";
 const PC_BARCODE: &str = "122501adfa977d7.55989831";
 
-/// A Skycore wallet postback after its title, the seed's missing comma after `install-id` put
-/// back.
-fn skycore_json_seed(title: &str) -> String {
-    let text = seed("skycore-wallet-postback-json.txt");
-    let at = text.find(title).unwrap();
-    object_at(&text, at).replace("\"d04d58f636b245d5\"\n", "\"d04d58f636b245d5\",\n")
-}
-
 /// A Skycore wallet postback as sent now (`timestamp` now: the seed's 2018 would be too old).
 fn skycore_json(title: &str, pass_id: &str) -> Vec<u8> {
-    let mut v: Value = serde_json::from_str(&skycore_json_seed(title)).unwrap();
+    let mut v: Value = serde_json::from_str(&seeds::skycore_json(title)).unwrap();
     v["timestamp"] = now_rfc3339().into();
     v["pass-id"] = pass_id.into();
     serde_json::to_vec(&v).unwrap()
@@ -129,24 +74,9 @@ fn skycore_json(title: &str, pass_id: &str) -> Vec<u8> {
 
 /// A Skycore XML postback unescaped from its page, TIMESTAMP now.
 fn skycore_xml(file: &str) -> Vec<u8> {
-    skycore_xml_seed(file)
+    seeds::skycore_xml(file)
         .replace("2013-11-26T11:37:11-05:00", &now_rfc3339())
         .into_bytes()
-}
-
-/// A Skycore XML postback unescaped from its page, as written.
-fn skycore_xml_seed(file: &str) -> String {
-    let text = seed(file);
-    let start = text.find("&lt;POSTBACK").unwrap();
-    let end = text[start..].find("&lt;/POSTBACK&gt;").unwrap() + start;
-    text[start..end + "&lt;/POSTBACK&gt;".len()]
-        .replace(
-            "xsi:no\nNamespaceSchemaLocation",
-            "xsi:noNamespaceSchemaLocation",
-        )
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 const SKY_PASS: &str = "5294CE37878AE-112613-113711";
@@ -417,7 +347,7 @@ fn passentry_bad_inputs_change_nothing() {
 fn passcreator_hooks_create_update_install_and_void() {
     let app = app();
     ok(
-        &post_passcreator(&app, "pass_created", passcreator_seed(0).as_bytes()),
+        &post_passcreator(&app, "pass_created", seeds::passcreator(0).as_bytes()),
         "created",
     );
     let p = pass(&app, PC_PASS);
@@ -433,7 +363,7 @@ fn passcreator_hooks_create_update_install_and_void() {
 
     // The seed's pass expired in 2015: give it a future expiry through its update, with a new
     // dynamic field.
-    let updated = passcreator_seed(1)
+    let updated = seeds::passcreator(1)
         .replace("2015-04-17 22:00:00", "2099-01-01 00:00:00")
         .replace(
             "\"userProvidedId\": \"\"",
@@ -453,7 +383,7 @@ fn passcreator_hooks_create_update_install_and_void() {
         &post_passcreator(
             &app,
             "first_pushnotification_registered",
-            passcreator_seed(3).as_bytes(),
+            seeds::passcreator(3).as_bytes(),
         ),
         "installed",
     );
@@ -465,7 +395,7 @@ fn passcreator_hooks_create_update_install_and_void() {
     let r = post_passcreator(
         &app,
         "pushnotification_unregistered",
-        passcreator_seed(5).as_bytes(),
+        seeds::passcreator(5).as_bytes(),
     );
     ok(&r, "noted");
     assert_eq!(pass(&app, PC_PASS)["status"], "active");
@@ -473,7 +403,7 @@ fn passcreator_hooks_create_update_install_and_void() {
 
     assert_eq!(app.scan(PC_BARCODE, "gate-pc")["verdict"], "accept");
     ok(
-        &post_passcreator(&app, "pass_voided", passcreator_seed(2).as_bytes()),
+        &post_passcreator(&app, "pass_voided", seeds::passcreator(2).as_bytes()),
         "voided",
     );
     assert_eq!(pass(&app, PC_PASS)["status"], "voided");
@@ -482,7 +412,7 @@ fn passcreator_hooks_create_update_install_and_void() {
     // The pass_voided body again: already applied.
     let before = app.node.fingerprint();
     ok(
-        &post_passcreator(&app, "pass_voided", passcreator_seed(2).as_bytes()),
+        &post_passcreator(&app, "pass_voided", seeds::passcreator(2).as_bytes()),
         "repeat",
     );
     assert_eq!(app.node.fingerprint(), before);
@@ -491,7 +421,7 @@ fn passcreator_hooks_create_update_install_and_void() {
 #[test]
 fn passcreator_bad_inputs_change_nothing() {
     let app = app();
-    let body = passcreator_seed(0);
+    let body = seeds::passcreator(0);
     refused(&app, "a wrong path secret", 404, "not_found", || {
         app.raw(
             "POST",
@@ -519,7 +449,7 @@ fn passcreator_bad_inputs_change_nothing() {
     );
     assert_eq!(app.node.fingerprint(), r);
     refused(&app, "an unknown pass", 422, "unknown_pass", || {
-        post_passcreator(&app, "pass_voided", passcreator_seed(2).as_bytes())
+        post_passcreator(&app, "pass_voided", seeds::passcreator(2).as_bytes())
     });
     refused(&app, "a bad date", 400, "invalid_field", || {
         post_passcreator(
@@ -632,9 +562,9 @@ fn skycore_bad_inputs_change_nothing() {
         )
     });
     // The seed's installation example as written (its missing comma).
-    let text = seed("skycore-wallet-postback-json.txt");
+    let text = seeds::seed("skycore-wallet-postback-json.txt");
     let at = text.find("3. Response").unwrap();
-    let slip = object_at(&text, at).to_owned();
+    let slip = seeds::object_at(&text, at).to_owned();
     refused(&app, "the seed's slip", 400, "not_json", || {
         post_skycore(&app, slip.as_bytes())
     });
@@ -656,7 +586,7 @@ fn skycore_bad_inputs_change_nothing() {
         post_skycore(&app, no_serial.as_bytes())
     });
     // The seed's XML as written: generated in 2013, a replay.
-    let old = skycore_xml_seed("skycore-pass-postback-bundle.txt").replace(SKY_PASS, "OLD-1");
+    let old = seeds::skycore_xml("skycore-pass-postback-bundle.txt").replace(SKY_PASS, "OLD-1");
     refused(&app, "an old timestamp", 422, "too_old", || {
         post_skycore(&app, old.as_bytes())
     });
@@ -673,7 +603,7 @@ fn skycore_bad_inputs_change_nothing() {
 #[test]
 fn unconfigured_providers_are_not_there() {
     let bare = TestApp::start();
-    let body = passcreator_seed(0).into_bytes();
+    let body = seeds::passcreator(0).into_bytes();
     let answers: Vec<Reply> = [
         "/hooks/passentry".to_owned(),
         "/hooks/passcreator/anything/pass_created".to_owned(),

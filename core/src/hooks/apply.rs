@@ -376,36 +376,13 @@ fn write_pass(
 
 /// A unique-index failure in words: which value belongs to which other pass.
 fn unique_conflict(conn: &Connection, pass: &Pass, e: StoreError) -> ApplyError {
-    let StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) = &e else {
-        return ApplyError::Store(e);
-    };
-    if f.code != rusqlite::ErrorCode::ConstraintViolation {
+    if !pass_store::is_constraint_violation(&e) {
         return ApplyError::Store(e);
     }
-    let owner = |column: &str, value: &str| -> Option<String> {
-        conn.query_row(
-            &format!("SELECT id FROM passes WHERE {column} = ?1 AND id != ?2"),
-            [value, &pass.id],
-            |r| r.get(0),
-        )
-        .ok()
-    };
-    if let Some(b) = &pass.barcode {
-        if let Some(other) = owner("barcode_value", &b.value) {
-            return ApplyError::Conflict(format!(
-                "barcode value {:?} already belongs to pass {other}",
-                b.value
-            ));
-        }
+    match pass_store::owner_of_value(conn, pass) {
+        Some(held) => ApplyError::Conflict(held.to_string()),
+        None => ApplyError::Store(e),
     }
-    if let Some(n) = &pass.nfc {
-        if let Some(other) = owner("nfc_value", n) {
-            return ApplyError::Conflict(format!(
-                "nfc value {n:?} already belongs to pass {other}"
-            ));
-        }
-    }
-    ApplyError::Store(e)
 }
 
 /// The template a payload names, created plain when the cache does not have it.
@@ -463,8 +440,9 @@ pub fn count(conn: &Connection) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::{passcreator, passentry, seeds, skycore_json, skycore_xml, PassRef};
+    use crate::hooks::{passcreator, passentry, skycore_json, skycore_xml, PassRef};
     use crate::scan::{Medium, ScanInput};
+    use crate::testkit as seeds;
 
     const NOW: i64 = 1_800_000_000_000;
 

@@ -407,12 +407,9 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result
 }
 
 #[cfg(test)]
-pub(crate) mod seeds;
-
-#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::seeds;
+    use crate::testkit as seeds;
 
     #[test]
     fn freshness_has_a_window_both_ways() {

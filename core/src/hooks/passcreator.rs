@@ -267,8 +267,8 @@ impl Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::seeds;
     use crate::pass::PassType;
+    use crate::testkit as seeds;
 
     const ID: &str = "12fd53c5-863e-4056-9dbf-2525fa175523";
 

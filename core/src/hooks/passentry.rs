@@ -364,7 +364,7 @@ fn tap(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::seeds;
+    use crate::testkit as seeds;
 
     const SECRET: &[u8] = b"whsec_passentry_test";
 

@@ -105,7 +105,7 @@ pub fn parse(raw: &[u8]) -> Result<HookEvent, HookError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::seeds;
+    use crate::testkit as seeds;
 
     fn utc(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()

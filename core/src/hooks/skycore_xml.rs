@@ -317,7 +317,7 @@ fn element_name(raw: &[u8]) -> Result<String, HookError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::seeds;
+    use crate::testkit as seeds;
 
     fn long() -> String {
         seeds::skycore_xml("skycore-pass-postback-xml.txt")

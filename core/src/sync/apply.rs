@@ -17,6 +17,7 @@ use crate::loyalty::rewards::{self, Reward, RewardStatus};
 use crate::loyalty::LoyaltyError;
 use crate::outbox;
 use crate::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
+use crate::pass_store::HeldElsewhere;
 use crate::policy::{CheckinPolicy, EntryMode, PolicyScope};
 use crate::reader::Direction;
 use crate::scan_log::{self, ScanRecord};
@@ -344,32 +345,17 @@ impl Run<'_> {
 
     /// A unique value (barcode, NFC) that another pass holds here, in words.
     fn taken_value(&self, pass: &Pass, e: StoreError) -> ApplyError {
-        let owner = |column: &str, value: &str| -> Option<String> {
-            self.conn
-                .query_row(
-                    &format!("SELECT id FROM passes WHERE {column} = ?1 AND id != ?2"),
-                    [value, &pass.id],
-                    |r| r.get(0),
-                )
-                .ok()
-        };
-        if let Some(b) = &pass.barcode {
-            if let Some(other) = owner("barcode_value", &b.value) {
-                return refused(format!(
-                    "pass {}: barcode value {:?} already belongs to pass {other}",
-                    pass.id, b.value
-                ));
-            }
+        match pass_store::owner_of_value(self.conn, pass) {
+            Some(HeldElsewhere::Barcode { value, owner }) => refused(format!(
+                "pass {}: barcode value {value:?} already belongs to pass {owner}",
+                pass.id
+            )),
+            Some(HeldElsewhere::Nfc { value, owner }) => refused(format!(
+                "pass {}: NFC value {value:?} already belongs to pass {owner}",
+                pass.id
+            )),
+            None => ApplyError::from(e).classify(),
         }
-        if let Some(n) = &pass.nfc {
-            if let Some(other) = owner("nfc_value", n) {
-                return refused(format!(
-                    "pass {}: NFC value {n:?} already belongs to pass {other}",
-                    pass.id
-                ));
-            }
-        }
-        ApplyError::from(e).classify()
     }
 
     fn scan(&mut self, node_id: &str, s: &ScanRecordWire) -> Result<(), ApplyError> {

@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn a_created_pass_is_the_seeds_postback() {
-        let seed = parse_xml(&testkit::skycore_xml_example(
+        let seed = parse_xml(&crate::testkit::skycore_xml(
             "skycore-pass-postback-xml.txt",
         ));
         let pass = testkit::pass();
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_pass_with_nothing_to_show_is_the_short_bundle_form() {
-        let seed = parse_xml(&testkit::skycore_xml_example(
+        let seed = parse_xml(&crate::testkit::skycore_xml(
             "skycore-pass-postback-bundle.txt",
         ));
         let bare = Pass {

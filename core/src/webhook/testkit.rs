@@ -1,122 +1,31 @@
-//! What the formats' unit tests share: the seeds' examples read from the seed files at test
-//! time (their small slips repaired as a receiver would tolerate them), and a realistic pass
-//! and its events.
+//! What the formats' unit tests share: the seeds' examples as JSON (read by
+//! [`crate::testkit`], their small slips repaired as a receiver would tolerate them), and a
+//! realistic pass and its events.
 
 use super::event::Event;
 use super::EventType;
 use crate::pass::{Barcode, Pass, PassStatus, PassType};
 use crate::passentry::pass_resource;
+use crate::testkit as seeds;
 use crate::time::Timestamp;
 use serde_json::{json, Map, Value};
-
-/// The provider documents, beside the repository (`shared/seeds`).
-const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seeds");
-
-pub fn seed(file: &str) -> String {
-    let path = format!("{SEEDS}/{file}");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("seed {path} cannot be read ({e}): shared/ must sit beside the repository")
-    })
-}
-
-/// The JSON object that starts at the first `{` at or after `from` in `text`, to its matching
-/// `}` (braces inside strings are skipped).
-fn object_at(text: &str, from: usize) -> &str {
-    let start = from + text[from..].find('{').expect("an object follows");
-    let (mut depth, mut in_string, mut escaped) = (0, false, false);
-    for (i, c) in text[start..].char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '{' if !in_string => depth += 1,
-            '}' if !in_string => {
-                depth -= 1;
-                if depth == 0 {
-                    return &text[start..=start + i];
-                }
-            }
-            _ => {}
-        }
-    }
-    panic!("unterminated object after {from}")
-}
-
-/// Some examples miss a comma at a line's end (`"install-id":"d04d…"` then `"reference-data"`):
-/// put it back where a line ends a value and the next starts a key.
-fn repair_missing_commas(json: &str) -> String {
-    let lines: Vec<&str> = json.lines().collect();
-    let mut out = String::new();
-    for (i, line) in lines.iter().enumerate() {
-        out.push_str(line);
-        let ends_value = {
-            let t = line.trim_end();
-            t.ends_with('"') || t.ends_with('}') || t.ends_with(']')
-        };
-        let next_is_key = lines
-            .get(i + 1)
-            .is_some_and(|n| n.trim_start().starts_with('"'));
-        if ends_value && next_is_key && !line.trim_end().ends_with(',') {
-            out.push(',');
-        }
-        out.push('\n');
-    }
-    out
-}
 
 /// A PassEntry webhook body of `passentry-api.txt`, found after `marker` (the text that
 /// introduces it), undoing the page's list markers (`{- "data"`, `}, - "included"`).
 pub fn passentry_example(marker: &str) -> Value {
-    let text = seed("passentry-api.txt");
-    let at = text.find(marker).expect("the marker is in the seed");
-    let start = at + text[at..].find("{- \"data\"").expect("a body follows");
-    let end = start
-        + text[start..]
-            .find("{- \"status\"")
-            .expect("the answer follows");
-    let cleaned: String = text[start..end]
-        .lines()
-        .map(|l| l.strip_prefix("- ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("{- ", "{")
-        .replace("}, - ", "}, ");
-    serde_json::from_str(&cleaned).expect("the example is JSON once its markers are gone")
+    serde_json::from_str(&seeds::passentry(marker))
+        .expect("the example is JSON once its markers are gone")
 }
 
 /// The Passcreator pass hook example body (the first, pass_created's; all three are alike).
 pub fn passcreator_example() -> Map<String, Value> {
-    let text = seed("passcreator-pass-webhooks.txt");
-    let at = text
-        .find("Webhook POST request body")
-        .expect("an example body");
-    serde_json::from_str(object_at(&text, at)).expect("the example is JSON")
+    serde_json::from_str(&seeds::passcreator(0)).expect("the example is JSON")
 }
 
-/// A Skycore wallet postback example, found after its title (`1. Response: …`).
+/// A Skycore wallet postback example, found after its title (`1. Response: …`), its missing
+/// comma put back.
 pub fn skycore_json_example(title: &str) -> Map<String, Value> {
-    let text = seed("skycore-wallet-postback-json.txt");
-    let at = text.find(title).expect("the title is in the seed");
-    let repaired = repair_missing_commas(object_at(&text, at));
-    serde_json::from_str(&repaired).expect("the example is JSON once repaired")
-}
-
-/// The `<POSTBACK>` of a Skycore XML seed, unescaped from its page (`&lt;` …), with the break
-/// the bundle page puts inside an attribute name (`xsi:no` / `NamespaceSchemaLocation`)
-/// joined.
-pub fn skycore_xml_example(file: &str) -> String {
-    let text = seed(file);
-    let start = text.find("&lt;POSTBACK").expect("a postback");
-    let end = text[start..].find("&lt;/POSTBACK&gt;").expect("its end") + start;
-    let escaped = &text[start..end + "&lt;/POSTBACK&gt;".len()];
-    escaped
-        .replace(
-            "xsi:no\nNamespaceSchemaLocation",
-            "xsi:noNamespaceSchemaLocation",
-        )
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    serde_json::from_str(&seeds::skycore_json(title)).expect("the example is JSON once repaired")
 }
 
 /// 2027-01-15T08:00:00Z.
@@ -349,7 +258,7 @@ mod tests {
         let installed = skycore_json_example("3. Response: Pass Installation for Apple Wallet");
         assert_eq!(installed["status-code"], "N804");
         assert_eq!(installed["reference-data"]["transaction-id"], "96");
-        let bundle = parse_xml(&skycore_xml_example("skycore-pass-postback-bundle.txt"));
+        let bundle = parse_xml(&seeds::skycore_xml("skycore-pass-postback-bundle.txt"));
         assert_eq!(bundle.attributes.len(), 2);
     }
 }

@@ -3,6 +3,7 @@
 //! states its backlog on `/status`.
 
 pub mod apns;
+mod outline;
 pub mod sync;
 pub mod upstream;
 pub mod webhooks;

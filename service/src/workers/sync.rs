@@ -23,6 +23,7 @@
 pub mod client;
 pub mod round;
 
+use super::outline::{self, pause, unless_stopped, Backoff, Named, WorkerThread};
 use crate::config::SyncConfig;
 use crate::server::db::Db;
 use crate::server::state::StreamEvent;
@@ -97,8 +98,7 @@ impl SyncSignals {
 
 /// The running worker; [`SyncWorker::stop`] ends it.
 pub struct SyncWorker {
-    stop: watch::Sender<bool>,
-    thread: std::thread::JoinHandle<()>,
+    thread: WorkerThread,
     signals: Arc<SyncSignals>,
 }
 
@@ -119,54 +119,35 @@ pub fn spawn(
     decisions: broadcast::Receiver<StreamEvent>,
     events: broadcast::Sender<StreamEvent>,
 ) -> anyhow::Result<SyncWorker> {
-    let (stop, stopping) = watch::channel(false);
     let thread_signals = signals.clone();
-    let thread = std::thread::Builder::new()
-        .name("passdesk-sync".into())
-        .spawn(move || {
-            super::webhooks::lower_priority();
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name("passdesk-sync")
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "the sync worker cannot start its runtime; nothing is synced");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let mut stop = stopping.clone();
-                let Some(joined) = wait_for_join(&db, &mut stop).await else {
-                    return;
-                };
-                let link = match link_to(db, node_id, &joined) {
-                    Ok(link) => link,
-                    Err(e) => {
-                        tracing::error!(error = %e, "the sync worker cannot reach its hub; nothing is synced");
-                        return;
-                    }
-                };
-                thread_signals.running.store(true, Ordering::Relaxed);
-                run(
-                    link,
-                    Arc::new(settings),
-                    thread_signals,
-                    decisions,
-                    events,
-                    stopping,
-                )
-                .await;
-            });
-            runtime.shutdown_timeout(Duration::from_millis(500));
-        })
-        .map_err(|e| anyhow::anyhow!("cannot start the sync worker's thread: {e}"))?;
-    Ok(SyncWorker {
-        stop,
-        thread,
-        signals,
-    })
+    let named = Named {
+        thread: "passdesk-sync",
+        worker: "the sync worker",
+        idle: "nothing is synced",
+    };
+    let thread = outline::spawn(named, move |mut stopping| async move {
+        let Some(joined) = wait_for_join(&db, &mut stopping).await else {
+            return;
+        };
+        let link = match link_to(db, node_id, &joined) {
+            Ok(link) => link,
+            Err(e) => {
+                tracing::error!(error = %e, "the sync worker cannot reach its hub; nothing is synced");
+                return;
+            }
+        };
+        thread_signals.running.store(true, Ordering::Relaxed);
+        run(
+            link,
+            Arc::new(settings),
+            thread_signals,
+            decisions,
+            events,
+            stopping,
+        )
+        .await;
+    })?;
+    Ok(SyncWorker { thread, signals })
 }
 
 /// The hub this counter joined, once it has; `None` when the worker stops first. A store that
@@ -184,10 +165,7 @@ async fn wait_for_join(db: &Arc<Db>, stopping: &mut watch::Receiver<bool>) -> Op
             }
             Err(e) => tracing::warn!(error = %e, "cannot read whether this counter joined a hub"),
         }
-        tokio::select! {
-            _ = stopping.wait_for(|s| *s) => return None,
-            _ = tokio::time::sleep(JOIN_LOOK_EVERY) => {}
-        }
+        unless_stopped(stopping, tokio::time::sleep(JOIN_LOOK_EVERY)).await?;
     }
 }
 
@@ -208,10 +186,7 @@ impl SyncWorker {
     /// worker's thread has ended.
     pub fn stop(self) -> anyhow::Result<()> {
         self.signals.running.store(false, Ordering::Relaxed);
-        let _ = self.stop.send(true);
-        self.thread
-            .join()
-            .map_err(|_| anyhow::anyhow!("the sync worker's thread panicked"))
+        self.thread.stop()
     }
 }
 
@@ -219,28 +194,13 @@ async fn run(
     link: Link,
     settings: Arc<Settings>,
     signals: Arc<SyncSignals>,
-    mut decisions: broadcast::Receiver<StreamEvent>,
+    decisions: broadcast::Receiver<StreamEvent>,
     events: broadcast::Sender<StreamEvent>,
     stopping: watch::Receiver<bool>,
 ) {
-    {
-        let signals = signals.clone();
-        let mut stop = stopping.clone();
-        tokio::spawn(async move {
-            // A decision (or a lag: several) means a new scan row to push; a device's news
-            // does not.
-            loop {
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => break,
-                    got = decisions.recv() => match got {
-                        Ok(e) if e.name != "decision" => {}
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => signals.push(),
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    },
-                }
-            }
-        });
-    }
+    // A decision means a new scan row to push.
+    let waker = signals.clone();
+    outline::wake_on_decisions(decisions, stopping.clone(), move || waker.push());
     let pusher = tokio::spawn(push_loop(
         link.clone(),
         settings.clone(),
@@ -250,48 +210,6 @@ async fn run(
     ));
     let puller = tokio::spawn(pull_loop(link, settings, signals, events, stopping));
     let _ = tokio::join!(pusher, puller);
-}
-
-/// The waits after failures: `min`, doubled each time, at most `max`; back to `min` after a
-/// success.
-#[derive(Debug, Clone)]
-struct Backoff {
-    min: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    fn new(min: Duration, max: Duration) -> Self {
-        Self {
-            min,
-            max,
-            next: min,
-        }
-    }
-
-    fn failed(&mut self) -> Duration {
-        let wait = self.next;
-        self.next = (self.next * 2).min(self.max);
-        wait
-    }
-
-    fn succeeded(&mut self) {
-        self.next = self.min;
-    }
-}
-
-/// Waits `wait`, less when `sync now` is asked for or the worker stops; `false` on a stop.
-async fn pause(
-    wait: Duration,
-    signals: &SyncSignals,
-    stopping: &mut watch::Receiver<bool>,
-) -> bool {
-    tokio::select! {
-        _ = stopping.wait_for(|s| *s) => false,
-        _ = signals.now.notified() => true,
-        _ = tokio::time::sleep(wait) => true,
-    }
 }
 
 /// Records what became of a step: the contact, or the failure (and its wait).
@@ -338,18 +256,16 @@ async fn push_loop(
     let mut told = true;
     while !*stopping.borrow() {
         if !told {
-            tokio::select! {
-                _ = stopping.wait_for(|s| *s) => break,
-                _ = signals.push.notified() => {}
-                _ = tokio::time::sleep(settings.look_every) => {}
+            if !pause(&mut stopping, &signals.push, settings.look_every).await {
+                break;
             }
             // Gather: a burst of scans goes up together.
             tokio::time::sleep(GATHER).await;
         }
         told = false;
-        let result = tokio::select! {
-            _ = stopping.wait_for(|s| *s) => break,
-            r = link.push_all(settings.batch) => r,
+        let Some(result) = unless_stopped(&mut stopping, link.push_all(settings.batch)).await
+        else {
+            break;
         };
         let pushed_any = result.as_ref().is_ok_and(|p| p.batches > 0);
         let conflicts = result.as_ref().map_or(0, |p| p.conflicts);
@@ -363,7 +279,7 @@ async fn push_loop(
             announce(&events, serde_json::json!({ "pushedConflicts": conflicts }));
         }
         if let Some(wait) = settle(&link, &result, false, true, &mut backoff).await {
-            if !pause(wait, &signals, &mut stopping).await {
+            if !pause(&mut stopping, &signals.now, wait).await {
                 break;
             }
             told = true;
@@ -387,9 +303,10 @@ async fn pull_loop(
         } else {
             settings.long_poll
         };
-        let result = tokio::select! {
-            _ = stopping.wait_for(|s| *s) => break,
-            r = link.pull_once(settings.pull_batch, wait) => r,
+        let Some(result) =
+            unless_stopped(&mut stopping, link.pull_once(settings.pull_batch, wait)).await
+        else {
+            break;
         };
         let page = result.as_ref().ok().copied();
         if let Some(page) = page {
@@ -403,7 +320,7 @@ async fn pull_loop(
         }
         if let Some(wait) = settle(&link, &result.map(|_| ()), true, false, &mut backoff).await {
             more = true;
-            if !pause(wait, &signals, &mut stopping).await {
+            if !pause(&mut stopping, &signals.now, wait).await {
                 break;
             }
             continue;
@@ -411,7 +328,7 @@ async fn pull_loop(
         let empty = page.is_some_and(|p| p.applied == 0 && p.skipped == 0 && !p.more);
         if empty
             && settings.long_poll.is_zero()
-            && !pause(IDLE_PULL_PAUSE, &signals, &mut stopping).await
+            && !pause(&mut stopping, &signals.now, IDLE_PULL_PAUSE).await
         {
             break;
         }

@@ -32,6 +32,7 @@
 //!   again after the next start: at least once, receivers dedupe by `webhook-id`); answers
 //!   already received are recorded first.
 
+use super::outline::{self, Named, WorkerThread};
 use crate::config::WebhooksConfig;
 use crate::server::db::Db;
 use crate::server::state::StreamEvent;
@@ -111,8 +112,7 @@ const PUMP_ON_STOP: Duration = Duration::from_secs(10);
 
 /// The running worker; [`WebhookWorker::stop`] ends it.
 pub struct WebhookWorker {
-    stop: watch::Sender<bool>,
-    thread: std::thread::JoinHandle<()>,
+    thread: WorkerThread,
 }
 
 /// Starts the worker on a thread of its own, at a lower CPU priority than the scan path (its
@@ -138,41 +138,15 @@ pub fn spawn(
         .pool_max_idle_per_host(settings.concurrency)
         .build()
         .map_err(|e| anyhow::anyhow!("cannot make the webhook HTTP client: {e}"))?;
-    let (stop, stopping) = watch::channel(false);
-    let thread = std::thread::Builder::new()
-        .name("passdesk-webhooks".into())
-        .spawn(move || {
-            lower_priority();
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name("passdesk-webhooks")
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "the webhook worker cannot start its runtime; nothing is sent");
-                    return;
-                }
-            };
-            runtime.block_on(run(db, settings, client, wake, decisions, stopping));
-            // Blocking work still running (a read the stop abandoned) is not waited for.
-            runtime.shutdown_timeout(Duration::from_millis(500));
-        })
-        .map_err(|e| anyhow::anyhow!("cannot start the webhook worker's thread: {e}"))?;
-    Ok(WebhookWorker { stop, thread })
-}
-
-/// A nice value of 10 for the calling thread (Linux: per thread, inherited by the threads it
-/// starts). Elsewhere, or refused, the worker runs at the usual priority.
-pub(super) fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: setpriority on this thread's own id; no memory is touched.
-        let tid = unsafe { libc::gettid() };
-        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) } != 0 {
-            tracing::debug!("the webhook worker runs at the usual CPU priority");
-        }
-    }
+    let named = Named {
+        thread: "passdesk-webhooks",
+        worker: "the webhook worker",
+        idle: "nothing is sent",
+    };
+    let thread = outline::spawn(named, move |stopping| {
+        run(db, settings, client, wake, decisions, stopping)
+    })?;
+    Ok(WebhookWorker { thread })
 }
 
 /// The worker's tasks, until told to stop; then the stop: requests in flight abandoned,
@@ -191,18 +165,10 @@ async fn run(
         room: Notify::new(),
     });
     let (answers, answered) = mpsc::channel(1024);
-    if let Some(mut decisions) = decisions {
+    if let Some(decisions) = decisions {
+        // A decision means new outbox rows.
         let wake = wake.clone();
-        tokio::spawn(async move {
-            // A decision (or a lag: several) means new outbox rows; a device's news does not.
-            loop {
-                match decisions.recv().await {
-                    Ok(e) if e.name != "decision" => {}
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
+        outline::wake_on_decisions(decisions, stopping.clone(), move || wake.notify_one());
     }
     let mut recorder = tokio::spawn(record_answers(
         db.clone(),
@@ -251,10 +217,7 @@ impl WebhookWorker {
     /// pending); answers already received recorded (waiting at most a few seconds for the
     /// writer). Blocks until the worker's thread has ended.
     pub fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(true);
-        self.thread
-            .join()
-            .map_err(|_| anyhow::anyhow!("the webhook worker's thread panicked"))
+        self.thread.stop()
     }
 }
 

@@ -23,6 +23,7 @@ pub mod push;
 
 pub use pull::pull_now;
 
+use super::outline::{self, pause, unless_stopped, Backoff, Named, WorkerThread};
 use crate::config::PassEntryUpstream;
 use crate::server::db::{Db, DbError};
 use crate::server::state::StreamEvent;
@@ -104,8 +105,7 @@ impl UpstreamSignals {
 
 /// The running worker; [`UpstreamWorker::stop`] ends it.
 pub struct UpstreamWorker {
-    stop: watch::Sender<bool>,
-    thread: std::thread::JoinHandle<()>,
+    thread: WorkerThread,
     signals: Arc<UpstreamSignals>,
 }
 
@@ -125,46 +125,28 @@ pub fn spawn(
     decisions: broadcast::Receiver<StreamEvent>,
 ) -> anyhow::Result<UpstreamWorker> {
     let client = PassEntryClient::new(&upstream)?;
-    let (stop, stopping) = watch::channel(false);
     let thread_signals = signals.clone();
-    let thread = std::thread::Builder::new()
-        .name("passdesk-upstream".into())
-        .spawn(move || {
-            super::webhooks::lower_priority();
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name("passdesk-upstream")
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "the upstream worker cannot start its runtime; nothing goes to PassEntry");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                if let Err(e) = attach(&db, &upstream).await {
-                    tracing::error!(error = %e, "the upstream worker cannot record its account; it does not run");
-                    return;
-                }
-                thread_signals.running.store(true, Ordering::Relaxed);
-                let link = Link {
-                    db,
-                    client,
-                    node_id,
-                    per_page: upstream.per_page.get(),
-                    every: Duration::from_secs(upstream.pull_every_seconds),
-                };
-                run(link, thread_signals, decisions, stopping).await;
-            });
-            runtime.shutdown_timeout(Duration::from_millis(500));
-        })
-        .map_err(|e| anyhow::anyhow!("cannot start the upstream worker's thread: {e}"))?;
-    Ok(UpstreamWorker {
-        stop,
-        thread,
-        signals,
-    })
+    let named = Named {
+        thread: "passdesk-upstream",
+        worker: "the upstream worker",
+        idle: "nothing goes to PassEntry",
+    };
+    let thread = outline::spawn(named, move |stopping| async move {
+        if let Err(e) = attach(&db, &upstream).await {
+            tracing::error!(error = %e, "the upstream worker cannot record its account; it does not run");
+            return;
+        }
+        thread_signals.running.store(true, Ordering::Relaxed);
+        let link = Link {
+            db,
+            client,
+            node_id,
+            per_page: upstream.per_page.get(),
+            every: Duration::from_secs(upstream.pull_every_seconds),
+        };
+        run(link, thread_signals, decisions, stopping).await;
+    })?;
+    Ok(UpstreamWorker { thread, signals })
 }
 
 impl UpstreamWorker {
@@ -172,10 +154,7 @@ impl UpstreamWorker {
     /// worker's thread has ended.
     pub fn stop(self) -> anyhow::Result<()> {
         self.signals.running.store(false, Ordering::Relaxed);
-        let _ = self.stop.send(true);
-        self.thread
-            .join()
-            .map_err(|_| anyhow::anyhow!("the upstream worker's thread panicked"))
+        self.thread.stop()
     }
 }
 
@@ -192,71 +171,31 @@ struct Link {
 async fn run(
     link: Link,
     signals: Arc<UpstreamSignals>,
-    mut decisions: broadcast::Receiver<StreamEvent>,
+    decisions: broadcast::Receiver<StreamEvent>,
     stopping: watch::Receiver<bool>,
 ) {
-    {
-        let signals = signals.clone();
-        let mut stop = stopping.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => break,
-                    got = decisions.recv() => match got {
-                        Ok(e) if e.name != "decision" => {}
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => signals.push(),
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    },
-                }
-            }
-        });
-    }
+    let waker = signals.clone();
+    outline::wake_on_decisions(decisions, stopping.clone(), move || waker.push());
     let pusher = tokio::spawn(push_loop(link.clone(), signals.clone(), stopping.clone()));
     let puller = tokio::spawn(pull_loop(link, signals, stopping));
     let _ = tokio::join!(pusher, puller);
 }
 
-/// The waits after failures: `RETRY_MIN`, doubled each time, at most `RETRY_MAX`.
-struct Backoff(Duration);
-
-impl Backoff {
-    fn new() -> Self {
-        Self(RETRY_MIN)
-    }
-    fn failed(&mut self) -> Duration {
-        let wait = self.0;
-        self.0 = (self.0 * 2).min(RETRY_MAX);
-        wait
-    }
-    fn succeeded(&mut self) {
-        self.0 = RETRY_MIN;
-    }
-}
-
 async fn push_loop(link: Link, signals: Arc<UpstreamSignals>, mut stopping: watch::Receiver<bool>) {
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
     let mut wait = Duration::ZERO;
     // After a failure the wait is kept whatever is written meanwhile (a burst of scans must
     // not hammer a PassEntry that is down); only a person's "now" cuts it short.
     let mut failed = false;
     while !*stopping.borrow() {
-        if failed {
-            tokio::select! {
-                _ = stopping.wait_for(|s| *s) => break,
-                _ = signals.now.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-            }
-        } else if !wait.is_zero() {
-            tokio::select! {
-                _ = stopping.wait_for(|s| *s) => break,
-                _ = signals.push.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-            }
+        let woken_by = if failed { &signals.now } else { &signals.push };
+        if (failed || !wait.is_zero()) && !pause(&mut stopping, woken_by, wait).await {
+            break;
         }
         let mut summary = push::PushSummary::default();
-        let result = tokio::select! {
-            _ = stopping.wait_for(|s| *s) => break,
-            r = push::drain(&link.db, &link.client, &link.node_id, false, &mut summary) => r,
+        let drain = push::drain(&link.db, &link.client, &link.node_id, false, &mut summary);
+        let Some(result) = unless_stopped(&mut stopping, drain).await else {
+            break;
         };
         failed = result.is_err();
         wait = match result {
@@ -279,7 +218,7 @@ async fn push_loop(link: Link, signals: Arc<UpstreamSignals>, mut stopping: watc
 }
 
 async fn pull_loop(link: Link, signals: Arc<UpstreamSignals>, mut stopping: watch::Receiver<bool>) {
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
     // After a failure: how long to wait before resuming.
     let mut retry_in: Option<Duration> = None;
     while !*stopping.borrow() {
@@ -297,16 +236,14 @@ async fn pull_loop(link: Link, signals: Arc<UpstreamSignals>, mut stopping: watc
         };
         if wait != Some(Duration::ZERO) {
             // An unbounded wait is a year: a counter is restarted sooner than that.
-            let sleep = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(365 * 86_400)));
-            tokio::select! {
-                _ = stopping.wait_for(|s| *s) => break,
-                _ = signals.pull.notified() => {}
-                _ = sleep => {}
+            let wait = wait.unwrap_or(Duration::from_secs(365 * 86_400));
+            if !pause(&mut stopping, &signals.pull, wait).await {
+                break;
             }
         }
-        let result = tokio::select! {
-            _ = stopping.wait_for(|s| *s) => break,
-            r = pull::run(&link.db, &link.client, link.per_page) => r,
+        let pull = pull::run(&link.db, &link.client, link.per_page);
+        let Some(result) = unless_stopped(&mut stopping, pull).await else {
+            break;
         };
         match result {
             Ok(summary) => {
@@ -366,7 +303,7 @@ mod tests {
 
     #[test]
     fn the_wait_after_failures_doubles_to_a_minute_and_starts_over() {
-        let mut b = Backoff::new();
+        let mut b = Backoff::new(RETRY_MIN, RETRY_MAX);
         let waits: Vec<u64> = (0..10).map(|_| b.failed().as_secs()).collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
         b.succeeded();

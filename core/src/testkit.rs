@@ -1,10 +1,13 @@
-//! The seeds' webhook bodies for the parsers' tests, read from the provider documents beside
-//! the repository (`shared/seeds`), with the web page's list markers taken out and the seeds'
-//! syntax slips corrected as each helper says: what a provider really sends is valid.
+//! Test support shared by core's unit tests and the end-to-end tests (`passdesk-tests`, through
+//! the `testkit` feature): the providers' example bodies, read from the provider documents
+//! beside the repository (`shared/seeds`) at test time, with the web pages' list markers taken
+//! out and the seeds' syntax slips corrected as each helper says: what a provider really sends
+//! is valid. Not built into the service.
 
 /// The provider documents, beside the repository.
 const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seeds");
 
+/// A provider document's text, as written.
 pub fn seed(file: &str) -> String {
     let path = format!("{SEEDS}/{file}");
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -12,8 +15,9 @@ pub fn seed(file: &str) -> String {
     })
 }
 
-/// The text of the JSON object that starts at the first `{` at or after `from`.
-fn object_at(text: &str, from: usize) -> &str {
+/// The JSON object that starts at the first `{` at or after `from` in `text`, to its matching
+/// `}` (braces inside strings are skipped).
+pub fn object_at(text: &str, from: usize) -> &str {
     let start = from + text[from..].find('{').expect("an object follows");
     let (mut depth, mut in_string, mut escaped) = (0, false, false);
     for (i, c) in text[start..].char_indices() {
@@ -34,9 +38,9 @@ fn object_at(text: &str, from: usize) -> &str {
     panic!("unterminated object after {from}")
 }
 
-/// A PassEntry webhook body (`passentry-api.txt`) after `marker`: the page's `- ` list markers
-/// removed (`{- "data"`, `}, - "included"`, a `- ` before each line). Once they are gone the
-/// examples are valid JSON.
+/// A PassEntry webhook body (`passentry-api.txt`) after `marker` (the text that introduces it):
+/// the page's `- ` list markers removed (`{- "data"`, `}, - "included"`, a `- ` before each
+/// line). Once they are gone the examples are valid JSON.
 pub fn passentry(marker: &str) -> String {
     let text = seed("passentry-api.txt");
     let at = text.find(marker).expect("the marker is in the seed");
