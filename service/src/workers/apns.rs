@@ -21,6 +21,7 @@
 //! - **Stopping.** A push in flight is abandoned (it is sent again at the next start: a phone
 //!   told twice asks twice, nothing worse).
 
+use super::outline::{self, Backoff, Named, WorkerThread};
 use crate::config::AppleWalletConfig;
 use crate::server::db::{Db, DbError};
 use passdesk_core::store::StoreError;
@@ -28,7 +29,7 @@ use passdesk_core::wallet::apple_updates::{self, DuePush};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// Apple's production APNs.
 pub const APNS_URL: &str = "https://api.push.apple.com";
@@ -160,8 +161,7 @@ fn pem_block(label: &str, der: &[u8]) -> String {
 
 /// The running worker; [`ApnsWorker::stop`] ends it.
 pub struct ApnsWorker {
-    stop: watch::Sender<bool>,
-    thread: std::thread::JoinHandle<()>,
+    thread: WorkerThread,
     signals: Arc<ApnsSignals>,
 }
 
@@ -169,48 +169,29 @@ impl ApnsWorker {
     /// Stops: a push in flight abandoned. Blocks until the worker's thread has ended.
     pub fn stop(self) -> anyhow::Result<()> {
         self.signals.running.store(false, Ordering::Relaxed);
-        let _ = self.stop.send(true);
-        self.thread
-            .join()
-            .map_err(|_| anyhow::anyhow!("the APNs worker's thread panicked"))
+        self.thread.stop()
     }
 }
 
-/// Starts the worker on a thread of its own at a lower CPU priority.
+/// Starts the worker on a thread of its own at a lower CPU priority (`workers::outline`).
 pub fn spawn(
     db: Arc<Db>,
     settings: Settings,
     signals: Arc<ApnsSignals>,
 ) -> anyhow::Result<ApnsWorker> {
     let client = client(&settings)?;
-    let (stop, stopping) = watch::channel(false);
     let thread_signals = signals.clone();
-    let thread = std::thread::Builder::new()
-        .name("passdesk-apns".into())
-        .spawn(move || {
-            super::webhooks::lower_priority();
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name("passdesk-apns")
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "the APNs worker cannot start its runtime; no pass update is pushed");
-                    return;
-                }
-            };
-            thread_signals.backlog.store(u64::MAX, Ordering::Relaxed);
-            thread_signals.running.store(true, Ordering::Relaxed);
-            runtime.block_on(run(db, client, settings, thread_signals, stopping));
-            runtime.shutdown_timeout(Duration::from_millis(500));
-        })
-        .map_err(|e| anyhow::anyhow!("cannot start the APNs worker's thread: {e}"))?;
-    Ok(ApnsWorker {
-        stop,
-        thread,
-        signals,
-    })
+    let named = Named {
+        thread: "passdesk-apns",
+        worker: "the APNs worker",
+        idle: "no pass update is pushed",
+    };
+    let thread = outline::spawn(named, move |stopping| {
+        thread_signals.backlog.store(u64::MAX, Ordering::Relaxed);
+        thread_signals.running.store(true, Ordering::Relaxed);
+        run(db, client, settings, thread_signals, stopping)
+    })?;
+    Ok(ApnsWorker { thread, signals })
 }
 
 /// HTTP/2 only (APNs speaks nothing else; over `http://`, a test's h2c fake), the Pass Type ID
@@ -239,35 +220,31 @@ async fn run(
     signals: Arc<ApnsSignals>,
     mut stopping: watch::Receiver<bool>,
 ) {
+    // Nothing wakes the worker early: it looks on its schedule (Wallet is in no hurry).
+    let never = Notify::new();
     let mut wait = Duration::ZERO;
-    let mut failures: u32 = 0;
+    let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
+    let mut failing = false;
     tracing::info!(apns = %settings.url, "the APNs worker runs");
-    loop {
-        tokio::select! {
-            _ = stopping.changed() => break,
-            () = tokio::time::sleep(wait) => {}
-        }
-        if *stopping.borrow() {
+    while outline::pause(&mut stopping, &never, wait).await {
+        let Some(round) =
+            outline::unless_stopped(&mut stopping, round(&db, &client, &settings, &signals)).await
+        else {
             break;
-        }
-        let round = tokio::select! {
-            _ = stopping.changed() => break,
-            r = round(&db, &client, &settings, &signals) => r,
         };
         match round {
             Ok(pushed) => {
-                if failures > 0 || pushed > 0 {
+                if failing || pushed > 0 {
                     tracing::info!(pushed, "APNs pushes sent");
                 }
-                failures = 0;
+                failing = false;
+                backoff.succeeded();
                 signals.set_error(None);
                 wait = LOOK_EVERY;
             }
             Err(e) => {
-                failures = failures.saturating_add(1);
-                wait = RETRY_MIN
-                    .saturating_mul(1 << failures.saturating_sub(1).min(6))
-                    .min(RETRY_MAX);
+                failing = true;
+                wait = backoff.failed();
                 tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "APNs pushes wait");
                 signals.set_error(Some(e.to_string()));
             }
