@@ -2,6 +2,9 @@
 //! a Pass Type ID certificate), and the checks a phone makes of a `.pkpass`: unzipped, every
 //! manifest hash recomputed, the detached signature verified by `openssl cms -verify` against
 //! the root. Independent of our signer: only openssl and the zip crate read the bytes.
+//!
+//! For Google Wallet: a service account's JSON key file as Google's console downloads it, its
+//! RSA key made by `openssl genpkey`, and the public half to verify a save link's JWT with.
 
 use passdesk_core::wallet::apple::{sha1_hex, PassSigner};
 use std::collections::BTreeMap;
@@ -214,4 +217,88 @@ pub fn openssl_verifies(files: &BTreeMap<String, Vec<u8>>) -> Result<(), String>
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
+}
+
+/// The test service account's email and key id (the JWT's `iss` and `kid`).
+pub const GOOGLE_CLIENT_EMAIL: &str = "wallet-issuer@corner-coffee.iam.gserviceaccount.com";
+pub const GOOGLE_KEY_ID: &str = "5f2c0e1b9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b";
+
+/// A Google service account, made once per test binary: `key.pem` (PKCS#8, as Google's are),
+/// `pub.pem`, and `service-account.json` in its directory.
+pub struct GoogleAccount {
+    dir: tempfile::TempDir,
+}
+
+impl GoogleAccount {
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The JSON key file `[wallet.google] service_account_key` names.
+    pub fn key_file(&self) -> PathBuf {
+        self.path("service-account.json")
+    }
+
+    /// The private key, PEM (to build odd key files from).
+    pub fn private_pem(&self) -> String {
+        std::fs::read_to_string(self.path("key.pem")).unwrap()
+    }
+
+    /// `[wallet.google]` for `passdesk.toml`, naming this account's key file.
+    pub fn config_toml(&self, issuer_id: &str) -> String {
+        format!(
+            "[wallet.google]\nissuer_id = \"{issuer_id}\"\nservice_account_key = \"{}\"\n",
+            self.key_file().display()
+        )
+    }
+}
+
+/// The test service account (made on first use).
+pub fn google_account() -> &'static GoogleAccount {
+    static ACCOUNT: OnceLock<GoogleAccount> = OnceLock::new();
+    ACCOUNT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        openssl_ok(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                "key.pem",
+            ],
+        );
+        openssl_ok(d, &["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]);
+        let pem = std::fs::read_to_string(d.join("key.pem")).unwrap();
+        assert!(
+            pem.starts_with("-----BEGIN PRIVATE KEY-----"),
+            "openssl wrote PKCS#8"
+        );
+        std::fs::write(
+            d.join("service-account.json"),
+            serde_json::to_vec_pretty(&google_key_file(&pem)).unwrap(),
+        )
+        .unwrap();
+        GoogleAccount { dir }
+    })
+}
+
+/// Google's service account key file, field for field, around `private_key`.
+pub fn google_key_file(private_key: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": "corner-coffee",
+        "private_key_id": GOOGLE_KEY_ID,
+        "private_key": private_key,
+        "client_email": GOOGLE_CLIENT_EMAIL,
+        "client_id": "104812345678901234567",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/wallet-issuer%40corner-coffee.iam.gserviceaccount.com",
+        "universe_domain": "googleapis.com"
+    })
 }

@@ -15,82 +15,16 @@ use passdesk_core::wallet::google::{
 use passdesk_core::wallet::PassDesign;
 use passdesk_core::Timestamp;
 use passdesk_tests::service::TestApp;
-use passdesk_tests::wallet_ca::{openssl, openssl_ok};
+use passdesk_tests::wallet_ca::{
+    google_account, google_key_file, openssl, openssl_ok, GOOGLE_CLIENT_EMAIL, GOOGLE_KEY_ID,
+};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 const ISSUER: &str = "3388000000022222222";
-const CLIENT_EMAIL: &str = "wallet-issuer@corner-coffee.iam.gserviceaccount.com";
-const KEY_ID: &str = "5f2c0e1b9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b";
 const NFC: &str = "33b680b7a5460e6cd4646dfd2c1a8c33a6fbfa5c";
-
-/// openssl's RSA key (PKCS#8 PEM, as Google writes it), its public half, and the JSON key file.
-struct Account {
-    dir: tempfile::TempDir,
-}
-
-impl Account {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn key_file(&self) -> PathBuf {
-        self.path("service-account.json")
-    }
-}
-
-fn account() -> &'static Account {
-    static ACCOUNT: OnceLock<Account> = OnceLock::new();
-    ACCOUNT.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        openssl_ok(
-            d,
-            &[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                "key.pem",
-            ],
-        );
-        openssl_ok(d, &["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]);
-        let pem = std::fs::read_to_string(d.join("key.pem")).unwrap();
-        assert!(
-            pem.starts_with("-----BEGIN PRIVATE KEY-----"),
-            "openssl wrote PKCS#8"
-        );
-        std::fs::write(
-            d.join("service-account.json"),
-            serde_json::to_vec_pretty(&google_key_file(&pem)).unwrap(),
-        )
-        .unwrap();
-        Account { dir }
-    })
-}
-
-/// Google's service account key file, field for field.
-fn google_key_file(private_key: &str) -> Value {
-    json!({
-        "type": "service_account",
-        "project_id": "corner-coffee",
-        "private_key_id": KEY_ID,
-        "private_key": private_key,
-        "client_email": CLIENT_EMAIL,
-        "client_id": "104812345678901234567",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
-        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/wallet-issuer%40corner-coffee.iam.gserviceaccount.com",
-        "universe_domain": "googleapis.com"
-    })
-}
-
 fn service_account() -> ServiceAccountKey {
-    ServiceAccountKey::from_json(&std::fs::read(account().key_file()).unwrap()).unwrap()
+    ServiceAccountKey::from_json(&std::fs::read(google_account().key_file()).unwrap()).unwrap()
 }
 
 /// `openssl dgst -sha256 -verify pub.pem -signature sig` over `header.payload`.
@@ -102,7 +36,7 @@ fn openssl_verifies(jwt: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("signed"), signed).unwrap();
     std::fs::write(dir.path().join("sig"), sig).unwrap();
-    let public = account().path("pub.pem");
+    let public = google_account().path("pub.pem");
     let out = openssl(
         dir.path(),
         &[
@@ -200,10 +134,10 @@ fn the_save_jwt_verifies_with_the_service_accounts_public_key_and_carries_the_ob
     openssl_verifies(&jwt).unwrap();
     assert_eq!(
         part(&jwt, 0),
-        json!({"typ": "JWT", "alg": "RS256", "kid": KEY_ID})
+        json!({"typ": "JWT", "alg": "RS256", "kid": GOOGLE_KEY_ID})
     );
     let claims = part(&jwt, 1);
-    assert_eq!(claims["iss"], CLIENT_EMAIL);
+    assert_eq!(claims["iss"], GOOGLE_CLIENT_EMAIL);
     assert_eq!(claims["aud"], "google");
     assert_eq!(claims["typ"], "savetowallet");
     assert_eq!(claims["iat"], 1_800_005_400);
@@ -278,7 +212,7 @@ fn a_bad_key_file_says_what_is_wrong() {
         ],
     );
     let ec = std::fs::read_to_string(d.path().join("ec.pem")).unwrap();
-    let rsa = std::fs::read_to_string(account().path("key.pem")).unwrap();
+    let rsa = google_account().private_pem();
     let err = |v: Value| {
         ServiceAccountKey::from_json(v.to_string().as_bytes())
             .unwrap_err()
@@ -326,7 +260,7 @@ fn google_status(app: &TestApp) -> Value {
 
 #[test]
 fn the_counter_loads_the_service_account_and_says_so_on_status() {
-    let app = TestApp::with_config(&google_toml(&account().key_file()));
+    let app = TestApp::with_config(&google_toml(&google_account().key_file()));
     assert_eq!(
         google_status(&app),
         json!({"state": "ready", "detail": null})
@@ -336,7 +270,7 @@ fn the_counter_loads_the_service_account_and_says_so_on_status() {
 #[test]
 fn a_broken_google_setup_leaves_the_counter_running_and_says_why() {
     let d = tempfile::tempdir().unwrap();
-    let rsa = std::fs::read_to_string(account().path("key.pem")).unwrap();
+    let rsa = google_account().private_pem();
     let mut wrong = google_key_file(&rsa);
     wrong.as_object_mut().unwrap().remove("private_key_id");
     let wrong_file = d.path().join("wrong.json");
@@ -366,7 +300,7 @@ fn verified_claims(url: &str) -> Value {
 
 #[test]
 fn an_issued_store_card_comes_with_a_google_link_that_verifies_and_the_holder_is_sent_to_it() {
-    let app = TestApp::with_config(&google_toml(&account().key_file()));
+    let app = TestApp::with_config(&google_toml(&google_account().key_file()));
     let issued = app.post(
         "/api/v1/passes?includePassSource=google",
         &app.manager_key,
@@ -383,7 +317,7 @@ fn an_issued_store_card_comes_with_a_google_link_that_verifies_and_the_holder_is
         .as_str()
         .unwrap_or_else(|| panic!("no passSource.googleDownloadUrl: {issued:?}"));
     let claims = verified_claims(url);
-    assert_eq!(claims["iss"], CLIENT_EMAIL);
+    assert_eq!(claims["iss"], GOOGLE_CLIENT_EMAIL);
     assert_eq!(claims["origins"], json!(["https://corner-coffee.example"]));
     let object = &claims["payload"]["loyaltyObjects"][0];
     assert_eq!(object["id"], format!("{ISSUER}.{id}"));

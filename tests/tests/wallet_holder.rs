@@ -6,10 +6,9 @@
 
 use base64::Engine;
 use passdesk_tests::service::{Reply, TestApp};
-use passdesk_tests::wallet_ca::{openssl_ok, test_ca};
+use passdesk_tests::wallet_ca::{google_account, test_ca};
 use serde_json::{json, Value};
 use sha2::Digest;
-use std::path::Path;
 
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 const IPAD: &str = "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1";
@@ -20,40 +19,6 @@ const APPLE_BUTTON: &str = "Add to Apple Wallet";
 const GOOGLE_BUTTON: &str = "Add to Google Wallet";
 /// The sentence over the page's own QR (a device that is not a phone).
 const OPEN_ON_PHONE: &str = "add this pass to your phone’s wallet";
-
-/// `[wallet.google]` naming a service account key file made here: Google's JSON layout with an
-/// RSA-2048 key from openssl.
-fn google_config_toml(dir: &Path) -> String {
-    openssl_ok(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "sa.key",
-        ],
-    );
-    let pem = std::fs::read_to_string(dir.join("sa.key")).unwrap();
-    let key = json!({
-        "type": "service_account",
-        "project_id": "passdesk-test",
-        "private_key_id": "0123456789abcdef0123456789abcdef01234567",
-        "private_key": pem,
-        "client_email": "passdesk@passdesk-test.iam.gserviceaccount.com",
-        "client_id": "100000000000000000001",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    });
-    let path = dir.join("service-account.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&key).unwrap()).unwrap();
-    format!(
-        "[wallet.google]\nissuer_id = \"3388000000012345678\"\nservice_account_key = \"{}\"\n",
-        path.display()
-    )
-}
 
 /// A counter with this `passdesk.toml` (`[wallet]` first, as TOML wants its tables).
 fn counter(toml: &str) -> TestApp {
@@ -191,11 +156,10 @@ fn with_apple_ready_and_not_google_an_iphone_and_a_desktop_get_apple_only() {
 
 #[test]
 fn with_both_ready_each_phone_gets_its_wallet_and_a_desktop_both_and_the_page_qr() {
-    let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[wallet]\nholder_base_url = \"http://192.168.1.20:8917/\"\n\n{}\n{}",
         test_ca().apple_config_toml(),
-        google_config_toml(dir.path())
+        google_account().config_toml("3388000000012345678")
     );
     let app = counter(&toml);
     assert_ready(&app, "apple");

@@ -16,9 +16,9 @@ use passdesk_hardware::nfc::sim::{self, VirtualAndroid, VirtualIPhone};
 use passdesk_tests::events::{until, WAIT};
 use passdesk_tests::service::TestApp;
 use passdesk_tests::vpcd::{ensure_pcscd, exclusive, take_away, InsertedCard, READERS};
-use passdesk_tests::wallet_ca::{openssl_ok, test_ca, unzip, PASS_TYPE_ID};
+use passdesk_tests::wallet_ca::{google_account, test_ca, unzip, PASS_TYPE_ID};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
@@ -301,37 +301,6 @@ fn an_apple_pass_made_for_another_reader_key_is_refused_with_the_reason() {
 /// The issuer id the Google counter is configured with.
 const GOOGLE_ISSUER_ID: &str = "3388000000022222228";
 
-/// A service account's JSON key file as Google's console downloads it, its RSA key made by
-/// the openssl CLI here (PKCS#8 PEM, as Google's are).
-fn write_service_account_key(dir: &Path) -> PathBuf {
-    openssl_ok(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "service-account.pem",
-        ],
-    );
-    let pem = std::fs::read_to_string(dir.join("service-account.pem")).unwrap();
-    let file = dir.join("service-account.json");
-    let key = json!({
-        "type": "service_account",
-        "project_id": "passdesk-loop",
-        "private_key_id": "4c2f1e0d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e",
-        "private_key": pem,
-        "client_email": "wallet@passdesk-loop.iam.gserviceaccount.com",
-        "client_id": "108765432109876543210",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    });
-    std::fs::write(&file, serde_json::to_vec_pretty(&key).unwrap()).unwrap();
-    file
-}
-
 /// A counter that makes "Add to Google Wallet" links and reads Smart Tap as the demo
 /// collector, watching the vpcd reader as [`TILL`].
 fn google_counter() -> TestApp {
@@ -341,7 +310,7 @@ fn google_counter() -> TestApp {
             let dir = node.data_dir();
             let collector = dir.join("collector.pem");
             write_key(&collector, &demo_collector_secret());
-            let account = write_service_account_key(dir);
+            let account = google_account().key_file();
             let config = format!(
                 "[nfc]\nreader_filter = \"{reader}\"\n\n[nfc.smart_tap]\ncollector_id = {}\n\
                  key_version = {}\nkey_file = \"{}\"\n\n[nfc.reader_ids]\n\"{reader}\" = \"{TILL}\"\n\n\
