@@ -5,7 +5,9 @@ use p256::pkcs8::LineEnding;
 use passdesk_hardware::nfc::sim::{self, IPhoneBehaviour, VirtualIPhone};
 use passdesk_tests::events::{until, StreamEvents};
 use passdesk_tests::service::TestApp;
-use passdesk_tests::vpcd::{ensure_pcscd, exclusive, take_away, InsertedCard, READERS};
+use passdesk_tests::vpcd::{
+    ensure_pcscd, exclusive, take_away, until_reader_connected, InsertedCard, READERS,
+};
 
 fn secret(hex: &str) -> p256::SecretKey {
     let d: Vec<u8> = (0..32)
@@ -40,14 +42,7 @@ fn a_phone_tap_is_decided_and_streamed() {
         true,
     );
     // The reader shows on the status screen once the service has seen it.
-    until("the reader gate-a connected on /status", || {
-        let status = app.get("/api/v1/status", &app.reader_key);
-        status.body["data"]["attributes"]["devices"]
-            .as_array()?
-            .iter()
-            .any(|d| d["readerId"] == "gate-a" && d["connected"] == true)
-            .then_some(())
-    });
+    until_reader_connected(&app, "gate-a");
     let events = app.events();
     let nfc_value = app
         .get("/api/v1/passes/HLF-ORDER-1001", &app.cashier_key)
@@ -106,6 +101,7 @@ fn a_failing_reader_init_shows_on_status_and_taps_still_work() {
         true,
     );
     let device = until("gate-b's init failure on /status", || {
+        ensure_pcscd();
         let status = app.get("/api/v1/status", &app.reader_key);
         status.body["data"]["attributes"]["devices"]
             .as_array()?

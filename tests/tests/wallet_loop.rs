@@ -13,9 +13,11 @@
 use base64::Engine as _;
 use p256::pkcs8::{DecodePublicKey as _, LineEnding};
 use passdesk_hardware::nfc::sim::{self, VirtualAndroid, VirtualIPhone};
-use passdesk_tests::events::{until, WAIT};
+use passdesk_tests::events::WAIT;
 use passdesk_tests::service::TestApp;
-use passdesk_tests::vpcd::{ensure_pcscd, exclusive, take_away, InsertedCard, READERS};
+use passdesk_tests::vpcd::{
+    ensure_pcscd, exclusive, take_away, until_reader_connected, InsertedCard, READERS,
+};
 use passdesk_tests::wallet_ca::{google_account, test_ca, unzip, PASS_TYPE_ID};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -90,7 +92,7 @@ fn apple_counter(vas: &p256::SecretKey, readers: bool) -> TestApp {
     );
     assert_wallet_ready(&app, "apple");
     if readers {
-        wait_for_reader(&app);
+        until_reader_connected(&app, TILL);
     }
     app
 }
@@ -105,18 +107,6 @@ fn assert_wallet_ready(app: &TestApp, wallet: &str) {
 /// The demo Smart Tap collector's private key (what `[nfc.smart_tap] key_file` holds).
 fn demo_collector_secret() -> p256::SecretKey {
     p256::SecretKey::from_slice(&hex::decode(sim::DEMO_COLLECTOR_KEY_HEX).unwrap()).unwrap()
-}
-
-/// The till's reader shows as connected on `/status`: taps from now on reach the service.
-fn wait_for_reader(app: &TestApp) {
-    until("the reader till-1 connected on /status", || {
-        let status = app.get("/api/v1/status", &app.reader_key);
-        status.body["data"]["attributes"]["devices"]
-            .as_array()?
-            .iter()
-            .any(|d| d["readerId"] == TILL && d["connected"] == true)
-            .then_some(())
-    });
 }
 
 /// Issues a store card with NFC and `balance` points, asking for its `source` wallet file in
@@ -326,7 +316,7 @@ fn google_counter() -> TestApp {
         true,
     );
     assert_wallet_ready(&app, "google");
-    wait_for_reader(&app);
+    until_reader_connected(&app, TILL);
     app
 }
 

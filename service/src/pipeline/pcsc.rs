@@ -201,22 +201,26 @@ fn run(
     if let Some(f) = &cfg.reader_filter {
         watcher = watcher.only_readers_matching(f.clone());
     }
-    let mut service_up: Option<bool> = None;
+    // What the status screen was last told of pcscd: `None` before the first poll, then
+    // up, or down with the reason (told again when the reason changes, e.g. from "connection
+    // reset" as pcscd leaves to "not running" once it is gone).
+    let mut told: Option<Result<(), String>> = None;
     while !stop.load(Ordering::Relaxed) {
         let events = match watcher.poll(Duration::from_millis(500)) {
             Ok(events) => {
-                if service_up != Some(true) {
+                if told != Some(Ok(())) {
                     set_service(state, true, None);
-                    service_up = Some(true);
+                    told = Some(Ok(()));
                 }
                 events
             }
             Err(e) => {
-                if service_up != Some(false) {
-                    tracing::warn!(error = %e, "PC/SC service not available; retrying every 2 s");
-                    set_service(state, false, Some(e.to_string()));
+                let why = e.to_string();
+                if told.as_ref().and_then(|t| t.as_ref().err()) != Some(&why) {
+                    tracing::warn!(error = %why, "PC/SC service not available; retrying every 2 s");
+                    set_service(state, false, Some(why.clone()));
                     mark_all_disconnected(state);
-                    service_up = Some(false);
+                    told = Some(Err(why));
                 }
                 sleep_unless_stopped(stop, Duration::from_secs(2));
                 continue;
