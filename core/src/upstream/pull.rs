@@ -344,11 +344,7 @@ fn write_pass(conn: &Connection, pulled: &Pass) -> StoreResult<Written> {
     match pass_store::upsert_pass(conn, &pass) {
         Ok(()) => Ok(Written::Yes),
         // SQLite undoes the failed statement alone: the page's other passes stay.
-        Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Ok(Written::Conflict)
-        }
+        Err(e) if pass_store::is_constraint_violation(&e) => Ok(Written::Conflict),
         Err(e) => Err(e),
     }
 }

@@ -22,6 +22,7 @@
 //!   told twice asks twice, nothing worse).
 
 use super::outline::{self, Backoff, Named, WorkerThread};
+use super::transport;
 use crate::config::AppleWalletConfig;
 use crate::server::db::{Db, DbError};
 use passdesk_core::store::StoreError;
@@ -39,6 +40,8 @@ const LOOK_EVERY: Duration = Duration::from_secs(5);
 /// The waits after a failed round: from 1 s, doubled, at most a minute.
 const RETRY_MIN: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// How long a push may take, connecting included.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pushes per round (the next round takes the rest at once).
 const BATCH: usize = 100;
 
@@ -208,7 +211,7 @@ fn client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
         .http2_prior_knowledge()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .timeout(PUSH_TIMEOUT)
         .build()
         .map_err(|e| anyhow::anyhow!("cannot build the APNs client: {e}"))
 }
@@ -323,7 +326,7 @@ async fn push_one(
         .send()
         .await
         // The URL holds the push token: it stays out of the error.
-        .map_err(|e| RoundError::Unreachable(e.without_url().to_string()))?;
+        .map_err(|e| RoundError::Unreachable(transport::describe(&e, PUSH_TIMEOUT)))?;
     let status = res.status().as_u16();
     if status == 200 {
         return Ok(Answer::Delivered);

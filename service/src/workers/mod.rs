@@ -5,5 +5,6 @@
 pub mod apns;
 mod outline;
 pub mod sync;
+mod transport;
 pub mod upstream;
 pub mod webhooks;

@@ -36,6 +36,7 @@ use super::outline::{self, Named, WorkerThread};
 use crate::config::WebhooksConfig;
 use crate::server::db::Db;
 use crate::server::state::StreamEvent;
+use crate::workers::transport;
 use futures_util::FutureExt as _;
 use passdesk_core::store::StoreResult;
 use passdesk_core::webhook::deliveries::{self, Answered, Due, Outcome, Schedule, State};
@@ -691,7 +692,7 @@ async fn attempt(request: reqwest::RequestBuilder, timeout: Duration) -> Outcome
         Err(e) => {
             return Outcome::Failed {
                 status: None,
-                error: describe(&e, timeout),
+                error: transport::describe(&e, timeout),
                 retry_after: None,
             }
         }
@@ -745,31 +746,6 @@ fn classify(
         status: Some(code),
         error,
         retry_after,
-    }
-}
-
-/// A failed request in words: no answer in time, no connection (refused, unreachable, TLS),
-/// or the connection lost; the URL left out (it may carry the receiver's token).
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        return format!("no answer within {} s", timeout.as_secs());
-    }
-    let what = if e.is_connect() {
-        "cannot connect"
-    } else {
-        "the request failed"
-    };
-    // The innermost cause says what happened: "Connection refused (os error 111)",
-    // "invalid peer certificate", "connection closed before message completed".
-    let mut cause = std::error::Error::source(e);
-    let mut last = None;
-    while let Some(c) = cause {
-        last = Some(c.to_string());
-        cause = c.source();
-    }
-    match last {
-        Some(c) => format!("{what}: {c}"),
-        None => what.to_owned(),
     }
 }
 

@@ -488,18 +488,17 @@ pub async fn create(
                         now,
                     )
                 };
-                pass_store::upsert_pass(tx, &pass).map_err(|e| match &e {
-                    StoreError::Sqlite(passdesk_core::rusqlite::Error::SqliteFailure(f, _))
-                        if f.code == passdesk_core::rusqlite::ErrorCode::ConstraintViolation =>
-                    {
+                pass_store::upsert_pass(tx, &pass).map_err(|e| {
+                    if pass_store::is_constraint_violation(&e) {
                         ApiError::new(
                             StatusCode::CONFLICT,
                             "duplicate_value",
                             "that qr value already belongs to another pass",
                         )
                         .at("/pass/qr/value")
+                    } else {
+                        e.into()
                     }
-                    _ => e.into(),
                 })?;
                 outbox::append(
                     tx,

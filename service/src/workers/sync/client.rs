@@ -2,6 +2,7 @@
 //! per hub, its four calls, and every way a call can fail, in words a person at the counter can
 //! act on. The credential goes in the `Authorization` header only; nothing here logs it.
 
+use crate::workers::transport;
 use passdesk_core::sync::wire::{
     self, EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushRequest, PushResponse,
 };
@@ -207,7 +208,7 @@ impl HubClient {
     ) -> Result<T, HubError> {
         let unreachable = |e: reqwest::Error| HubError::Unreachable {
             url: self.url.to_string(),
-            reason: describe(&e),
+            reason: transport::describe(&e, CALL_TIMEOUT),
         };
         let resp = req.send().await.map_err(unreachable)?;
         let status = resp.status();
@@ -257,31 +258,6 @@ fn refusal(call: &'static str, status: StatusCode, body: &[u8]) -> HubError {
                 },
             }
         }
-    }
-}
-
-/// A transport error in words: what failed and its innermost cause ("cannot connect:
-/// Connection refused (os error 111)"); reqwest's own message says little ("error sending
-/// request") and its middle layers repeat each other.
-fn describe(e: &reqwest::Error) -> String {
-    let mut innermost: Option<&(dyn std::error::Error + 'static)> = None;
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        innermost = Some(s);
-        source = s.source();
-    }
-    let what = if e.is_timeout() {
-        "no answer in time"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer broke off"
-    } else {
-        "the request failed"
-    };
-    match innermost {
-        Some(cause) if !e.is_timeout() => format!("{what}: {cause}"),
-        _ => what.to_owned(),
     }
 }
 

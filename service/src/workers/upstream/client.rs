@@ -8,6 +8,7 @@
 //! /api/v1/scans/log`; `PATCH /api/v1/passes/{id}/loyalty`.
 
 use crate::config::PassEntryUpstream;
+use crate::workers::transport;
 use passdesk_core::upstream::page::Kind;
 use reqwest::{Method, Url};
 use std::time::{Duration, SystemTime};
@@ -157,7 +158,7 @@ impl PassEntryClient {
     ) -> Result<Answer, Unreachable> {
         let unreachable = |e: reqwest::Error| Unreachable {
             host: self.host(),
-            reason: describe(&e),
+            reason: transport::describe(&e, CALL_TIMEOUT),
             not_sent: e.is_connect(),
         };
         let mut req = self
@@ -237,30 +238,6 @@ impl PassEntryClient {
     pub async fn patch_loyalty(&self, pass_id: &str, body: String) -> Result<Answer, Unreachable> {
         let url = self.url(&["api", "v1", "passes", pass_id, "loyalty"], &[]);
         self.call(Method::PATCH, url, Some(body)).await
-    }
-}
-
-/// A transport error in words: what failed and its innermost cause.
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return format!("no answer within {} s", CALL_TIMEOUT.as_secs());
-    }
-    let what = if e.is_connect() {
-        "cannot connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer broke off"
-    } else {
-        "the request failed"
-    };
-    let mut cause = std::error::Error::source(e);
-    let mut last = None;
-    while let Some(c) = cause {
-        last = Some(c.to_string());
-        cause = c.source();
-    }
-    match last {
-        Some(c) => format!("{what}: {c}"),
-        None => what.to_owned(),
     }
 }
 
