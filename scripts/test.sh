@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/toolchain.sh
 . scripts/lib/apt.sh
+. scripts/lib/pcscd.sh   # pcscd and vpcd for the NFC tests
 . scripts/lib/python.sh
 . scripts/lib/ui.sh   # chromium; npm install + build of ui/ (before cargo embeds ui/dist)
 . scripts/lib/tauri.sh
@@ -20,6 +21,7 @@ cargo clippy -p passdesk --no-default-features --locked -- -D warnings
 # The end-to-end tests run target/debug/passdesk: build it first.
 cargo build --workspace --locked
 passdesk_reserve_vpcd_ports
+passdesk_hold_pcscd
 cargo test --workspace --locked
 # The screens in a real browser against the real binary (ui/e2e, playwright-core + chromium).
 passdesk_ui_test

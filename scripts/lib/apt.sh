@@ -40,18 +40,3 @@ passdesk_apt_ensure() {
 
 # shellcheck disable=SC2086
 passdesk_apt_ensure $passdesk_apt_packages
-
-# passdesk_reserve_vpcd_ports: vpcd's two virtual readers listen on 35963 and 35964, inside the
-# kernel's ephemeral range (32768-60999), where any test server on 127.0.0.1:0 or any outgoing
-# connection may be given them. pcscd started while one of them is taken (or in TIME_WAIT) loads
-# no vpcd reader for its whole life ("Address already in use"), and every NFC test after it
-# fails. Reserving them keeps the kernel from handing them out. Best effort: where
-# /proc/sys is read-only (a container), say so and go on.
-passdesk_reserve_vpcd_ports() {
-  local file=/proc/sys/net/ipv4/ip_local_reserved_ports current
-  current=$(cat "$file" 2> /dev/null) || return 0
-  case ",$current," in *,35963-35964,*) return 0 ;; esac
-  if ! { [ -w "$file" ] && echo "${current:+$current,}35963-35964" > "$file"; } 2> /dev/null; then
-    echo "note: cannot reserve ports 35963-35964 for vpcd ($file is not writable): an NFC test may find pcscd without its virtual readers" >&2
-  fi
-}

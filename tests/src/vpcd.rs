@@ -62,7 +62,7 @@ pub fn ensure_pcscd() {
     panic!(
         "pcscd shows no \"{}\" reader: install vsmartcard-vpcd (scripts/test.sh does) and restart pcscd; \
          if it is installed, vpcd's ports 35963-35964 were taken when pcscd started (scripts/test.sh \
-         reserves them: scripts/lib/apt.sh, passdesk_reserve_vpcd_ports)",
+         reserves them: scripts/lib/pcscd.sh, passdesk_reserve_vpcd_ports)",
         READERS[0].0
     );
 }
