@@ -13,6 +13,7 @@
 pub mod apply;
 pub mod passcreator;
 pub mod passentry;
+pub mod retention;
 pub mod skycore_json;
 pub mod skycore_xml;
 

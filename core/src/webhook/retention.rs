@@ -30,6 +30,8 @@ pub struct Pruned {
     pub deliveries: u64,
     /// Pending deliveries of turned-off subscriptions dropped.
     pub held_dropped: u64,
+    /// Provider events forgotten (`crate::hooks::retention`, pruned in the same pass).
+    pub hook_events: u64,
     /// The batch was full: more may be left.
     pub more: bool,
 }
@@ -40,6 +42,7 @@ impl Pruned {
         self.loyalty_answers_kept += other.loyalty_answers_kept;
         self.deliveries += other.deliveries;
         self.held_dropped += other.held_dropped;
+        self.hook_events += other.hook_events;
         self.more = other.more;
     }
 }
@@ -55,6 +58,7 @@ pub fn prune(conn: &Connection, cutoff: Timestamp, limit: u32) -> StoreResult<Pr
         loyalty_answers_kept,
         deliveries,
         held_dropped,
+        hook_events: 0,
         more: events_full || done_full || held_full,
     })
 }

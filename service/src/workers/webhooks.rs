@@ -38,6 +38,7 @@ use crate::server::db::Db;
 use crate::server::state::StreamEvent;
 use crate::workers::transport;
 use futures_util::FutureExt as _;
+use passdesk_core::hooks;
 use passdesk_core::store::StoreResult;
 use passdesk_core::webhook::deliveries::{self, Answered, Due, Outcome, Schedule, State};
 use passdesk_core::webhook::fanout::{self, Committed, Limits};
@@ -493,12 +494,20 @@ impl Pump {
         })
     }
 
-    /// Prunes the outbox and the delivery log when it is time (at start, then hourly).
+    /// Prunes the outbox and the delivery log, and forgets old provider events (their rows only
+    /// stop a provider's retry from applying twice), when it is time (at start, then hourly).
     async fn retain(&mut self) {
         if Instant::now() < self.retention_due || self.stopping() {
             return;
         }
-        let cutoff = Timestamp::now().minus_ms(self.settings.retention.as_millis() as i64);
+        let now = Timestamp::now();
+        let cutoff = now.minus_ms(self.settings.retention.as_millis() as i64);
+        let hooks_cutoff = now.minus_ms(
+            self.settings
+                .retention
+                .max(hooks::retention::KEPT_AT_LEAST)
+                .as_millis() as i64,
+        );
         let mut total = Pruned::default();
         for _ in 0..RETENTION_BATCHES_PER_RUN {
             if self.stopping() {
@@ -507,7 +516,17 @@ impl Pump {
             let pruned = self
                 .db
                 .write_background(move |s| {
-                    s.write(|tx| retention::prune(tx, cutoff, RETENTION_BATCH))
+                    s.write(|tx| {
+                        let mut pruned = retention::prune(tx, cutoff, RETENTION_BATCH)?;
+                        let (forgotten, more) = hooks::retention::forget_received_before(
+                            tx,
+                            hooks_cutoff,
+                            RETENTION_BATCH,
+                        )?;
+                        pruned.hook_events = forgotten;
+                        pruned.more |= more;
+                        Ok::<_, passdesk_core::store::StoreError>(pruned)
+                    })
                 })
                 .await;
             match pruned {
@@ -525,13 +544,14 @@ impl Pump {
                 Err(_) => return,
             }
         }
-        if total.events + total.deliveries + total.held_dropped > 0 {
+        if total.events + total.deliveries + total.held_dropped + total.hook_events > 0 {
             tracing::info!(
                 events = total.events,
                 loyalty_answers_kept = total.loyalty_answers_kept,
                 deliveries = total.deliveries,
                 held_dropped = total.held_dropped,
-                "webhook retention: pruned the outbox and the delivery log"
+                hook_events = total.hook_events,
+                "webhook retention: pruned the outbox, the delivery log and old provider events"
             );
         }
         if total.held_dropped > 0 {
