@@ -622,9 +622,23 @@ fn unconfigured_providers_are_not_there() {
         assert_eq!(r.body["errors"][0]["code"], "not_found");
         assert_eq!(r.body["errors"][0]["detail"], "no such route");
     }
-    // A wrong secret where the provider is configured answers the same words.
+    // A wrong secret where the provider is configured answers the same words, and so does
+    // a provider or a path no counter knows, whatever the method.
     let configured = app();
-    let wrong = configured.raw("POST", "/hooks/skycore/anything", None, body);
-    assert_eq!(wrong.status, 404);
-    assert_eq!(wrong.body["errors"][0]["detail"], "no such route");
+    for (method, path) in [
+        ("POST", "/hooks/skycore/anything"),
+        ("POST", "/hooks/unknown-provider"),
+        ("POST", "/hooks/passentry/extra/segments"),
+        ("GET", "/hooks/"),
+        ("POST", "/wallet/apple/v2/devices"),
+    ] {
+        let before = configured.node.fingerprint();
+        let wrong = configured.raw(method, path, None, body.clone());
+        assert_eq!(wrong.status, 404, "{method} {path}: {wrong:?}");
+        assert_eq!(
+            wrong.body["errors"][0]["detail"], "no such route",
+            "{method} {path}: {wrong:?}"
+        );
+        assert_eq!(configured.node.fingerprint(), before, "{method} {path}");
+    }
 }

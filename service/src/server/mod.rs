@@ -202,7 +202,20 @@ async fn screens(
     if let Some(limited) = state.limits.refuse(rate_limit::Kind::Public, peer) {
         return limited.into_response();
     }
+    if is_machine_path(req.uri().path()) {
+        return ApiError::not_found("no such route").into_response();
+    }
     ui::serve(req.method().clone(), req.uri().clone()).await
+}
+
+/// The paths only machines call, outside `/api/v1` (which has its own fallback): providers'
+/// webhooks (`/hooks/…`) and Apple's pass update service (`/wallet/…`). A wrong URL there is
+/// the same JSON 404 as a provider not set up (`routes::hooks`), whatever the method: not the
+/// screens' "405" (a provider would read it as the right URL with the wrong method), and
+/// nothing that tells a guesser which providers this counter takes.
+fn is_machine_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next();
+    matches!(first, Some("hooks" | "wallet"))
 }
 
 /// A body announced larger than the limit is refused before a byte of it is read (chunked
