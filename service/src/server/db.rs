@@ -112,6 +112,26 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Store) -> T + Send + 'static,
     {
+        self.background(Commits::Unsynced, f).await
+    }
+
+    /// As [`Db::write_background`] (its turn after the foreground writes), but its commits
+    /// sync the WAL as [`Db::write`]'s do: for a mark that must outlive a power cut because
+    /// what follows it cannot be undone (the upstream push's `sending`, set before a request
+    /// leaves: lost, the request would be sent again without first asking whether it landed).
+    pub async fn write_background_synced<T, F>(self: &Arc<Self>, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
+        self.background(Commits::Synced, f).await
+    }
+
+    async fn background<T, F>(self: &Arc<Self>, commits: Commits, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> T + Send + 'static,
+    {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
             let patience = std::time::Instant::now() + BACKGROUND_PATIENCE;
@@ -141,8 +161,10 @@ impl Db {
             let Some(store) = writer.as_mut() else {
                 return Err(DbError::Closed);
             };
-            let unsynced = Unsynced::new(store);
-            Ok(f(unsynced.0))
+            match commits {
+                Commits::Synced => Ok(f(store)),
+                Commits::Unsynced => Ok(f(Unsynced::new(store).0)),
+            }
         })
         .await?
     }
@@ -236,6 +258,13 @@ impl Drop for Foreground<'_> {
             self.0.foreground_gone.notify_all();
         }
     }
+}
+
+/// Whether a background write's commits sync the WAL.
+#[derive(Clone, Copy)]
+enum Commits {
+    Synced,
+    Unsynced,
 }
 
 /// The writer without an fsync at commit while it lives (`synchronous = NORMAL`), `FULL` again
@@ -341,5 +370,30 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// What each kind of write commits with: `synchronous` is FULL (2, the WAL synced at every
+    /// commit) for the foreground and synced background writes, NORMAL (1) for the others
+    /// while they run, and FULL again after them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn background_writes_sync_at_commit_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(passdesk_core::store::DB_FILE);
+        drop(Store::open(&path, OpenMode::CreateIfMissing).unwrap());
+        let db = Db::open(&path, 1).unwrap();
+        let synchronous = |s: &mut Store| -> i64 {
+            s.conn()
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(db.write(synchronous).await.unwrap(), 2);
+        assert_eq!(db.write_background(synchronous).await.unwrap(), 1);
+        assert_eq!(db.write_background_synced(synchronous).await.unwrap(), 2);
+        assert_eq!(db.write(synchronous).await.unwrap(), 2);
+        let closing = db.clone();
+        tokio::task::spawn_blocking(move || closing.close())
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

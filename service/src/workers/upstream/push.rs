@@ -1,6 +1,7 @@
 //! The push over HTTP: outbox events made into request rows (`core::upstream::queue::enqueue`,
 //! with the cursor), then the rows sent in order, one at a time, each marked `sending` (and
-//! committed) before it goes out and settled by PassEntry's answer. A row found `sending`
+//! committed with the WAL synced, so the mark survives a power cut) before it goes out and
+//! settled by PassEntry's answer. A row found `sending`
 //! (a crash between the send and the answer's record) is read back before anything is sent.
 //! Shared by the worker and `passdesk upstream push` ([`drain`]).
 
@@ -174,7 +175,9 @@ async fn send(
         }
     };
     let id = row.id;
-    db.write_background(move |s| {
+    // Synced: after a power cut the row must still say `sending`, so that it is read back,
+    // not sent twice (a loyalty PATCH applied twice at PassEntry).
+    db.write_background_synced(move |s| {
         s.write(|tx| queue::mark_sending(tx, id, before, expected, Timestamp::now()))
     })
     .await??;
