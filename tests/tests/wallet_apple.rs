@@ -11,7 +11,7 @@ use passdesk_core::wallet::apple::{
     build_pkpass, pass_json, sha1_hex, AppleIdentity, PassImages, PassInputs, PassSigner,
     WalletError, WebService,
 };
-use passdesk_core::wallet::PassDesign;
+use passdesk_core::wallet::{PassDesign, PassFacts};
 use passdesk_core::Timestamp;
 use passdesk_tests::wallet_ca::{
     manifest_mismatches, openssl_ok, openssl_verifies, test_ca as ca, unzip, PASS_TYPE_ID, TEAM_ID,
@@ -203,13 +203,18 @@ fn a_store_card_pkpass_unzips_hashes_and_verifies_with_openssl() {
     let identity = identity();
     let key = vas_key();
     let inputs = PassInputs {
-        loyalty: Some(&loyalty),
         nfc_key: Some(&key),
         web_service: Some(WebService {
             url: "https://counter.example/wallet/apple",
             authentication_token: "tok-0123456789abcdef",
         }),
-        ..PassInputs::new(&identity, &pass, &template, &design)
+        ..PassInputs::new(
+            &identity,
+            PassFacts {
+                loyalty: Some(&loyalty),
+                ..PassFacts::new(&pass, &template, &design)
+            },
+        )
     };
     let mut images = PassImages::new();
     let logo = ca.read("root.pem"); // not a PNG: refused
@@ -272,9 +277,14 @@ fn an_event_ticket_pkpass_verifies_and_shows_its_event() {
     let key = vas_key();
     let design = PassDesign::default();
     let inputs = PassInputs {
-        event: Some(&event),
         nfc_key: Some(&key),
-        ..PassInputs::new(&identity, &pass, &template, &design)
+        ..PassInputs::new(
+            &identity,
+            PassFacts {
+                event: Some(&event),
+                ..PassFacts::new(&pass, &template, &design)
+            },
+        )
     };
     let png = {
         // The built-in icon's bytes serve as any PNG here.
@@ -336,10 +346,13 @@ fn the_signature_is_detached_with_its_attributes_and_both_certificates() {
     let (pass, template, loyalty) = store_card();
     let identity = identity();
     let design = PassDesign::default();
-    let inputs = PassInputs {
-        loyalty: Some(&loyalty),
-        ..PassInputs::new(&identity, &pass, &template, &design)
-    };
+    let inputs = PassInputs::new(
+        &identity,
+        PassFacts {
+            loyalty: Some(&loyalty),
+            ..PassFacts::new(&pass, &template, &design)
+        },
+    );
     let signed_at = Timestamp::now();
     let pkpass = build_pkpass(&inputs, &PassImages::new(), &ca.signer(), signed_at).unwrap();
     let files = unzip(&pkpass);
@@ -400,10 +413,13 @@ fn a_tampered_manifest_or_pass_json_fails() {
     let (pass, template, loyalty) = store_card();
     let identity = identity();
     let design = PassDesign::default();
-    let inputs = PassInputs {
-        loyalty: Some(&loyalty),
-        ..PassInputs::new(&identity, &pass, &template, &design)
-    };
+    let inputs = PassInputs::new(
+        &identity,
+        PassFacts {
+            loyalty: Some(&loyalty),
+            ..PassFacts::new(&pass, &template, &design)
+        },
+    );
     let pkpass = build_pkpass(
         &inputs,
         &PassImages::new(),
@@ -498,10 +514,13 @@ fn an_ec_pass_certificate_signs_too() {
     let (pass, template, event) = event_ticket();
     let identity = identity();
     let design = PassDesign::default();
-    let inputs = PassInputs {
-        event: Some(&event),
-        ..PassInputs::new(&identity, &pass, &template, &design)
-    };
+    let inputs = PassInputs::new(
+        &identity,
+        PassFacts {
+            event: Some(&event),
+            ..PassFacts::new(&pass, &template, &design)
+        },
+    );
     let files =
         unzip(&build_pkpass(&inputs, &PassImages::new(), &signer, Timestamp::now()).unwrap());
     openssl_verifies(&files).unwrap();
@@ -625,7 +644,7 @@ fn a_pass_the_certificate_cannot_sign_or_apple_would_refuse_is_refused() {
         ..identity()
     };
     let e = build_pkpass(
-        &PassInputs::new(&other, &pass, &template, &design),
+        &PassInputs::new(&other, PassFacts::new(&pass, &template, &design)),
         &PassImages::new(),
         &signer,
         Timestamp::now(),
@@ -641,7 +660,7 @@ fn a_pass_the_certificate_cannot_sign_or_apple_would_refuse_is_refused() {
     };
     let e = pass_json(&PassInputs {
         nfc_key: Some(&key),
-        ..PassInputs::new(&identity, &long, &template, &design)
+        ..PassInputs::new(&identity, PassFacts::new(&long, &template, &design))
     })
     .unwrap_err();
     assert_eq!(
@@ -654,7 +673,7 @@ fn a_pass_the_certificate_cannot_sign_or_apple_would_refuse_is_refused() {
             url: "https://counter.example/wallet/apple",
             authentication_token: "short",
         }),
-        ..PassInputs::new(&identity, &pass, &template, &design)
+        ..PassInputs::new(&identity, PassFacts::new(&pass, &template, &design))
     })
     .unwrap_err();
     assert!(e.to_string().contains("authenticationToken"), "{e}");
@@ -674,7 +693,11 @@ fn styles_voids_and_odd_values_map_as_apple_reads_them() {
         }),
         ..pass.clone()
     };
-    let j = pass_json(&PassInputs::new(&identity, &voided, &template, &design)).unwrap();
+    let j = pass_json(&PassInputs::new(
+        &identity,
+        PassFacts::new(&voided, &template, &design),
+    ))
+    .unwrap();
     let v = serde_json::to_value(&j).unwrap();
     assert_eq!(v["voided"], true);
     assert_eq!(v["barcodes"][0]["format"], "PKBarcodeFormatPDF417");
@@ -698,7 +721,11 @@ fn styles_voids_and_odd_values_map_as_apple_reads_them() {
             ..pass.clone()
         };
         let v = serde_json::to_value(
-            pass_json(&PassInputs::new(&identity, &p, &template, &design)).unwrap(),
+            pass_json(&PassInputs::new(
+                &identity,
+                PassFacts::new(&p, &template, &design),
+            ))
+            .unwrap(),
         )
         .unwrap();
         assert_apple_required_keys(&v, key);
@@ -718,7 +745,11 @@ fn styles_voids_and_odd_values_map_as_apple_reads_them() {
         ..pass.clone()
     };
     let v = serde_json::to_value(
-        pass_json(&PassInputs::new(&identity, &p, &template, &train)).unwrap(),
+        pass_json(&PassInputs::new(
+            &identity,
+            PassFacts::new(&p, &template, &train),
+        ))
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(v["boardingPass"]["transitType"], "PKTransitTypeTrain");
@@ -726,7 +757,11 @@ fn styles_voids_and_odd_values_map_as_apple_reads_them() {
         transit_type: Some("ferry".into()),
         ..PassDesign::default()
     };
-    assert!(pass_json(&PassInputs::new(&identity, &p, &template, &ferry)).is_err());
+    assert!(pass_json(&PassInputs::new(
+        &identity,
+        PassFacts::new(&p, &template, &ferry)
+    ))
+    .is_err());
 }
 
 #[test]
@@ -777,10 +812,13 @@ fn a_p12_as_keychain_or_openssl_exports_it_signs_the_same() {
     let (pass, template, event) = event_ticket();
     let identity = identity();
     let design = PassDesign::default();
-    let inputs = PassInputs {
-        event: Some(&event),
-        ..PassInputs::new(&identity, &pass, &template, &design)
-    };
+    let inputs = PassInputs::new(
+        &identity,
+        PassFacts {
+            event: Some(&event),
+            ..PassFacts::new(&pass, &template, &design)
+        },
+    );
     for file in ["pass.p12", "pass-3des.p12"] {
         let signer = PassSigner::from_p12(&ca.read(file), "s3cret", &ca.read("wwdr.pem"))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -808,10 +846,13 @@ fn a_self_issued_signer_signs_passes_openssl_verifies_against_its_own_wwdr() {
     let (pass, template, loyalty) = store_card();
     let identity = identity();
     let design = PassDesign::default();
-    let inputs = PassInputs {
-        loyalty: Some(&loyalty),
-        ..PassInputs::new(&identity, &pass, &template, &design)
-    };
+    let inputs = PassInputs::new(
+        &identity,
+        PassFacts {
+            loyalty: Some(&loyalty),
+            ..PassFacts::new(&pass, &template, &design)
+        },
+    );
     let files =
         unzip(&build_pkpass(&inputs, &PassImages::new(), &signer, Timestamp::now()).unwrap());
     assert_eq!(manifest_mismatches(&files), Vec::<String>::new());

@@ -12,7 +12,7 @@ use passdesk_core::pass::{Barcode, Pass, PassType, Template};
 use passdesk_core::wallet::google::{
     save_jwt, save_url, GoogleInputs, GoogleIssuer, GooglePass, ServiceAccountKey, SAVE_URL_PREFIX,
 };
-use passdesk_core::wallet::PassDesign;
+use passdesk_core::wallet::{PassDesign, PassFacts};
 use passdesk_core::Timestamp;
 use passdesk_tests::service::TestApp;
 use passdesk_tests::wallet_ca::{
@@ -112,11 +112,13 @@ fn store_card_jwt() -> String {
     let now = Timestamp::parse_rfc3339("2027-01-15T09:30:00Z").unwrap();
     let google = GooglePass::build(&GoogleInputs {
         issuer: &issuer,
-        pass: &pass,
-        template: &template,
-        design: &design,
-        loyalty: Some(&loyalty),
-        event: None,
+        facts: PassFacts {
+            pass: &pass,
+            template: &template,
+            design: &design,
+            loyalty: Some(&loyalty),
+            event: None,
+        },
         now,
     });
     save_jwt(

@@ -27,7 +27,7 @@ use passdesk_core::wallet::google::{
     save_jwt, save_url, GoogleInputs, GoogleIssuer, GooglePass, ServiceAccountKey,
     SAVE_URL_SOFT_LIMIT,
 };
-use passdesk_core::wallet::PassDesign;
+use passdesk_core::wallet::{PassDesign, PassFacts};
 use passdesk_core::Timestamp;
 use serde_json::json;
 use std::process::ExitCode;
@@ -115,14 +115,17 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             ..Pass::new(&id, &template.id, template.pass_type.clone(), now)
         };
         let token = format!("bench-token-{i:016}");
-        let inputs = PassInputs {
+        let facts = PassFacts {
             loyalty: Some(&loyalty),
+            ..PassFacts::new(&pass, &template, &design)
+        };
+        let inputs = PassInputs {
             nfc_key: Some(&reader_key),
             web_service: Some(WebService {
                 url: "https://counter.example/wallet/apple",
                 authentication_token: &token,
             }),
-            ..PassInputs::new(&identity, &pass, &template, &design)
+            ..PassInputs::new(&identity, facts)
         };
         let pkpass =
             full.time(|| Ok(build_pkpass(&inputs, &images, &signer, Timestamp::now())?))?;
@@ -136,11 +139,7 @@ pub fn run(_ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             let now = Timestamp::now();
             let google = GooglePass::build(&GoogleInputs {
                 issuer: &google_issuer,
-                pass: &pass,
-                template: &template,
-                design: &design,
-                loyalty: Some(&loyalty),
-                event: None,
+                facts,
                 now,
             });
             Ok(save_url(&save_jwt(&google_key, &google, &origins, now)?))

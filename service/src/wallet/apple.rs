@@ -183,16 +183,9 @@ impl AppleWallet {
             _ => None,
         };
         let inputs = PassInputs {
-            loyalty: record.loyalty.as_ref(),
-            event: record.event.as_ref(),
             nfc_key: self.nfc_key.as_ref(),
             web_service,
-            ..PassInputs::new(
-                &self.identity,
-                &record.pass,
-                &record.template,
-                &record.design,
-            )
+            ..PassInputs::new(&self.identity, record.facts())
         };
         build_pkpass(&inputs, &PassImages::new(), &self.signer, now)
     }

@@ -114,11 +114,7 @@ impl GoogleWallet {
     pub fn pass(&self, record: &PassRecord, now: Timestamp) -> GooglePass {
         GooglePass::build(&GoogleInputs {
             issuer: &self.issuer,
-            pass: &record.pass,
-            template: &record.template,
-            design: &record.design,
-            loyalty: record.loyalty.as_ref(),
-            event: record.event.as_ref(),
+            facts: record.facts(),
             now,
         })
     }

@@ -8,7 +8,7 @@ use passdesk_core::pass::{Event, Pass, Template};
 use passdesk_core::rusqlite::{Connection, OptionalExtension};
 use passdesk_core::store::StoreResult;
 use passdesk_core::wallet::apple_token::{self, AppleAuthToken};
-use passdesk_core::wallet::PassDesign;
+use passdesk_core::wallet::{PassDesign, PassFacts};
 use passdesk_core::{catalog, pass_store};
 
 /// A pass and everything its wallet file shows.
@@ -22,6 +22,17 @@ pub struct PassRecord {
     /// The pass's Apple `authenticationToken`; `None` until its first `.pkpass` with a web
     /// service is built.
     pub token: Option<AppleAuthToken>,
+}
+
+impl PassRecord {
+    /// What both wallets show of the pass.
+    pub fn facts(&self) -> PassFacts<'_> {
+        PassFacts {
+            loyalty: self.loyalty.as_ref(),
+            event: self.event.as_ref(),
+            ..PassFacts::new(&self.pass, &self.template, &self.design)
+        }
+    }
 }
 
 /// The pass with this id (exactly its id: the routes resolve extIds first) and what its file

@@ -4,9 +4,10 @@
 
 use super::WalletError;
 use crate::loyalty::LoyaltyView;
-use crate::pass::{Event, Pass, Template};
+use crate::pass::{Event, Pass};
 use crate::time::Timestamp;
-use crate::wallet::design::{FieldDef, PassDesign};
+use crate::wallet::design::FieldDef;
+use crate::wallet::PassFacts;
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -40,13 +41,7 @@ pub struct WebService<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct PassInputs<'a> {
     pub identity: &'a AppleIdentity,
-    pub pass: &'a Pass,
-    pub template: &'a Template,
-    pub design: &'a PassDesign,
-    /// The pass's loyalty state (a store card's balance, stamps, rewards).
-    pub loyalty: Option<&'a LoyaltyView>,
-    /// The pass's event (a ticket's name, venue and start; `relevantDate`).
-    pub event: Option<&'a Event>,
+    pub facts: PassFacts<'a>,
     /// The VAS reader key's public key: `nfc.encryptionPublicKey`. Without it the pass has no
     /// `nfc` (a phone cannot encrypt its taps for a reader without it).
     pub nfc_key: Option<&'a p256::PublicKey>,
@@ -54,21 +49,12 @@ pub struct PassInputs<'a> {
 }
 
 impl<'a> PassInputs<'a> {
-    /// The inputs without loyalty, event, NFC key or web service; set those with
-    /// `PassInputs { loyalty: Some(..), ..PassInputs::new(..) }`.
-    pub fn new(
-        identity: &'a AppleIdentity,
-        pass: &'a Pass,
-        template: &'a Template,
-        design: &'a PassDesign,
-    ) -> Self {
+    /// The inputs without NFC key or web service; set those with
+    /// `PassInputs { nfc_key: Some(..), ..PassInputs::new(.., PassFacts::new()) }`.
+    pub fn new(identity: &'a AppleIdentity, facts: PassFacts<'a>) -> Self {
         Self {
             identity,
-            pass,
-            template,
-            design,
-            loyalty: None,
-            event: None,
+            facts,
             nfc_key: None,
             web_service: None,
         }
@@ -274,9 +260,13 @@ pub struct PassNfc {
 pub fn pass_json(inputs: &PassInputs<'_>) -> Result<PassJson, WalletError> {
     let PassInputs {
         identity,
-        pass,
-        template,
-        design,
+        facts:
+            PassFacts {
+                pass,
+                template,
+                design,
+                ..
+            },
         ..
     } = *inputs;
     let refuse = |detail: String| WalletError::Pass {
@@ -353,7 +343,7 @@ pub fn pass_json(inputs: &PassInputs<'_>) -> Result<PassJson, WalletError> {
         web_service_url,
         authentication_token,
         expiration_date: pass.expires_at.or(pass.valid_until).map(w3c),
-        relevant_date: inputs.event.and_then(|e| e.start_time).map(w3c),
+        relevant_date: inputs.facts.event.and_then(|e| e.start_time).map(w3c),
         voided: pass.is_voided(),
         barcodes: barcodes(pass),
         nfc,
@@ -453,12 +443,12 @@ const REWARDS_KEY: &str = "rewards";
 /// type when the design places none; a store card always shows its balance, stamps and
 /// rewards; the latest message on the back.
 fn structure(inputs: &PassInputs<'_>) -> PassStructure {
-    let PassInputs {
+    let PassFacts {
         pass,
         design,
         loyalty,
         ..
-    } = *inputs;
+    } = inputs.facts;
     let mut rows = Rows::default();
     let store_card = pass.pass_type.as_str() == "storeCard";
     let loyalty = loyalty.filter(|_| store_card || !design.has_no_fields());
@@ -520,12 +510,12 @@ fn structure(inputs: &PassInputs<'_>) -> PassStructure {
 }
 
 fn default_layout(inputs: &PassInputs<'_>, loyalty: Option<&LoyaltyView>, rows: &mut Rows) {
-    let PassInputs {
+    let PassFacts {
         pass,
         template,
         event,
         ..
-    } = *inputs;
+    } = inputs.facts;
     let name = pass.holder_name().map(FieldValue::Text);
     match pass.pass_type.as_str() {
         "storeCard" if loyalty.is_some() => {
@@ -716,7 +706,8 @@ impl Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pass::PassType;
+    use crate::pass::{PassType, Template};
+    use crate::wallet::PassDesign;
 
     fn identity() -> AppleIdentity {
         AppleIdentity {
@@ -774,10 +765,13 @@ mod tests {
         };
         let l = loyalty(42, 0, None);
         let identity = identity();
-        let v = json(&PassInputs {
-            loyalty: Some(&l),
-            ..PassInputs::new(&identity, &pass, &template, &design)
-        });
+        let v = json(&PassInputs::new(
+            &identity,
+            PassFacts {
+                loyalty: Some(&l),
+                ..PassFacts::new(&pass, &template, &design)
+            },
+        ));
         let s = &v["storeCard"];
         assert_eq!(
             s["headerFields"],
@@ -825,10 +819,13 @@ mod tests {
         };
         let l = loyalty(5, 10, Some(10));
         let identity = identity();
-        let v = json(&PassInputs {
-            loyalty: Some(&l),
-            ..PassInputs::new(&identity, &pass, &template, &design)
-        });
+        let v = json(&PassInputs::new(
+            &identity,
+            PassFacts {
+                loyalty: Some(&l),
+                ..PassFacts::new(&pass, &template, &design)
+            },
+        ));
         let s = &v["storeCard"];
         assert_eq!(s["primaryFields"][0]["key"], "greeting");
         assert_eq!(s["headerFields"][0]["key"], "balance");
@@ -852,7 +849,10 @@ mod tests {
         };
         let identity = identity();
         let design = PassDesign::default();
-        let v = json(&PassInputs::new(&identity, &pass, &template, &design));
+        let v = json(&PassInputs::new(
+            &identity,
+            PassFacts::new(&pass, &template, &design),
+        ));
         assert_eq!(
             v["coupon"]["primaryFields"],
             serde_json::json!([{"key": "title", "value": "10% off"}])
@@ -875,7 +875,11 @@ mod tests {
             ..identity()
         };
         let design = PassDesign::default();
-        let e = pass_json(&PassInputs::new(&identity, &pass, &template, &design)).unwrap_err();
+        let e = pass_json(&PassInputs::new(
+            &identity,
+            PassFacts::new(&pass, &template, &design),
+        ))
+        .unwrap_err();
         assert_eq!(e.to_string(), "pass p1: [wallet.apple] team_id is empty");
     }
 }

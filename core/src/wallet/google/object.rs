@@ -6,9 +6,9 @@
 
 use super::id::{class_id, object_id, IssuerId};
 use crate::loyalty::LoyaltyView;
-use crate::pass::{Event, Pass, PassStatus, Template};
+use crate::pass::{Event, Pass, PassStatus};
 use crate::time::Timestamp;
-use crate::wallet::design::PassDesign;
+use crate::wallet::PassFacts;
 use serde::{Deserialize, Serialize};
 
 /// The longest barcode value also shown as text under the code (`alternateText`).
@@ -33,13 +33,7 @@ pub struct GoogleIssuer {
 #[derive(Debug, Clone, Copy)]
 pub struct GoogleInputs<'a> {
     pub issuer: &'a GoogleIssuer,
-    pub pass: &'a Pass,
-    pub template: &'a Template,
-    pub design: &'a PassDesign,
-    /// A store card's balance and stamps.
-    pub loyalty: Option<&'a LoyaltyView>,
-    /// A ticket's event (its name and times).
-    pub event: Option<&'a Event>,
+    pub facts: PassFacts<'a>,
     /// Whether the pass has expired is judged at this instant.
     pub now: Timestamp,
 }
@@ -304,9 +298,13 @@ impl GooglePass {
     pub fn build(inputs: &GoogleInputs<'_>) -> Self {
         let GoogleInputs {
             issuer,
-            pass,
-            template,
-            design,
+            facts:
+                PassFacts {
+                    pass,
+                    template,
+                    design,
+                    ..
+                },
             ..
         } = *inputs;
         let class_id = class_id(&issuer.issuer_id, &template.id);
@@ -334,7 +332,7 @@ impl GooglePass {
         let valid_time_interval = valid_time_interval(pass);
         match pass.pass_type.as_str() {
             "storeCard" => {
-                let loyalty = inputs.loyalty;
+                let loyalty = inputs.facts.loyalty;
                 Self::Loyalty {
                     class: LoyaltyClass {
                         id: class_id.clone(),
@@ -363,7 +361,7 @@ impl GooglePass {
                 }
             }
             "eventTicket" => {
-                let event = inputs.event;
+                let event = inputs.facts.event;
                 let event_name = event
                     .map(|e| e.name.trim())
                     .filter(|n| !n.is_empty())
@@ -446,14 +444,14 @@ impl GooglePass {
 fn issuer_name(inputs: &GoogleInputs<'_>) -> String {
     [
         inputs.issuer.issuer_name.as_deref(),
-        inputs.design.logo_text.as_deref(),
-        Some(inputs.template.name.as_str()),
+        inputs.facts.design.logo_text.as_deref(),
+        Some(inputs.facts.template.name.as_str()),
     ]
     .into_iter()
     .flatten()
     .map(str::trim)
     .find(|s| !s.is_empty())
-    .unwrap_or(inputs.template.id.as_str())
+    .unwrap_or(inputs.facts.template.id.as_str())
     .to_owned()
 }
 

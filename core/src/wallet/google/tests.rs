@@ -8,6 +8,7 @@ use crate::loyalty::LoyaltyView;
 use crate::pass::{Barcode, Event, Pass, PassStatus, PassType, Template};
 use crate::time::Timestamp;
 use crate::wallet::design::PassDesign;
+use crate::wallet::PassFacts;
 use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
@@ -104,11 +105,13 @@ fn build(
     let design = design();
     GooglePass::build(&GoogleInputs {
         issuer: &issuer,
-        pass,
-        template: &template,
-        design: &design,
-        loyalty,
-        event,
+        facts: PassFacts {
+            pass,
+            template: &template,
+            design: &design,
+            loyalty,
+            event,
+        },
         now: NOW,
     })
 }
