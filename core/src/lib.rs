@@ -10,6 +10,7 @@ pub mod holder_link;
 pub mod hooks;
 pub mod import;
 pub mod issue_requests;
+pub mod json_pointer;
 pub mod keys;
 pub mod local_day;
 pub mod loyalty;

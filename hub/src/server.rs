@@ -123,7 +123,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for SyncJson<T> {
         })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map(Self).map_err(|e| {
-            let at = pointer_of(&e.path().to_string());
+            let at = passdesk_core::json_pointer::of(e.path());
             let at = if at.is_empty() {
                 "the body".to_owned()
             } else {
@@ -132,33 +132,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for SyncJson<T> {
             SyncError::bad_request(format!("invalid JSON at {at}: {}", e.inner()))
         })
     }
-}
-
-/// `changes[2].data.scanId` → `/changes/2/data/scanId`.
-fn pointer_of(path: &str) -> String {
-    if path == "." || path.is_empty() {
-        return String::new();
-    }
-    let mut out = String::new();
-    for part in path.split('.') {
-        let mut rest = part;
-        while let Some(open) = rest.find('[') {
-            let (name, tail) = rest.split_at(open);
-            if !name.is_empty() {
-                out.push('/');
-                out.push_str(name);
-            }
-            let close = tail.find(']').unwrap_or(tail.len());
-            out.push('/');
-            out.push_str(&tail[1..close]);
-            rest = tail.get(close + 1..).unwrap_or("");
-        }
-        if !rest.is_empty() {
-            out.push('/');
-            out.push_str(rest);
-        }
-    }
-    out
 }
 
 /// The calling node, from `Authorization: Bearer <credential>`; its last contact is now.
@@ -279,16 +252,4 @@ pub async fn serve(
             hub.stop_waiting();
         })
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn pointers() {
-        assert_eq!(
-            super::pointer_of("changes[2].data.scanId"),
-            "/changes/2/data/scanId"
-        );
-        assert_eq!(super::pointer_of("."), "");
-    }
 }

@@ -364,34 +364,6 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// serde_path_to_error's path as a JSON pointer (`data.attributes.timeStamp` →
-/// `/data/attributes/timeStamp`, `included[2].id` → `/included/2/id`).
-pub(crate) fn pointer_of(path: &str) -> String {
-    if path == "." || path.is_empty() {
-        return String::new();
-    }
-    let mut out = String::new();
-    for part in path.split('.') {
-        let mut rest = part;
-        while let Some(open) = rest.find('[') {
-            let (name, tail) = rest.split_at(open);
-            if !name.is_empty() {
-                out.push('/');
-                out.push_str(name);
-            }
-            let close = tail.find(']').unwrap_or(tail.len());
-            out.push('/');
-            out.push_str(tail.get(1..close).unwrap_or(""));
-            rest = tail.get(close + 1..).unwrap_or("");
-        }
-        if !rest.is_empty() {
-            out.push('/');
-            out.push_str(rest);
-        }
-    }
-    out
-}
-
 /// A JSON document into `T`, a syntax error as [`HookError::NotJson`] and a field of the wrong
 /// kind (or missing) as [`HookError::Field`] with its pointer.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, HookError> {
@@ -402,7 +374,7 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T,
 
 pub(crate) fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, HookError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let pointer = pointer_of(&e.path().to_string());
+        let pointer = crate::json_pointer::of(e.path());
         HookError::field(pointer, e.into_inner().to_string())
     })
 }
@@ -493,15 +465,5 @@ mod tests {
             Some("android")
         );
         assert_eq!(device_type_of(" "), None);
-    }
-
-    #[test]
-    fn pointers() {
-        assert_eq!(
-            pointer_of("data.attributes.timeStamp"),
-            "/data/attributes/timeStamp"
-        );
-        assert_eq!(pointer_of("included[2].id"), "/included/2/id");
-        assert_eq!(pointer_of("."), "");
     }
 }

@@ -27,7 +27,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(de).map_err(|e| {
-            let pointer = pointer_of(&e.path().to_string());
+            let pointer = passdesk_core::json_pointer::of(e.path());
             ApiError::bad_request(format!("invalid JSON body: {}", e.inner())).at(pointer)
         })?;
         Ok(Self(value))
@@ -39,41 +39,4 @@ pub fn time_field(pointer: &str, v: Option<&str>) -> ApiResult<Option<Timestamp>
     v.map(Timestamp::parse_rfc3339)
         .transpose()
         .map_err(|e| ApiError::unprocessable("invalid_time", e.to_string()).at(pointer))
-}
-
-/// `pass.qr.value` / `items[2]` → `/pass/qr/value` / `/items/2`.
-fn pointer_of(path: &str) -> String {
-    if path == "." || path.is_empty() {
-        return String::new();
-    }
-    let mut out = String::new();
-    for part in path.split('.') {
-        let mut rest = part;
-        while let Some(open) = rest.find('[') {
-            let (name, tail) = rest.split_at(open);
-            if !name.is_empty() {
-                out.push('/');
-                out.push_str(name);
-            }
-            let close = tail.find(']').unwrap_or(tail.len());
-            out.push('/');
-            out.push_str(&tail[1..close]);
-            rest = tail.get(close + 1..).unwrap_or("");
-        }
-        if !rest.is_empty() {
-            out.push('/');
-            out.push_str(rest);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn pointers() {
-        assert_eq!(super::pointer_of("pass.qr.value"), "/pass/qr/value");
-        assert_eq!(super::pointer_of("items[2].name"), "/items/2/name");
-        assert_eq!(super::pointer_of("."), "");
-    }
 }
