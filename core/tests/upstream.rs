@@ -518,6 +518,56 @@ fn requests_go_in_order_a_refusal_does_not_block_and_a_retry_keeps_its_place() {
     );
     assert!(queue::next(t.store.conn()).unwrap().is_none());
     assert_eq!(state::status(t.store.conn(), true).unwrap().uncertain, 1);
+
+    // A person settles them. The uncertain one may be in PassEntry already: never sent again,
+    // only marked handled, and then no longer shown.
+    let refuse_again = t.store.write(|tx| queue::send_again(tx, r3.id)).unwrap();
+    assert!(
+        matches!(refuse_again, queue::Settled::NotAllowed(ref r) if r.state == RequestState::Uncertain),
+        "{refuse_again:?}"
+    );
+    let handled = t
+        .store
+        .write(|tx| queue::mark_handled(tx, r3.id, later))
+        .unwrap();
+    assert!(
+        matches!(handled, queue::Settled::Done(ref r) if r.handled_at == Some(later)),
+        "{handled:?}"
+    );
+    assert!(matches!(
+        t.store
+            .write(|tx| queue::mark_handled(tx, r3.id, later))
+            .unwrap(),
+        queue::Settled::NotAllowed(_)
+    ));
+    // The refused one, its cause fixed, is sent again: pending, due now, first in line.
+    let again = t.store.write(|tx| queue::send_again(tx, r1.id)).unwrap();
+    assert!(
+        matches!(again, queue::Settled::Done(ref r) if r.state == RequestState::Pending && r.next_attempt_at.is_none()),
+        "{again:?}"
+    );
+    assert_eq!(queue::next(t.store.conn()).unwrap().unwrap().id, r1.id);
+    let status = state::status(t.store.conn(), true).unwrap();
+    assert_eq!(
+        (status.queue_length, status.refused, status.uncertain),
+        (1, 0, 0)
+    );
+    assert!(queue::needing_attention(t.store.conn(), 10)
+        .unwrap()
+        .is_empty());
+    // Neither again, nor for an acknowledged request or none at all.
+    for id in [r1.id, r2.id] {
+        assert!(matches!(
+            t.store.write(|tx| queue::send_again(tx, id)).unwrap(),
+            queue::Settled::NotAllowed(_)
+        ));
+    }
+    assert_eq!(
+        t.store
+            .write(|tx| queue::mark_handled(tx, 999_999, later))
+            .unwrap(),
+        queue::Settled::NotFound
+    );
 }
 
 #[test]

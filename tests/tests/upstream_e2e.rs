@@ -456,6 +456,104 @@ fn a_refused_request_is_shown_with_its_answer_and_the_rest_drain_past_it() {
     wait_drained(&app.node);
     assert_eq!(requests_about(&s, &RequestKind::ScanLog, &refused).len(), 1);
     assert!(s.logged_scans(Some(&refused)).is_empty());
+
+    // A manager, the cause fixed in PassEntry, sends it again: it goes, once, and no longer
+    // needs a person. A cashier may not.
+    let id = doc.body["included"][0]["id"].as_str().unwrap().to_owned();
+    let send_again = format!("/api/v1/upstream/requests/{id}/send-again");
+    assert_eq!(
+        app.post(&send_again, &app.cashier_key, json!({})).status,
+        403
+    );
+    let again = app.post(&send_again, &app.manager_key, json!({}));
+    assert_eq!(again.status, 202, "{again:?}");
+    assert_eq!(
+        again.body["data"]["attributes"]["state"], "pending",
+        "{again:?}"
+    );
+    wait_logged(&s, &refused, 1);
+    let st = wait_drained(&app.node);
+    assert_eq!(
+        (st["refused"].as_u64(), st["uncertain"].as_u64()),
+        (Some(0), Some(0)),
+        "{st}"
+    );
+    assert_eq!(requests_about(&s, &RequestKind::ScanLog, &refused).len(), 2);
+    // Taken now: neither sent again nor marked handled; an id that is no request is a 404.
+    let twice = app.post(&send_again, &app.manager_key, json!({}));
+    assert_eq!(
+        (twice.status, twice.body["errors"][0]["code"].as_str()),
+        (409, Some("not_refused")),
+        "{twice:?}"
+    );
+    let handled = app.post(
+        &format!("/api/v1/upstream/requests/{id}/handled"),
+        &app.manager_key,
+        json!({}),
+    );
+    assert_eq!(
+        (handled.status, handled.body["errors"][0]["code"].as_str()),
+        (409, Some("not_open")),
+        "{handled:?}"
+    );
+    for bad in ["999999", "abc", "01"] {
+        let r = app.post(
+            &format!("/api/v1/upstream/requests/{bad}/handled"),
+            &app.manager_key,
+            json!({}),
+        );
+        assert_eq!(r.status, 404, "{bad}: {r:?}");
+    }
+
+    // Another refusal, seen to by hand in PassEntry: marked handled, it is no longer shown or
+    // counted, and never sent.
+    let other = seeded_id(9);
+    s.refuse_pass(
+        &other,
+        403,
+        json!({"errors": [{"status": "403", "detail": "reader not allowed"}]}),
+    );
+    scan(&app, &seeded_barcode(9), "gate-1");
+    let st = until_refused(&app, 1);
+    assert_eq!(st["uncertain"], 0, "{st}");
+    let doc = app.get("/api/v1/upstream", &app.manager_key);
+    let id = doc.body["included"][0]["id"].as_str().unwrap().to_owned();
+    let before = app.node.fingerprint();
+    let handled = app.post(
+        &format!("/api/v1/upstream/requests/{id}/handled"),
+        &app.manager_key,
+        json!({}),
+    );
+    assert_eq!(handled.status, 200, "{handled:?}");
+    assert!(
+        handled.body["data"]["attributes"]["handledAt"].is_string(),
+        "{handled:?}"
+    );
+    assert_ne!(app.node.fingerprint(), before, "the mark is stored");
+    let doc = app.get("/api/v1/upstream", &app.manager_key);
+    assert_eq!(
+        doc.body["included"].as_array().map(Vec::len),
+        Some(0),
+        "{doc:?}"
+    );
+    assert_eq!(doc.body["data"]["attributes"]["refused"], 0, "{doc:?}");
+    s.allow_pass(&other);
+    scan(&app, &seeded_barcode(4), "gate-1");
+    wait_logged(&s, &seeded_id(4), 1);
+    wait_drained(&app.node);
+    assert_eq!(requests_about(&s, &RequestKind::ScanLog, &other).len(), 1);
+}
+
+/// Waits until `/api/v1/upstream` counts `n` refused requests; its attributes.
+fn until_refused(app: &TestApp, n: u64) -> Value {
+    until(
+        &format!("{n} refused request(s) on /api/v1/upstream"),
+        || {
+            let doc = app.get("/api/v1/upstream", &app.manager_key);
+            let a = &doc.body["data"]["attributes"];
+            (a["refused"] == n && a["queueLength"] == 0).then(|| a.clone())
+        },
+    )
 }
 
 #[test]

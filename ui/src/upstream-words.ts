@@ -100,3 +100,34 @@ export function requestWords(r: UpstreamRequest, now: Date): { what: string; why
   const said = answerWords(r.answer);
   return { what: requestWhat(r), why: `Refused (${r.status ?? '?'})${said ? `: ${said}` : ''}`, when };
 }
+
+/** A person's word on a request that needs one (`POST /api/v1/upstream/requests/{id}/…`). */
+export interface RequestAction {
+  /** The last segment of the route: `send-again` or `handled`. */
+  action: 'send-again' | 'handled';
+  label: string;
+  /** What the button does, for its tooltip. */
+  title: string;
+}
+
+/** What a manager may do with a request: a refused one is sent again once its cause is fixed in
+ * PassEntry, or marked handled when it was seen to by hand; an uncertain one may be in PassEntry
+ * already, so it is only marked handled, once checked there. */
+export function requestActions(r: UpstreamRequest): RequestAction[] {
+  if (r.handledAt) return [];
+  const handled: RequestAction = {
+    action: 'handled',
+    label: 'Mark handled',
+    title:
+      r.state === 'uncertain'
+        ? 'Checked in PassEntry: stop showing it (it is never sent again)'
+        : 'Seen to in PassEntry by hand: stop showing it (it is not sent)',
+  };
+  if (r.state === 'refused') {
+    return [
+      { action: 'send-again', label: 'Send again', title: 'The cause is fixed in PassEntry: send it again now, before later requests' },
+      handled,
+    ];
+  }
+  return r.state === 'uncertain' ? [handled] : [];
+}

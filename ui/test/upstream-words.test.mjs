@@ -94,3 +94,19 @@ test('a loyalty request in words: a change, an override, an uncertain read-back'
   const u = w.requestWords({ ...loyalty, state: 'uncertain', status: null, answer: null, balanceBefore: 10, balanceExpected: 15, balanceFound: 12 }, now);
   assert.equal(u.why, 'Uncertain: not sent again (before 10, expected 15, found 12)');
 });
+
+test('a refused request may be sent again or marked handled; an uncertain one only marked handled', () => {
+  const refused = { state: 'refused', handledAt: null };
+  assert.deepEqual(
+    w.requestActions(refused).map((a) => a.action),
+    ['send-again', 'handled'],
+  );
+  const uncertain = { state: 'uncertain', handledAt: null };
+  assert.deepEqual(
+    w.requestActions(uncertain).map((a) => a.action),
+    ['handled'],
+  );
+  assert.match(w.requestActions(uncertain)[0].title, /never sent again/);
+  assert.deepEqual(w.requestActions({ state: 'refused', handledAt: '2026-03-10T13:05:00Z' }), []);
+  assert.deepEqual(w.requestActions({ state: 'acknowledged', handledAt: null }), []);
+});

@@ -99,6 +99,8 @@ pub struct Request {
     pub created_at: Timestamp,
     pub sent_at: Option<Timestamp>,
     pub done_at: Option<Timestamp>,
+    /// When a person marked it handled (refused or uncertain, no longer shown).
+    pub handled_at: Option<Timestamp>,
 }
 
 /// The most of an answer's body kept with a request.
@@ -116,7 +118,7 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 
 const COLUMNS: &str = "id, outbox_id, kind, pass_id, method, path, body, state, attempts,
     next_attempt_at, balance_before, balance_expected, balance_found, status, answer, last_error,
-    created_at, sent_at, done_at";
+    created_at, sent_at, done_at, handled_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(2)?;
@@ -159,6 +161,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Request> {
         created_at: r.get(16)?,
         sent_at: r.get(17)?,
         done_at: r.get(18)?,
+        handled_at: r.get(19)?,
     })
 }
 
@@ -476,12 +479,13 @@ pub fn get(conn: &Connection, id: i64) -> StoreResult<Option<Request>> {
         .optional()?)
 }
 
-/// Refused and uncertain requests, newest first, at most `limit`.
+/// Refused and uncertain requests not marked handled, newest first, at most `limit`.
 pub fn needing_attention(conn: &Connection, limit: u32) -> StoreResult<Vec<Request>> {
     let rows = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM upstream_requests INDEXED BY upstream_requests_attention
-             WHERE state IN ('refused', 'uncertain') ORDER BY id DESC LIMIT ?1"
+             WHERE state IN ('refused', 'uncertain') AND handled_at IS NULL
+             ORDER BY id DESC LIMIT ?1"
         ))?
         .query_map([limit], from_row)?
         .collect::<Result<_, _>>()?;
@@ -598,6 +602,51 @@ pub fn mark_send_again(conn: &Connection, id: i64) -> StoreResult<()> {
     )?
     .execute([id])?;
     Ok(())
+}
+
+/// What became of a person's word on a request ([`send_again`], [`mark_handled`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Done: the request as it is now.
+    Done(Request),
+    /// No request has this id.
+    NotFound,
+    /// The request is not in a state that allows it: as it is.
+    NotAllowed(Request),
+}
+
+fn settled(conn: &Connection, id: i64, changed: usize) -> StoreResult<Settled> {
+    Ok(match get(conn, id)? {
+        None => Settled::NotFound,
+        Some(r) if changed == 1 => Settled::Done(r),
+        Some(r) => Settled::NotAllowed(r),
+    })
+}
+
+/// A refused request, its cause fixed in PassEntry, sent again: pending, due now. Requests go
+/// in order, so it goes before any that came after it. Only a refused one not marked handled:
+/// an uncertain one may be in PassEntry already (a person checks there and marks it handled).
+pub fn send_again(conn: &Connection, id: i64) -> StoreResult<Settled> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE upstream_requests SET state = 'pending', next_attempt_at = NULL,
+                 last_error = NULL, done_at = NULL
+             WHERE id = ?1 AND state = 'refused' AND handled_at IS NULL",
+        )?
+        .execute([id])?;
+    settled(conn, id, changed)
+}
+
+/// A refused or uncertain request a person has seen to (fixed in PassEntry by hand, or found
+/// there): kept, no longer shown as needing a person, never sent.
+pub fn mark_handled(conn: &Connection, id: i64, at: Timestamp) -> StoreResult<Settled> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE upstream_requests SET handled_at = ?2
+             WHERE id = ?1 AND state IN ('refused', 'uncertain') AND handled_at IS NULL",
+        )?
+        .execute(params![id, at])?;
+    settled(conn, id, changed)
 }
 
 /// What an uncertain loyalty request's read-back found.

@@ -163,11 +163,13 @@ pub fn status(conn: &Connection, configured: bool) -> StoreResult<UpstreamStatus
         )?,
         refused: count(
             "SELECT count(*) FROM upstream_requests INDEXED BY upstream_requests_attention
-             WHERE state IN ('refused', 'uncertain') AND state = 'refused'",
+             WHERE state IN ('refused', 'uncertain') AND handled_at IS NULL
+                 AND state = 'refused'",
         )?,
         uncertain: count(
             "SELECT count(*) FROM upstream_requests INDEXED BY upstream_requests_attention
-             WHERE state IN ('refused', 'uncertain') AND state = 'uncertain'",
+             WHERE state IN ('refused', 'uncertain') AND handled_at IS NULL
+                 AND state = 'uncertain'",
         )?,
         last_error,
         last_error_at,

@@ -139,6 +139,8 @@ fn api_routes() -> Routes {
         .manager(routes!(sync::now))
         .manager(routes!(upstream::get))
         .manager(routes!(upstream::pull))
+        .manager(routes!(upstream::send_again))
+        .manager(routes!(upstream::mark_handled))
         .fallback(|| async { ApiError::not_found("no such API route") })
 }
 

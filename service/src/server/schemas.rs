@@ -860,6 +860,12 @@ pub struct UpstreamRequestResource {
     attributes: passdesk_core::upstream::queue::Request,
 }
 
+/// One request to PassEntry, as a person's word on it left it.
+#[derive(ToSchema)]
+pub struct UpstreamRequestDoc {
+    data: UpstreamRequestResource,
+}
+
 #[derive(ToSchema)]
 pub struct UpstreamDoc {
     data: UpstreamResource,

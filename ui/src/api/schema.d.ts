@@ -695,6 +695,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/upstream/requests/{id}/handled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a refused or uncertain PassEntry request handled
+         * @description A person has seen to a refused or uncertain request (made the change in PassEntry by hand, or found it there): it is kept, no longer listed in `GET /upstream` nor counted, and never sent. Only a refused or uncertain request not marked handled yet (409 `not_open` otherwise).
+         *
+         *     Needs a manager key or one with a higher role.
+         */
+        post: operations["markUpstreamRequestHandled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/upstream/requests/{id}/send-again": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a refused PassEntry request again
+         * @description A request PassEntry refused, its cause since fixed in PassEntry (a pass restored, a permission given), goes back in the queue: due now, before any request that came after it, and the worker is woken. Only a refused request not marked handled (409 `not_refused` otherwise): an uncertain one may be in PassEntry already, so it is checked there and marked handled, never sent again.
+         *
+         *     Needs a manager key or one with a higher role.
+         */
+        post: operations["sendUpstreamRequestAgain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhook-deliveries": {
         parameters: {
             query?: never;
@@ -1889,6 +1933,7 @@ export interface components {
             createdAt: components["schemas"]["Timestamp"];
             sentAt?: null | components["schemas"]["Timestamp"];
             doneAt?: null | components["schemas"]["Timestamp"];
+            handledAt?: null | components["schemas"]["Timestamp"];
         };
         /**
          * @description What a request is.
@@ -2303,6 +2348,10 @@ export interface components {
             data: components["schemas"]["UpstreamResource"];
             /** @description `GET /upstream`: the refused and uncertain requests, newest first (at most 50). */
             included?: components["schemas"]["UpstreamRequestResource"][] | null;
+        };
+        /** @description One request to PassEntry, as a person's word on it left it. */
+        UpstreamRequestDoc: {
+            data: components["schemas"]["UpstreamRequestResource"];
         };
         /** @description A request to PassEntry that needs a person: refused (its status and answer) or uncertain. */
         UpstreamRequestResource: {
@@ -7751,6 +7800,256 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UpstreamDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    markUpstreamRequestHandled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Request id (`included[].id` of `GET /upstream`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request, marked handled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpstreamRequestDoc"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: components["schemas"]["ErrorObject"][];
+                    };
+                };
+            };
+            /** @description No key, or a key that is not (or no longer) valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The key's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The operation id was used for another request, or the value belongs to another pass. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description Well-formed but not acceptable: a rule says no (the code says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /**
+             * @description Too many requests refused for their key from this address (or, on the routes that need
+             *     no key, too many requests): wait `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description A failure inside the service: the detail is generic, the error's `id` finds it in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+            /** @description The database is busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDoc"];
+                };
+            };
+        };
+    };
+    sendUpstreamRequestAgain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Request id (`included[].id` of `GET /upstream`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request, waiting to go */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpstreamRequestDoc"];
                 };
             };
             /** @description Malformed JSON, an unknown field or query parameter: `source` points at it. */

@@ -25,7 +25,7 @@ import { clear, h } from '../dom';
 import { localDateTime, localiseUtc, localTime, money } from '../format';
 import { qrSvg } from '../qr';
 import { conflictWords } from '../sync-words';
-import { panel as upstreamPanel, requestWords, type UpstreamDoc } from '../upstream-words';
+import { panel as upstreamPanel, requestActions, requestWords, type RequestAction, type UpstreamDoc } from '../upstream-words';
 import { watchDay } from '../today';
 import { holderAddress, missingWallets, type WalletStatus } from '../wallet-words';
 
@@ -390,7 +390,22 @@ export const manager: Screen = {
         upstreamList,
         ...(d.included ?? []).map(({ id, attributes: r }) => {
           const w = requestWords(r, now);
-          return h('li', { 'data-request': id, 'data-state': r.state }, h('b', w.what), ' ', h('span.why', w.why), h('div.small', w.when));
+          const buttons = requestActions(r).map((a) =>
+            h(
+              'button.btn',
+              { type: 'button', title: a.title, 'data-action': a.action, onclick: () => void settleRequest(id, a, w.what) },
+              a.label,
+            ),
+          );
+          return h(
+            'li',
+            { 'data-request': id, 'data-state': r.state },
+            h('b', w.what),
+            ' ',
+            h('span.why', w.why),
+            h('div.small', w.when),
+            buttons.length > 0 && h('div.actions', ...buttons),
+          );
         }),
       );
     };
@@ -405,6 +420,16 @@ export const manager: Screen = {
           if (!unmounted) upstreamTimer = window.setTimeout(loadUpstream, 30_000);
         });
     };
+    /** A manager's word on a refused or uncertain request; the panel is read again after. */
+    async function settleRequest(id: string, a: RequestAction, what: string): Promise<void> {
+      try {
+        await app.api('POST', `/api/v1/upstream/requests/${encodeURIComponent(id)}/${a.action}`);
+        app.toast(a.action === 'send-again' ? `Sending again: ${what}` : `Marked handled: ${what}`, 'ok');
+      } catch (e) {
+        fail(e, a.action === 'send-again' ? 'Not sent again' : 'Not marked handled');
+      }
+      loadUpstream();
+    }
     async function pullUpstream(): Promise<void> {
       try {
         showUpstream(await app.api<UpstreamDoc>('POST', '/api/v1/upstream/pull'));

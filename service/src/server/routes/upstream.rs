@@ -1,17 +1,20 @@
 //! This counter's PassEntry account over HTTP, a manager's: the state with the requests that
-//! need a person (`GET /api/v1/upstream`: refused and uncertain, with PassEntry's answers) and
-//! a pull now (`POST /api/v1/upstream/pull`: it wakes the worker). The worker itself is
+//! need a person (`GET /api/v1/upstream`: refused and uncertain, with PassEntry's answers), a
+//! pull now (`POST /api/v1/upstream/pull`: it wakes the worker), and a person's word on one of
+//! those requests (`POST /api/v1/upstream/requests/{id}/send-again` for a refused one whose
+//! cause is fixed, `…/handled` for one seen to by hand). The worker itself is
 //! `workers::upstream`; `passdesk upstream …` does the same from a shell.
 
 use super::doc;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::server::state::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use passdesk_core::upstream::queue::{self, Request};
+use passdesk_core::upstream::queue::{self, Request, RequestState, Settled};
 use passdesk_core::upstream::state::{self as upstream_state, UpstreamStatus};
+use passdesk_core::Timestamp;
 use serde_json::{json, Value};
 
 /// The most refused and uncertain requests shown, the newest first.
@@ -80,4 +83,84 @@ pub async fn pull(
     state.upstream.pull();
     let (status, _) = read_status(&state).await?;
     Ok((StatusCode::ACCEPTED, doc(status_resource(&status, true))))
+}
+
+#[utoipa::path(post, operation_id = "sendUpstreamRequestAgain", summary = "Send a refused PassEntry request again", path = "/upstream/requests/{id}/send-again", tag = "upstream", params(("id" = String, Path, description = "Request id (`included[].id` of `GET /upstream`)")),
+    description = "A request PassEntry refused, its cause since fixed in PassEntry (a pass restored, a permission given), goes back in the queue: due now, before any request that came after it, and the worker is woken. Only a refused request not marked handled (409 `not_refused` otherwise): an uncertain one may be in PassEntry already, so it is checked there and marked handled, never sent again.",
+    responses((status = 202, description = "The request, waiting to go", body = crate::server::schemas::UpstreamRequestDoc), crate::server::openapi::Errors))]
+pub async fn send_again(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let request_id = parse_id(&id)?;
+    let settled = state
+        .db
+        .write(move |s| s.write(|tx| queue::send_again(tx, request_id)))
+        .await??;
+    let request = match settled {
+        Settled::Done(r) => r,
+        Settled::NotFound => return Err(no_request(&id)),
+        Settled::NotAllowed(r) => {
+            let why = match r.state {
+                RequestState::Uncertain if r.handled_at.is_none() => "it is uncertain: PassEntry may have it already; check the pass in PassEntry and mark the request handled",
+                _ if r.handled_at.is_some() => "it was marked handled",
+                RequestState::Pending | RequestState::Sending => "it is waiting to go already",
+                _ => "PassEntry took it",
+            };
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_refused",
+                format!("request {id} is not sent again: {why}"),
+            ));
+        }
+    };
+    state.upstream.pull();
+    Ok((StatusCode::ACCEPTED, doc(request_resource(&request))))
+}
+
+#[utoipa::path(post, operation_id = "markUpstreamRequestHandled", summary = "Mark a refused or uncertain PassEntry request handled", path = "/upstream/requests/{id}/handled", tag = "upstream", params(("id" = String, Path, description = "Request id (`included[].id` of `GET /upstream`)")),
+    description = "A person has seen to a refused or uncertain request (made the change in PassEntry by hand, or found it there): it is kept, no longer listed in `GET /upstream` nor counted, and never sent. Only a refused or uncertain request not marked handled yet (409 `not_open` otherwise).",
+    responses((status = 200, description = "The request, marked handled", body = crate::server::schemas::UpstreamRequestDoc), crate::server::openapi::Errors))]
+pub async fn mark_handled(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let request_id = parse_id(&id)?;
+    let settled = state
+        .db
+        .write(move |s| s.write(|tx| queue::mark_handled(tx, request_id, Timestamp::now())))
+        .await??;
+    match settled {
+        Settled::Done(r) => Ok(doc(request_resource(&r))),
+        Settled::NotFound => Err(no_request(&id)),
+        Settled::NotAllowed(r) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_open",
+            format!(
+                "request {id} needs no person: {}",
+                if r.handled_at.is_some() {
+                    "it was marked handled already"
+                } else {
+                    "it is neither refused nor uncertain"
+                }
+            ),
+        )),
+    }
+}
+
+/// A request id from the path: the row's number; anything else names no request.
+fn parse_id(id: &str) -> ApiResult<i64> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0 && n.to_string() == id)
+        .ok_or_else(|| no_request(id))
+}
+
+fn no_request(id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no PassEntry request {:?} on this counter",
+        id.chars().take(40).collect::<String>()
+    ))
 }
