@@ -537,6 +537,27 @@ fn a_refused_request_is_shown_with_its_answer_and_the_rest_drain_past_it() {
         "{doc:?}"
     );
     assert_eq!(doc.body["data"]["attributes"]["refused"], 0, "{doc:?}");
+    // The same from a shell, beside the running counter.
+    assert_eq!(app.node.ok(&["upstream", "requests"]), json!([]));
+    for (args, said) in [
+        (
+            ["upstream", "send-again", id.as_str()],
+            "it was marked handled",
+        ),
+        (
+            ["upstream", "handled", id.as_str()],
+            "marked handled already",
+        ),
+        (["upstream", "handled", "999999"], "no request 999999"),
+    ] {
+        let out = app.node.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(said),
+            "{args:?}: {}",
+            describe(&out)
+        );
+    }
     s.allow_pass(&other);
     scan(&app, &seeded_barcode(4), "gate-1");
     wait_logged(&s, &seeded_id(4), 1);

@@ -615,6 +615,29 @@ pub enum Settled {
     NotAllowed(Request),
 }
 
+impl Request {
+    /// Why [`send_again`] leaves this request as it is, in a manager's words.
+    pub fn why_not_sent_again(&self) -> &'static str {
+        match self.state {
+            _ if self.handled_at.is_some() => "it was marked handled",
+            RequestState::Uncertain => {
+                "it is uncertain: PassEntry may have it already; check the pass in PassEntry and mark the request handled"
+            }
+            RequestState::Pending | RequestState::Sending => "it is waiting to go already",
+            RequestState::Acknowledged | RequestState::Refused => "PassEntry took it",
+        }
+    }
+
+    /// Why [`mark_handled`] leaves this request as it is, in a manager's words.
+    pub fn why_not_handled(&self) -> &'static str {
+        if self.handled_at.is_some() {
+            "it was marked handled already"
+        } else {
+            "it is neither refused nor uncertain"
+        }
+    }
+}
+
 fn settled(conn: &Connection, id: i64, changed: usize) -> StoreResult<Settled> {
     Ok(match get(conn, id)? {
         None => Settled::NotFound,

@@ -1,6 +1,7 @@
 //! `passdesk upstream …`: this counter and its PassEntry account (`[upstream.passentry]` in
 //! passdesk.toml). `pull` runs one complete pull now (resuming one left unfinished) and prints
-//! its summary; `push` sends what waits now; `status` prints the state. A running `passdesk
+//! its summary; `push` sends what waits now; `status` prints the state; `requests` lists what
+//! needs a person, and `send-again` / `handled` settle one (as the manager screen does). A running `passdesk
 //! serve` does both by itself; these work beside it (the store serialises their writes).
 
 use crate::config::{Config, PassEntryUpstream};
@@ -10,7 +11,9 @@ use crate::server::db::Db;
 use crate::workers::upstream::client::PassEntryClient;
 use crate::workers::upstream::{self, push};
 use anyhow::Context as _;
+use passdesk_core::upstream::queue::{self, Request, Settled};
 use passdesk_core::upstream::state;
+use passdesk_core::Timestamp;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -27,6 +30,22 @@ pub enum Cmd {
     /// The state as JSON: configured, lastPullAt, lastPullPasses, passes, pullInProgress,
     /// queueLength, refused, uncertain, lastError, lastErrorAt, lastPushAt.
     Status,
+    /// The requests that need a person as a JSON array, newest first: refused (with
+    /// PassEntry's status and answer) and uncertain (with the balances a read-back found).
+    Requests,
+    /// Send a refused request again, its cause fixed in PassEntry: it goes before later ones,
+    /// at the worker's next look or `passdesk upstream push`. Exits 1 for an uncertain
+    /// request (PassEntry may have it: check there, then `handled`) or one not refused.
+    SendAgain {
+        /// The request's id (`passdesk upstream requests`).
+        id: i64,
+    },
+    /// Mark a refused or uncertain request handled (seen to in PassEntry by hand): kept, no
+    /// longer shown or counted, never sent.
+    Handled {
+        /// The request's id (`passdesk upstream requests`).
+        id: i64,
+    },
 }
 
 /// What to add to passdesk.toml, for the commands that need an account.
@@ -43,6 +62,21 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
             let store = ctx.open_store()?;
             print_json(&state::status(store.conn(), passentry.is_some())?)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Requests => {
+            let store = ctx.open_store()?;
+            print_json(&queue::needing_attention(store.conn(), u32::MAX)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::SendAgain { id } => {
+            let mut store = ctx.open_store()?;
+            let settled = store.write(|tx| queue::send_again(tx, id))?;
+            settle("send-again", id, settled, Request::why_not_sent_again)
+        }
+        Cmd::Handled { id } => {
+            let mut store = ctx.open_store()?;
+            let settled = store.write(|tx| queue::mark_handled(tx, id, Timestamp::now()))?;
+            settle("handled", id, settled, Request::why_not_handled)
         }
         Cmd::Pull => {
             let Some(p) = passentry else {
@@ -67,6 +101,32 @@ pub fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<ExitCode> {
             };
             let (_, node) = ctx.open_with_node()?;
             with_db(ctx, |db| push_now(db, p, node.node_id))
+        }
+    }
+}
+
+/// Prints the request a person's word left, or says why it was not done (exit 1).
+fn settle(
+    command: &str,
+    id: i64,
+    settled: Settled,
+    why_not: fn(&Request) -> &'static str,
+) -> anyhow::Result<ExitCode> {
+    match settled {
+        Settled::Done(request) => {
+            print_json(&request)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Settled::NotFound => {
+            eprintln!("passdesk upstream {command}: no request {id} on this counter");
+            Ok(ExitCode::FAILURE)
+        }
+        Settled::NotAllowed(request) => {
+            eprintln!(
+                "passdesk upstream {command}: request {id}: {}",
+                why_not(&request)
+            );
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use passdesk_core::upstream::queue::{self, Request, RequestState, Settled};
+use passdesk_core::upstream::queue::{self, Request, Settled};
 use passdesk_core::upstream::state::{self as upstream_state, UpstreamStatus};
 use passdesk_core::Timestamp;
 use serde_json::{json, Value};
@@ -102,16 +102,10 @@ pub async fn send_again(
         Settled::Done(r) => r,
         Settled::NotFound => return Err(no_request(&id)),
         Settled::NotAllowed(r) => {
-            let why = match r.state {
-                RequestState::Uncertain if r.handled_at.is_none() => "it is uncertain: PassEntry may have it already; check the pass in PassEntry and mark the request handled",
-                _ if r.handled_at.is_some() => "it was marked handled",
-                RequestState::Pending | RequestState::Sending => "it is waiting to go already",
-                _ => "PassEntry took it",
-            };
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "not_refused",
-                format!("request {id} is not sent again: {why}"),
+                format!("request {id} is not sent again: {}", r.why_not_sent_again()),
             ));
         }
     };
@@ -138,14 +132,7 @@ pub async fn mark_handled(
         Settled::NotAllowed(r) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_open",
-            format!(
-                "request {id} needs no person: {}",
-                if r.handled_at.is_some() {
-                    "it was marked handled already"
-                } else {
-                    "it is neither refused nor uncertain"
-                }
-            ),
+            format!("request {id} needs no person: {}", r.why_not_handled()),
         )),
     }
 }
