@@ -18,11 +18,12 @@ pub fn exclusive() -> MutexGuard<'static, ()> {
 /// Makes sure pcscd runs and shows the vpcd readers, starting it when it is not running (as
 /// root, which CI is), and keeps it running while this test process lives.
 ///
-/// pcscd runs with `--auto-exit`: it leaves 60 s after its last client, so a test binary that
-/// starts just then finds a pcscd that answers and is gone a moment later. This process
-/// therefore holds a PC/SC context from the first call on (pcscd does not leave while a
-/// client is connected), and a pcscd that left all the same is started again by the next
-/// call: [`until_reader_connected`] calls this while it waits.
+/// The test command holds one pcscd for its whole run (`scripts/lib/pcscd.sh`). A pcscd
+/// started here, or the machine's own, runs with `--auto-exit`: it leaves 60 s after its last
+/// client, so a test binary that starts just then finds a pcscd that answers and is gone a
+/// moment later. This process therefore holds a PC/SC context from the first call on (pcscd
+/// does not leave while a client is connected), and a pcscd that left all the same is started
+/// again by the next call: [`until_reader_connected`] calls this while it waits.
 pub fn ensure_pcscd() {
     static KEEPER: Mutex<Keeper> = Mutex::new(Keeper {
         context: None,
