@@ -13,6 +13,20 @@ export const SHOTS = join(here, 'screenshots');
 export const BIN = process.env.PASSDESK_BIN ?? resolve(here, '../../target/debug/passdesk');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
+/** The first line a started process prints on stdout (its address, as JSON), within 20 s;
+ * fails naming `what` if it exits or stays silent. */
+export function firstLine(child, what) {
+  return new Promise((ok, fail) => {
+    const rl = createInterface({ input: child.stdout });
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within 20 s`)), 20_000);
+    rl.once('line', (l) => {
+      clearTimeout(timer);
+      ok(l);
+    });
+    child.once('exit', (code) => fail(new Error(`${what} exited early (${code})`)));
+  });
+}
+
 /** Starts the service (with `config` as its passdesk.toml, if given, after `prepare(dataDir)`
  * ran, if given: a `passdesk sync join`, say); resolves when it printed its address. */
 export async function startServer({ config, prepare } = {}) {
@@ -24,15 +38,7 @@ export async function startServer({ config, prepare } = {}) {
     env: { ...process.env, PASSDESK_DATA_DIR: dataDir, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const line = await new Promise((ok, fail) => {
-    const rl = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => fail(new Error('passdesk serve did not start within 20 s')), 20_000);
-    rl.once('line', (l) => {
-      clearTimeout(timer);
-      ok(l);
-    });
-    child.once('exit', (code) => fail(new Error(`passdesk serve exited early (${code})`)));
-  });
+  const line = await firstLine(child, 'passdesk serve');
   const ready = JSON.parse(line);
   const base = ready.listening;
   const key = ready.apiKey;

@@ -9,9 +9,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { BIN, launchBrowser, newPage, openScreen, shoot, startServer, until } from './harness.mjs';
+import { BIN, firstLine, launchBrowser, newPage, openScreen, shoot, startServer, until } from './harness.mjs';
 
 /** `passdesk hub serve` over an SQLite file on a free loopback port. */
 async function startHub() {
@@ -23,15 +22,7 @@ async function startHub() {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const line = await new Promise((ok, fail) => {
-    const rl = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => fail(new Error('passdesk hub serve did not start within 20 s')), 20_000);
-    rl.once('line', (l) => {
-      clearTimeout(timer);
-      ok(l);
-    });
-    child.once('exit', (code) => fail(new Error(`passdesk hub serve exited early (${code})`)));
-  });
+  const line = await firstLine(child, 'passdesk hub serve');
   const base = JSON.parse(line).listening.replace(/\/$/, '');
   return {
     base,

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, newPage, openScreen, shoot, startServer, until } from './harness.mjs';
+import { firstLine, launchBrowser, newPage, openScreen, shoot, startServer, until } from './harness.mjs';
 
 const STANDIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../target/debug/passentry-standin');
 /** The stand-in's third seeded pass (`seeded_id(3)` / `seeded_barcode(3)`): refused with 422. */
@@ -24,15 +23,7 @@ let server;
 async function startStandin(args) {
   if (!existsSync(STANDIN)) throw new Error(`${STANDIN} is missing: run cargo build --workspace first`);
   const child = spawn(STANDIN, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise((ok, fail) => {
-    const rl = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => fail(new Error('passentry-standin did not start within 20 s')), 20_000);
-    rl.once('line', (l) => {
-      clearTimeout(timer);
-      ok(l);
-    });
-    child.once('exit', (code) => fail(new Error(`passentry-standin exited early (${code})`)));
-  });
+  const line = await firstLine(child, 'passentry-standin');
   return { child, ...JSON.parse(line) };
 }
 
