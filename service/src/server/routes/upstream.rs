@@ -12,6 +12,8 @@ use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use passdesk_core::rusqlite::Connection;
+use passdesk_core::store::StoreResult;
 use passdesk_core::upstream::queue::{self, Request, Settled};
 use passdesk_core::upstream::state::{self as upstream_state, UpstreamStatus};
 use passdesk_core::Timestamp;
@@ -93,22 +95,14 @@ pub async fn send_again(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let request_id = parse_id(&id)?;
-    let settled = state
-        .db
-        .write(move |s| s.write(|tx| queue::send_again(tx, request_id)))
-        .await??;
-    let request = match settled {
-        Settled::Done(r) => r,
-        Settled::NotFound => return Err(no_request(&id)),
-        Settled::NotAllowed(r) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "not_refused",
-                format!("request {id} is not sent again: {}", r.why_not_sent_again()),
-            ));
-        }
-    };
+    let request = settle(&state, &id, queue::send_again, |r| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_refused",
+            format!("request {id} is not sent again: {}", r.why_not_sent_again()),
+        )
+    })
+    .await?;
     state.upstream.pull();
     Ok((StatusCode::ACCEPTED, doc(request_resource(&request))))
 }
@@ -121,19 +115,40 @@ pub async fn mark_handled(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let request_id = parse_id(&id)?;
+    let request = settle(
+        &state,
+        &id,
+        |tx, n| queue::mark_handled(tx, n, Timestamp::now()),
+        |r| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "not_open",
+                format!("request {id} needs no person: {}", r.why_not_handled()),
+            )
+        },
+    )
+    .await?;
+    Ok(doc(request_resource(&request)))
+}
+
+/// A person's word on request `id` from the path: `word` in one write; the request as it left
+/// it. A request that is not there is a 404, one `word` leaves as it is the error `refused`
+/// makes of it.
+async fn settle(
+    state: &AppState,
+    id: &str,
+    word: fn(&Connection, i64) -> StoreResult<Settled>,
+    refused: impl FnOnce(&Request) -> ApiError,
+) -> ApiResult<Request> {
+    let request_id = parse_id(id)?;
     let settled = state
         .db
-        .write(move |s| s.write(|tx| queue::mark_handled(tx, request_id, Timestamp::now())))
+        .write(move |s| s.write(|tx| word(tx, request_id)))
         .await??;
     match settled {
-        Settled::Done(r) => Ok(doc(request_resource(&r))),
-        Settled::NotFound => Err(no_request(&id)),
-        Settled::NotAllowed(r) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_open",
-            format!("request {id} needs no person: {}", r.why_not_handled()),
-        )),
+        Settled::Done(r) => Ok(r),
+        Settled::NotFound => Err(no_request(id)),
+        Settled::NotAllowed(r) => Err(refused(&r)),
     }
 }
 
